@@ -1,0 +1,1 @@
+"""Yinqi's Python core: chain access, accounts, the deployment manifest, deploy, CLI."""

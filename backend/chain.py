@@ -1,0 +1,130 @@
+"""Talking to an EVM node: probing, connecting, and sending signed transactions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlparse
+
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.types import TxReceipt
+
+from backend.errors import ChainError, TransactionFailed
+
+log = logging.getLogger(__name__)
+
+RECEIPT_TIMEOUT = 120.0
+
+
+def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:
+    """The chain id an EVM node at ``url`` reports, or None if nothing listens there.
+
+    Raises :class:`ChainError` if something listens but does not speak Ethereum JSON-RPC.
+    """
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(json.loads(response.read())["result"], 16)
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            return None
+        raise ChainError(f"{url} answers but is not an EVM node ({exc.reason})") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if _listening(url):
+            raise ChainError(f"{url} answers but is not an EVM node ({type(exc).__name__})") from None
+        return None
+
+
+def _listening(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 80), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def connect(url: str, timeout: float = 10.0) -> Web3:
+    """A Web3 connected to the EVM node at ``url``; :class:`ChainError` if none answers."""
+    if rpc_chain_id(url) is None:
+        raise ChainError(f"no EVM node answers at {url}: start one with `yinqi chain`")
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+
+
+class RevertDecoder:
+    """Turns revert data into ``ErrorName(arg, …)`` using the custom errors of the given ABIs."""
+
+    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {}
+        for abi in abis:
+            for item in abi:
+                if item.get("type") == "error":
+                    types = [_abi_type(i) for i in item["inputs"]]
+                    selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+                    self._errors[selector] = (item["name"], types)
+
+    def decode(self, data: str | bytes | None) -> str:
+        raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
+        if not raw or len(raw) < 4:
+            return "reverted without a reason"
+        name, types = self._errors.get(raw[:4], (None, []))
+        if name is None:
+            return f"reverted with unknown error 0x{raw[:4].hex()}"
+        args = abi_decode(types, raw[4:])
+        return f"{name}({', '.join(_show(a) for a in args)})"
+
+
+def _abi_type(param: dict[str, Any]) -> str:
+    if param["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in param["components"])
+        return f"({inner}){param['type'][5:]}"
+    return param["type"]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def send(
+    w3: Web3,
+    signer: LocalAccount,
+    call: Any,
+    *,
+    decoder: RevertDecoder | None = None,
+    what: str = "transaction",
+) -> TxReceipt:
+    """Sign ``call`` (a contract function or constructor call) with ``signer``, send it and wait.
+
+    Raises :class:`TransactionFailed` naming the decoded custom error if it would revert or did.
+    """
+    try:
+        tx = call.build_transaction(
+            {"from": signer.address, "nonce": w3.eth.get_transaction_count(signer.address, "pending")}
+        )
+    except ContractCustomError as exc:
+        reason = decoder.decode(exc.data) if decoder else str(exc.data)
+        raise TransactionFailed(f"{what} would revert: {reason}") from None
+    except ContractLogicError as exc:
+        raise TransactionFailed(f"{what} would revert: {exc.message or exc}") from None
+    signed = signer.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    try:
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT)
+    except TimeExhausted:
+        raise TransactionFailed(f"{what} {tx_hash.hex()} not mined within {RECEIPT_TIMEOUT:.0f}s") from None
+    if receipt["status"] != 1:
+        raise TransactionFailed(f"{what} {tx_hash.hex()} reverted in block {receipt['blockNumber']}")
+    log.debug("%s mined in block %s (gas %s)", what, receipt["blockNumber"], receipt["gasUsed"])
+    return receipt

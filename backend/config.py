@@ -1,0 +1,71 @@
+"""Typed settings for every backend process: defaults, overridden by ``YINQI_*`` variables."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+DEV_CHAIN_ID = 31337
+"""The local anvil chain. Only on this chain may the public dev accounts sign."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = PROJECT_ROOT
+    home: Path = PROJECT_ROOT / ".yinqi"  # runtime state: chain state file, logs
+    deployments_dir: Path = PROJECT_ROOT / "deployments"
+    rpc_url: str = "http://127.0.0.1:8545"
+    chain_host: str = "127.0.0.1"
+    chain_port: int = 8545
+    chain_id: int = DEV_CHAIN_ID
+    admin_transfer_delay: int = 2 * 24 * 3600  # seconds before a new bank admin may accept
+    rpc_timeout: float = 10.0
+
+    @property
+    def build_file(self) -> Path:
+        return self.root / ".build" / "__local__.json"
+
+    @property
+    def anvil_bin(self) -> Path:
+        """The anvil binary itself, not npm's node wrapper: a signal or death of ours must reach
+        the node directly, or a killed wrapper would leave anvil running."""
+        arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
+        system = platform.system().lower()
+        return self.root / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
+
+    @property
+    def chain_state_file(self) -> Path:
+        return self.home / "anvil-state.json"
+
+    @classmethod
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+        """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
+        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``."""
+        env = os.environ if environ is None else environ
+        base = cls()
+        host = env.get("YINQI_CHAIN_HOST", base.chain_host)
+        port = _int(env, "YINQI_CHAIN_PORT", base.chain_port)
+        return cls(
+            home=Path(env.get("YINQI_HOME", base.home)),
+            deployments_dir=Path(env.get("YINQI_DEPLOYMENTS", base.deployments_dir)),
+            rpc_url=env.get("YINQI_RPC_URL", f"http://{host}:{port}"),
+            chain_host=host,
+            chain_port=port,
+            admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
+        )
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None

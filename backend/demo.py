@@ -1,0 +1,122 @@
+"""``yinqi demo``: everything up on the embedded defaults, seeded with a realistic cast.
+
+Now: the local chain, the contracts, and the demo participants onboarded and funded. Each product
+issue adds its part (broker, oracles, API and UI) here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from backend.accounts import load_signer
+from backend.chain import connect, rpc_chain_id, send
+from backend.config import DEV_CHAIN_ID, Settings
+from backend.deploy import deploy
+from backend.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
+from backend.errors import ChainError
+from backend.manifest import Manifest
+from backend.node import LocalChain
+
+log = logging.getLogger(__name__)
+
+TOKEN_UNIT = 10**6  # SettlementToken has 6 decimals
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int  # dev account number
+    name: str
+    roles: tuple[str, ...]  # names of ParticipantRegistry.ROLE_* constants, without the prefix
+    funding: int  # whole DCNY minted at onboarding
+
+
+DEMO_CAST: tuple[Member, ...] = (
+    Member(0, "Yinqi Demo Bank 银企示范银行", ("BANK",), 10_000_000),
+    Member(1, "Huaxia Heavy Machinery 华夏重工 (core enterprise)", ("CORE_ENTERPRISE",), 5_000_000),
+    Member(2, "Jinggong Hydraulics 精工液压 (tier-1 supplier)", ("SUPPLIER",), 100_000),
+    Member(3, "Hengtong Castings 恒通铸造 (tier-2 supplier)", ("SUPPLIER",), 50_000),
+    Member(4, "Lvyuan Steel 绿源钢材 (tier-3 supplier)", ("SUPPLIER",), 20_000),
+    Member(5, "Chenxi Online Store 晨曦网店 (merchant)", ("MERCHANT",), 10_000),
+    Member(6, "Dongfang Construction 东方建工 (lessee)", ("LESSEE",), 200_000),
+    Member(7, "Credit oracle operator 信用预言机", ("CREDIT_ORACLE",), 0),
+    Member(8, "IoT oracle operator 物联网预言机", ("IOT_ORACLE",), 0),
+)
+AUDITOR_INDEX = 9  # auditors need no role: they only read
+
+
+def seed(w3: Web3, manifest: Manifest) -> list[str]:
+    """Onboard and fund the demo cast; members already onboarded are left as they are."""
+    registry = manifest.contract(w3, "ParticipantRegistry")
+    token = manifest.contract(w3, "SettlementToken")
+    bank = load_signer("BANK", w3.eth.chain_id, dev_index=0)
+    decoder = manifest.revert_decoder()
+    onboarded = []
+    for member in DEMO_CAST:
+        address = dev_account(member.index).address
+        if registry.functions.participant(address).call()[0] != 0:
+            continue
+        roles = 0
+        for role in member.roles:
+            roles |= getattr(registry.functions, f"ROLE_{role}")().call()
+        kyc_hash = Web3.keccak(text=f"demo KYC dossier: {member.name}")
+        send(w3, bank, registry.functions.onboard(address, roles, kyc_hash, member.name),
+             decoder=decoder, what=f"onboarding {member.name}")  # fmt: skip
+        if member.funding:
+            send(w3, bank, token.functions.mint(address, member.funding * TOKEN_UNIT),
+                 decoder=decoder, what=f"funding {member.name}")  # fmt: skip
+        onboarded.append(member.name)
+    return onboarded
+
+
+def describe(settings: Settings, manifest: Manifest, url: str) -> str:
+    """What to tell a person: where the chain is and which dev accounts to import into a wallet."""
+    names = {m.index: m.name for m in DEMO_CAST} | {AUDITOR_INDEX: "Auditor 审计 (read-only)"}
+    lines = [
+        "",
+        f"Yinqi demo is up. Chain RPC: {url} (chain id {manifest.chain_id})",
+        f"Deployment manifest: {Manifest.path_for(settings, manifest.chain_id)}",
+    ]
+    lines += [f"  {name:<20} {rec.address}" for name, rec in manifest.contracts.items()]
+    lines += [
+        "",
+        "Import these local dev accounts into your browser wallet (PUBLIC test keys; local chain only):",
+    ]
+    for index in range(DEV_ACCOUNT_COUNT):
+        account = dev_account(index)
+        lines.append(f"  #{index} {account.address}  key 0x{account.key.hex().removeprefix('0x')}  {names[index]}")
+    lines += ["", "Press Ctrl-C to stop; the chain keeps its state for the next start."]
+    return "\n".join(lines)
+
+
+def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], None] = print) -> None:
+    """Bring everything up, tell the user how to connect, and hold until ``stop`` is set."""
+    chain = None
+    try:
+        running = rpc_chain_id(settings.rpc_url)
+        if running is None:
+            chain = LocalChain(settings)
+            chain.start()
+        elif running != DEV_CHAIN_ID:
+            raise ChainError(f"{settings.rpc_url} is chain {running}, not the local dev chain {DEV_CHAIN_ID}")
+        else:
+            echo(f"Using the local chain already running at {settings.rpc_url}.")
+        result = deploy(settings)
+        w3 = connect(settings.rpc_url, settings.rpc_timeout)
+        seeded = seed(w3, result.manifest)
+        if result.deployed:
+            echo(f"Deployed: {', '.join(result.deployed)}")
+        if seeded:
+            echo(f"Onboarded and funded {len(seeded)} demo participants.")
+        echo(describe(settings, result.manifest, settings.rpc_url))
+        while not stop.wait(0.5):
+            if chain is not None and chain.exit_code() is not None:
+                raise ChainError("the local chain stopped unexpectedly; see .yinqi/anvil.log")
+    finally:
+        if chain is not None:
+            chain.stop()
+            echo("Stopped the local chain (state saved).")

@@ -1,0 +1,151 @@
+"""Deploy every contract in dependency order and keep the manifest in step with the chain.
+
+Idempotent: against a manifest whose contracts are all live it deploys only what the manifest
+lacks (nothing, on a second run); if the chain no longer has the manifest's code (a reset node) or
+``fresh`` is asked for, it starts a new manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from backend.accounts import load_signer
+from backend.build import Artifact, ensure_compiled, load_artifacts
+from backend.chain import RevertDecoder, connect, send
+from backend.config import Settings
+from backend.errors import ConfigError
+from backend.manifest import ContractRecord, Manifest
+from backend.network import LOCAL, rpc_url_for
+
+log = logging.getLogger(__name__)
+
+ERC20_ABI_NAMES = frozenset(
+    {"name", "symbol", "decimals", "totalSupply", "balanceOf", "transfer", "allowance",
+     "approve", "transferFrom", "Transfer", "Approval"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DeployContext:
+    settings: Settings
+    w3: Web3
+    deployer: LocalAccount
+    bank_admin: str
+    manifest: Manifest
+
+    def address(self, name: str) -> str:
+        return self.manifest.record(name).address
+
+
+@dataclass(frozen=True)
+class Step:
+    """One contract: its build name (also its manifest key) and its constructor arguments."""
+
+    name: str
+    args: Callable[[DeployContext], Sequence[Any]]
+    external_env: str | None = None  # use an existing deployment at this env var's address
+
+
+STEPS: tuple[Step, ...] = (
+    Step("SettlementToken", lambda c: [c.bank_admin], external_env="YINQI_SETTLEMENT_TOKEN"),
+    Step("ParticipantRegistry", lambda c: [c.bank_admin, c.settings.admin_transfer_delay]),
+)
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    manifest: Manifest
+    deployed: list[str]
+    path: str
+
+
+def deploy(
+    settings: Settings, network: str | None = None, *, fresh: bool = False, environ: dict[str, str] | None = None
+) -> DeployResult:
+    env = os.environ if environ is None else environ
+    w3 = connect(rpc_url_for(network, settings), settings.rpc_timeout)
+    chain_id = w3.eth.chain_id
+    deployer = load_signer("DEPLOYER", chain_id, environ=env)
+    bank_admin = _address_from_env(env, "YINQI_BANK_ADMIN") or deployer.address
+    path = Manifest.path_for(settings, chain_id)
+
+    manifest = None if fresh or not path.exists() else Manifest.load(path)
+    if manifest is not None and not _all_live(w3, manifest):
+        log.warning("manifest %s names contracts this chain does not have; deploying afresh", path)
+        manifest = None
+    if manifest is None:
+        manifest = Manifest(
+            chain_id=chain_id,
+            network=network or LOCAL,
+            deploy_block=w3.eth.block_number + 1,
+            git_commit=_git_commit(settings),
+            deployer=deployer.address,
+        )
+
+    missing = [step for step in STEPS if step.name not in manifest.contracts]
+    if missing:
+        ensure_compiled(settings)
+        artifacts = load_artifacts(settings)
+    ctx = DeployContext(settings, w3, deployer, bank_admin, manifest)
+    deployed = []
+    for step in missing:
+        manifest.contracts[step.name] = _deploy_step(ctx, step, artifacts[step.name], env)
+        manifest.save(path)  # after each contract, so an interrupted deploy resumes where it stopped
+        deployed.append(step.name)
+    return DeployResult(manifest=manifest, deployed=deployed, path=str(path))
+
+
+def _deploy_step(ctx: DeployContext, step: Step, artifact: Artifact, env) -> ContractRecord:
+    if step.external_env and (external := _address_from_env(env, step.external_env)):
+        if not ctx.w3.eth.get_code(external):
+            raise ConfigError(f"{step.external_env}={external} has no contract code on this chain")
+        abi = [item for item in artifact.abi if item.get("name") in ERC20_ABI_NAMES]
+        log.info("%s: using the existing contract at %s", step.name, external)
+        return ContractRecord(address=external, abi=abi, block=ctx.w3.eth.block_number)
+    factory = ctx.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = send(
+        ctx.w3,
+        ctx.deployer,
+        factory.constructor(*step.args(ctx)),
+        decoder=RevertDecoder([artifact.abi]),
+        what=f"deploying {step.name}",
+    )
+    log.info("%s deployed at %s (gas %s)", step.name, receipt["contractAddress"], receipt["gasUsed"])
+    return ContractRecord(
+        address=receipt["contractAddress"],
+        abi=artifact.abi,
+        block=receipt["blockNumber"],
+        transaction="0x" + receipt["transactionHash"].hex().removeprefix("0x"),
+    )
+
+
+def _all_live(w3: Web3, manifest: Manifest) -> bool:
+    return all(w3.eth.get_code(Web3.to_checksum_address(r.address)) for r in manifest.contracts.values())
+
+
+def _address_from_env(env, name: str) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not Web3.is_address(raw):
+        raise ConfigError(f"{name} is not an address: {raw!r}")
+    return Web3.to_checksum_address(raw)
+
+
+def _git_commit(settings: Settings) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=40"],
+            cwd=settings.root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None

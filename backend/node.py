@@ -1,0 +1,106 @@
+"""The embedded local chain: anvil (npm ``@foundry-rs/anvil``) with the public dev accounts and a
+state file, so stopping and starting it keeps every block's effects."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import signal
+import subprocess
+import time
+from types import TracebackType
+
+from backend.chain import rpc_chain_id
+from backend.config import Settings
+from backend.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
+from backend.errors import ChainAlreadyRunning, ChainError
+
+log = logging.getLogger(__name__)
+
+STATE_DUMP_INTERVAL = 5  # seconds between state dumps, so even a killed node loses little
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies, so no node outlives us."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class LocalChain:
+    """One anvil process, started and stopped by us. Use as a context manager or start/stop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = f"http://{settings.chain_host}:{settings.chain_port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start anvil and wait until it answers. :class:`ChainError` if the port is taken."""
+        running = rpc_chain_id(self.url)  # raises ChainError if a non-EVM service holds the port
+        if running is not None:
+            raise ChainAlreadyRunning(f"an EVM node (chain {running}) already runs at {self.url}")
+        if not self.settings.anvil_bin.exists():
+            raise ChainError(f"anvil not found at {self.settings.anvil_bin}: run `npm ci`")
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        state = self.settings.chain_state_file
+        cmd = [
+            str(self.settings.anvil_bin),
+            "--host", self.settings.chain_host,
+            "--port", str(self.settings.chain_port),
+            "--chain-id", str(self.settings.chain_id),
+            "--mnemonic", DEV_MNEMONIC,
+            "--accounts", str(DEV_ACCOUNT_COUNT),
+            "--state", str(state),
+            "--state-interval", str(STATE_DUMP_INTERVAL),
+        ]  # fmt: skip
+        log_file = open(self.settings.home / "anvil.log", "ab")  # noqa: SIM115 - owned by the child
+        with log_file:
+            self._process = subprocess.Popen(
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainError(
+                    f"anvil exited with code {self._process.returncode}; see {self.settings.home / 'anvil.log'}"
+                )
+            try:
+                if rpc_chain_id(self.url, timeout=1.0) == self.settings.chain_id:
+                    log.info("anvil up at %s (pid %s, state %s)", self.url, self.pid, state)
+                    return
+            except ChainError:
+                pass  # the port is bound but the RPC server is not serving yet
+            time.sleep(0.1)
+        self.stop()
+        raise ChainError(f"anvil did not answer at {self.url} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask anvil to stop (it writes its state file on the way out); kill it if it hangs."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("anvil (pid %s) ignored SIGINT for %.0fs; killing it", process.pid, timeout)
+            process.kill()
+            process.wait()
+
+    def exit_code(self) -> int | None:
+        """anvil's exit code if it has exited, else None."""
+        return self._process.poll() if self._process else None
+
+    def __enter__(self) -> "LocalChain":
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

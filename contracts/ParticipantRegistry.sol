@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+
+/// @title ParticipantRegistry
+/// @notice The bank onboards participants after KYC, gives them business roles, suspends and
+/// reinstates them. Product contracts call {checkAuthorized} before letting anyone act.
+/// @dev The bank's own powers are OpenZeppelin roles: `REGISTRAR_ROLE` (KYC officers) changes
+/// participants, `PAUSER_ROLE` freezes changes, and the default admin (the bank) grants both.
+/// The default admin is handed over in two steps with a delay ({AccessControlDefaultAdminRules}).
+contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules, Pausable {
+    /// @notice Business role bits. Auditors need none.
+    uint8 public constant ROLE_BANK = 1 << 0;
+    uint8 public constant ROLE_CORE_ENTERPRISE = 1 << 1;
+    uint8 public constant ROLE_SUPPLIER = 1 << 2;
+    uint8 public constant ROLE_MERCHANT = 1 << 3;
+    uint8 public constant ROLE_LESSEE = 1 << 4;
+    uint8 public constant ROLE_CREDIT_ORACLE = 1 << 5;
+    uint8 public constant ROLE_IOT_ORACLE = 1 << 6;
+    /// @notice Every defined role bit.
+    uint8 public constant ALL_ROLES = (1 << 7) - 1;
+
+    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    mapping(address account => Participant) private _participants;
+    address[] private _accounts;
+
+    /// @param admin The bank's admin account: default admin, registrar and pauser.
+    /// @param adminTransferDelay Seconds a default-admin handover must wait before it can be accepted.
+    constructor(address admin, uint48 adminTransferDelay)
+        AccessControlDefaultAdminRules(adminTransferDelay, admin)
+    {
+        _grantRole(REGISTRAR_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` non-zero and new;
+    /// `roles` non-empty and defined. Emits {ParticipantOnboarded}.
+    function onboard(address account, uint8 roles, bytes32 kycHash, string calldata name)
+        external
+        onlyRole(REGISTRAR_ROLE)
+        whenNotPaused
+    {
+        if (account == address(0)) revert ParticipantZeroAddress();
+        _checkRoles(roles);
+        Participant storage p = _participants[account];
+        if (p.roles != 0) revert ParticipantAlreadyOnboarded(account);
+
+        uint40 now_ = uint40(block.timestamp);
+        p.roles = roles;
+        p.onboardedAt = now_;
+        p.updatedAt = now_;
+        p.kycHash = kycHash;
+        _accounts.push(account);
+        emit ParticipantOnboarded(account, roles, kycHash, name);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` onboarded; `roles`
+    /// non-empty and defined. Emits {ParticipantRolesChanged}.
+    function setRoles(address account, uint8 roles) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
+        _checkRoles(roles);
+        Participant storage p = _onboarded(account);
+        uint8 previous = p.roles;
+        p.roles = roles;
+        p.updatedAt = uint40(block.timestamp);
+        emit ParticipantRolesChanged(account, previous, roles);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` onboarded.
+    /// Emits {ParticipantKycUpdated}.
+    function updateKyc(address account, bytes32 kycHash) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
+        Participant storage p = _onboarded(account);
+        p.kycHash = kycHash;
+        p.updatedAt = uint40(block.timestamp);
+        emit ParticipantKycUpdated(account, kycHash);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` onboarded and active.
+    /// Emits {ParticipantSuspended}.
+    function suspend(address account, bytes32 reason) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
+        Participant storage p = _onboarded(account);
+        if (p.suspended) revert ParticipantAlreadySuspended(account);
+        p.suspended = true;
+        p.updatedAt = uint40(block.timestamp);
+        emit ParticipantSuspended(account, reason);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` suspended.
+    /// Emits {ParticipantReinstated}.
+    function reinstate(address account) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
+        Participant storage p = _onboarded(account);
+        if (!p.suspended) revert ParticipantNotSuspended(account);
+        p.suspended = false;
+        p.updatedAt = uint40(block.timestamp);
+        emit ParticipantReinstated(account);
+    }
+
+    /// @notice Freezes every change to the register (reads and checks keep working).
+    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Paused}.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lifts {pause}.
+    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Unpaused}.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function participant(address account) external view returns (Participant memory) {
+        return _participants[account];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function isAuthorized(address account, uint8 requiredRoles) public view returns (bool) {
+        Participant storage p = _participants[account];
+        return p.roles != 0 && !p.suspended && p.roles & requiredRoles == requiredRoles;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function checkAuthorized(address account, uint8 requiredRoles) external view {
+        if (!isAuthorized(account, requiredRoles)) revert ParticipantNotAuthorized(account, requiredRoles);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function participantCount() external view returns (uint256) {
+        return _accounts.length;
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function participantAt(uint256 index) external view returns (address) {
+        return _accounts[index];
+    }
+
+    function _onboarded(address account) private view returns (Participant storage p) {
+        p = _participants[account];
+        if (p.roles == 0) revert ParticipantNotOnboarded(account);
+    }
+
+    function _checkRoles(uint8 roles) private pure {
+        if (roles == 0 || roles & ~ALL_ROLES != 0) revert ParticipantInvalidRoles(roles);
+    }
+}

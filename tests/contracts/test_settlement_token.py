@@ -1,0 +1,109 @@
+import ape
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+from backend.dev_accounts import dev_account
+
+UNIT = 10**6
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def test_metadata(token):
+    assert token.name() == "Digital CNY (test)"
+    assert token.symbol() == "DCNY"
+    assert token.decimals() == 6
+    assert token.totalSupply() == 0
+
+
+def test_bank_holds_admin_and_minter_roles(token, bank, stranger):
+    assert token.hasRole(token.DEFAULT_ADMIN_ROLE(), bank)
+    assert token.hasRole(token.MINTER_ROLE(), bank)
+    assert not token.hasRole(token.MINTER_ROLE(), stranger)
+
+
+def test_mint_credits_and_emits_transfer(token, bank, supplier):
+    tx = token.mint(supplier, 1_000 * UNIT, sender=bank)
+    assert tx.events == [token.Transfer(ZERO, supplier, 1_000 * UNIT)]
+    assert token.balanceOf(supplier) == 1_000 * UNIT
+    assert token.totalSupply() == 1_000 * UNIT
+
+
+def test_mint_requires_minter_role(token, stranger):
+    with ape.reverts(token.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=token.MINTER_ROLE()):
+        token.mint(stranger, 1, sender=stranger)
+
+
+def test_mint_to_zero_address_reverts(token, bank):
+    with ape.reverts(token.ERC20InvalidReceiver, receiver=ZERO):
+        token.mint(ZERO, 1, sender=bank)
+
+
+def test_granted_minter_can_mint(token, bank, oracle):
+    tx = token.grantRole(token.MINTER_ROLE(), oracle, sender=bank)
+    assert tx.events == [token.RoleGranted(token.MINTER_ROLE(), oracle, bank)]
+    token.mint(oracle, 5, sender=oracle)
+    assert token.balanceOf(oracle) == 5
+
+
+def test_burn_destroys_own_units(token, bank, supplier):
+    token.mint(supplier, 10 * UNIT, sender=bank)
+    tx = token.burn(4 * UNIT, sender=supplier)
+    assert tx.events == [token.Transfer(supplier, ZERO, 4 * UNIT)]
+    assert token.balanceOf(supplier) == 6 * UNIT
+    assert token.totalSupply() == 6 * UNIT
+
+
+def test_burn_more_than_balance_reverts(token, bank, supplier):
+    token.mint(supplier, 1, sender=bank)
+    with ape.reverts(token.ERC20InsufficientBalance, sender=supplier.address, balance=1, needed=2):
+        token.burn(2, sender=supplier)
+
+
+def test_transfer_moves_money_and_emits(token, bank, supplier, debtor):
+    token.mint(supplier, 100, sender=bank)
+    tx = token.transfer(debtor, 40, sender=supplier)
+    assert tx.events == [token.Transfer(supplier, debtor, 40)]
+    assert (token.balanceOf(supplier), token.balanceOf(debtor)) == (60, 40)
+
+
+def test_transfer_from_needs_allowance(token, bank, supplier, debtor):
+    token.mint(supplier, 100, sender=bank)
+    with ape.reverts(token.ERC20InsufficientAllowance, spender=debtor.address, allowance=0, needed=1):
+        token.transferFrom(supplier, debtor, 1, sender=debtor)
+    tx = token.approve(debtor, 30, sender=supplier)
+    assert tx.events == [token.Approval(supplier, debtor, 30)]
+    token.transferFrom(supplier, debtor, 30, sender=debtor)
+    assert token.balanceOf(debtor) == 30
+    assert token.allowance(supplier, debtor) == 0
+
+
+def test_permit_sets_allowance_from_an_off_chain_signature(token, chain, supplier, debtor):
+    owner = supplier
+    signer = dev_account(2)  # ape's test accounts and anvil's share the public dev mnemonic
+    assert signer.address == owner.address
+    deadline = chain.pending_timestamp + 3600
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": token.name(), "version": "1", "chainId": chain.chain_id, "verifyingContract": token.address},
+        "message": {"owner": owner.address, "spender": debtor.address, "value": 77, "nonce": 0, "deadline": deadline},
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=typed), signer.key)
+    tx = token.permit(owner, debtor, 77, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"), sender=debtor)
+    assert tx.events == [token.Approval(owner, debtor, 77)]
+    assert token.nonces(owner) == 1
+
