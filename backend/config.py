@@ -26,6 +26,7 @@ class Settings:
     chain_id: int = DEV_CHAIN_ID
     admin_transfer_delay: int = 2 * 24 * 3600  # seconds before a new bank admin may accept
     rpc_timeout: float = 10.0
+    anvil: Path | None = None  # an anvil binary to use instead of the npm one
 
     @property
     def build_file(self) -> Path:
@@ -35,6 +36,8 @@ class Settings:
     def anvil_bin(self) -> Path:
         """The anvil binary itself, not npm's node wrapper: a signal or death of ours must reach
         the node directly, or a killed wrapper would leave anvil running."""
+        if self.anvil is not None:
+            return self.anvil
         arch = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), platform.machine())
         system = platform.system().lower()
         return self.root / "node_modules" / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / "anvil"
@@ -46,7 +49,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
-        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``."""
+        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_ANVIL``."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)
@@ -58,6 +61,7 @@ class Settings:
             chain_host=host,
             chain_port=port,
             admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
+            anvil=Path(env["YINQI_ANVIL"]) if env.get("YINQI_ANVIL") else None,
         )
 
 

@@ -44,7 +44,7 @@ class LocalChain:
         if running is not None:
             raise ChainAlreadyRunning(f"an EVM node (chain {running}) already runs at {self.url}")
         if not self.settings.anvil_bin.exists():
-            raise ChainError(f"anvil not found at {self.settings.anvil_bin}: run `npm ci`")
+            raise ChainError(f"anvil not found at {self.settings.anvil_bin}: run `npm ci` or set YINQI_ANVIL")
         self.settings.home.mkdir(parents=True, exist_ok=True)
         state = self.settings.chain_state_file
         cmd = [

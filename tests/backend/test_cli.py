@@ -1,0 +1,152 @@
+"""The `yinqi` command as an operator runs it: real subprocesses, real anvil, real signals."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.chain import rpc_chain_id
+from backend.node import LocalChain
+
+YINQI = str(Path(sys.executable).with_name("yinqi"))
+
+
+def run(args, env, timeout=120):
+    return subprocess.run([YINQI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+
+
+def test_deploy_twice_leaves_one_deployment(settings, local_chain, env_for):
+    first = run(["deploy"], env_for(settings))
+    assert first.returncode == 0, first.stderr
+    assert "Deployed SettlementToken, ParticipantRegistry" in first.stdout
+    second = run(["deploy"], env_for(settings))
+    assert second.returncode == 0, second.stderr
+    assert "nothing to deploy" in second.stdout
+    assert len(list(settings.deployments_dir.glob("*.json"))) == 1
+
+
+def test_deploy_unknown_network_is_one_line(settings, env_for):
+    assert_one_line_error(run(["deploy", "--network", "ethereum:atlantis"], env_for(settings)), "unknown network")
+
+
+def test_deploy_without_chain_is_one_line(settings, env_for):
+    assert_one_line_error(run(["deploy"], env_for(settings)), "yinqi chain")
+
+
+def test_deploy_to_foreign_chain_without_key_is_one_line(tmp_path, env_for):
+    from tests.backend.conftest import make_settings
+    from tests.conftest import free_port
+
+    foreign = make_settings(tmp_path, free_port(), chain_id=4242)
+    with LocalChain(foreign):
+        env = env_for(foreign, YINQI_RPC_URL=foreign.rpc_url)
+        assert_one_line_error(run(["deploy"], env), "YINQI_DEPLOYER_KEY")
+
+
+def test_chain_on_a_port_held_by_something_else_is_one_line(settings, env_for):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", settings.chain_port))
+        listener.listen()
+        result = run(["chain"], env_for(settings), timeout=30)
+    assert_one_line_error(result, "is not an EVM node")
+
+
+def test_chain_runs_until_ctrl_c_and_leaves_nothing_behind(settings, env_for):
+    proc = subprocess.Popen([YINQI, "chain"], env=env_for(settings), stdout=subprocess.PIPE, text=True)
+    try:
+        assert "Local chain up" in proc.stdout.readline()
+        assert rpc_chain_id(settings.rpc_url) == 31337
+        second = run(["chain"], env_for(settings))
+        assert second.returncode == 0 and "nothing to start" in second.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "stopped" in out
+    assert rpc_chain_id(settings.rpc_url) is None
+    assert not _anvils_of(settings)
+
+
+def _anvils_of(settings) -> list[int]:
+    """PIDs of anvil processes using this test's state file."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "anvil" in cmdline and str(settings.chain_state_file) in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _start_demo(settings, env_for):
+    proc = subprocess.Popen(
+        [YINQI, "demo"], env=env_for(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            return proc, "".join(lines)
+    proc.kill()
+    raise AssertionError("demo did not come up:\n" + "".join(lines) + proc.stderr.read())
+
+
+def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
+    proc, out = _start_demo(settings, env_for)
+    try:
+        assert f"Chain RPC: {settings.rpc_url} (chain id 31337)" in out
+        assert "Deployed: SettlementToken, ParticipantRegistry" in out
+        assert "Onboarded and funded 9 demo participants" in out
+        assert "#0 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in out
+        assert "Auditor" in out
+        assert len(_anvils_of(settings)) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert not _anvils_of(settings)
+
+    # A second start resumes the saved chain: nothing to deploy, nobody to onboard.
+    proc, out = _start_demo(settings, env_for)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert "Deployed:" not in out and "Onboarded" not in out
+    assert proc.returncode == 0 and not _anvils_of(settings)
+
+
+def test_killed_demo_takes_its_chain_with_it(settings, env_for):
+    proc, _ = _start_demo(settings, env_for)
+    (anvil_pid,) = _anvils_of(settings)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _anvils_of(settings):
+        time.sleep(0.1)
+    assert not _anvils_of(settings), f"anvil {anvil_pid} outlived its parent"
+
+
+@pytest.mark.parametrize("variable", ["YINQI_CHAIN_PORT", "YINQI_ADMIN_TRANSFER_DELAY"])
+def test_bad_setting_is_a_usage_error(settings, env_for, variable):
+    result = run(["deploy"], {**env_for(settings), variable: "eighty"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and f"{variable} must be an integer" in result.stderr

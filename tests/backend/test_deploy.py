@@ -1,0 +1,158 @@
+import json
+from dataclasses import replace
+
+import pytest
+
+from backend.build import load_artifacts
+from backend.chain import connect
+from backend.config import DEV_CHAIN_ID
+from backend.deploy import STEPS, deploy
+from backend.dev_accounts import dev_account
+from backend.errors import ConfigError
+from backend.manifest import Manifest
+from backend.network import rpc_url_for
+from backend.node import LocalChain
+from tests.conftest import free_port
+
+
+def test_deploy_writes_a_manifest_of_live_contracts(settings, local_chain):
+    result = deploy(settings, environ={})
+    assert result.deployed == [step.name for step in STEPS]
+    path = settings.deployments_dir / f"{DEV_CHAIN_ID}.json"
+    data = json.loads(path.read_text())
+    assert data["chainId"] == DEV_CHAIN_ID
+    assert data["deployer"] == dev_account(0).address
+    assert data["gitCommit"]
+    w3 = connect(local_chain.url)
+    artifacts = load_artifacts(settings)
+    for name, record in data["contracts"].items():
+        assert w3.eth.get_code(record["address"]), name
+        assert record["abi"] == artifacts[name].abi
+        assert data["deployBlock"] <= record["block"]
+        assert w3.eth.get_transaction_receipt(record["transaction"])["contractAddress"] == record["address"]
+
+
+def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
+    manifest = deploy(settings, environ={}).manifest
+    w3 = connect(local_chain.url)
+    bank = dev_account(0).address
+    token = manifest.contract(w3, "SettlementToken")
+    registry = manifest.contract(w3, "ParticipantRegistry")
+    assert token.functions.hasRole(token.functions.MINTER_ROLE().call(), bank).call()
+    assert registry.functions.defaultAdmin().call() == bank
+    assert registry.functions.hasRole(registry.functions.REGISTRAR_ROLE().call(), bank).call()
+    assert registry.functions.defaultAdminDelay().call() == settings.admin_transfer_delay
+
+
+def test_second_deploy_is_a_no_op(settings, local_chain):
+    first = deploy(settings, environ={})
+    height = connect(local_chain.url).eth.block_number
+    second = deploy(settings, environ={})
+    assert second.deployed == []
+    assert second.manifest.to_json() == first.manifest.to_json()
+    assert connect(local_chain.url).eth.block_number == height  # not one transaction sent
+    assert [p.name for p in settings.deployments_dir.iterdir()] == [f"{DEV_CHAIN_ID}.json"]
+
+
+def test_fresh_deploys_anew(settings, local_chain):
+    first = deploy(settings, environ={}).manifest
+    second = deploy(settings, fresh=True, environ={}).manifest
+    for name in first.contracts:
+        assert first.record(name).address != second.record(name).address
+    assert Manifest.load(Manifest.path_for(settings, DEV_CHAIN_ID)).to_json() == second.to_json()
+
+
+def test_manifest_of_a_reset_chain_is_replaced(settings, tmp_path):
+    with LocalChain(settings):
+        old = deploy(settings, environ={}).manifest
+    settings.chain_state_file.unlink()  # the chain is reset: its contracts are gone
+    with LocalChain(settings) as node:
+        w3 = connect(node.url)
+        w3.eth.wait_for_transaction_receipt(  # move the nonce so new addresses differ
+            w3.eth.send_raw_transaction(dev_account(0).sign_transaction(
+                {"to": dev_account(1).address, "value": 1, "gas": 21000, "nonce": 0, "chainId": DEV_CHAIN_ID,
+                 "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}).raw_transaction))  # fmt: skip
+        result = deploy(settings, environ={})
+        assert result.deployed == [step.name for step in STEPS]
+        assert all(w3.eth.get_code(r.address) for r in result.manifest.contracts.values())
+        assert result.manifest.record("SettlementToken").address != old.record("SettlementToken").address
+
+
+@pytest.fixture
+def foreign_chain(tmp_path):
+    """An EVM chain that is not the dev chain: dev keys must not be used on it."""
+    from tests.backend.conftest import make_settings
+
+    settings = make_settings(tmp_path / "foreign", free_port(), chain_id=4242)
+    with LocalChain(settings):
+        yield settings
+
+
+def test_foreign_chain_without_key_variable_is_refused(foreign_chain):
+    with pytest.raises(ConfigError, match="YINQI_DEPLOYER_KEY"):
+        deploy(foreign_chain, environ={})
+
+
+def test_foreign_chain_deploys_with_key_from_environment(foreign_chain):
+    operator = dev_account(5)  # funded on any anvil; stands in for a key from a vault
+    result = deploy(foreign_chain, environ={"YINQI_DEPLOYER_KEY": "0x" + operator.key.hex().removeprefix("0x")})
+    assert result.manifest.chain_id == 4242
+    assert result.manifest.deployer == operator.address
+    w3 = connect(foreign_chain.rpc_url)
+    registry = result.manifest.contract(w3, "ParticipantRegistry")
+    assert registry.functions.defaultAdmin().call() == operator.address
+
+
+def test_foreign_chain_uses_an_existing_settlement_token(foreign_chain):
+    key = "0x" + dev_account(5).key.hex().removeprefix("0x")
+    first = deploy(foreign_chain, environ={"YINQI_DEPLOYER_KEY": key})
+    token = first.manifest.record("SettlementToken").address
+    result = deploy(foreign_chain, fresh=True, environ={"YINQI_DEPLOYER_KEY": key, "YINQI_SETTLEMENT_TOKEN": token})
+    assert result.manifest.record("SettlementToken").address == token
+    assert result.manifest.record("SettlementToken").transaction is None
+    names = {item.get("name") for item in result.manifest.record("SettlementToken").abi}
+    assert "balanceOf" in names and "mint" not in names
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"YINQI_DEPLOYER_KEY": "0x1234"}, "not a valid private key"),
+        ({"YINQI_DEPLOYER_KEYSTORE": "/nonexistent.json", "YINQI_DEPLOYER_PASSWORD": "x"}, "no such file"),
+        ({"YINQI_DEPLOYER_KEYSTORE": "/nonexistent.json"}, "YINQI_DEPLOYER_PASSWORD is not"),
+    ],
+)
+def test_bad_key_variables_are_named(foreign_chain, environ, message):
+    with pytest.raises(ConfigError, match=message):
+        deploy(foreign_chain, environ=environ)
+
+
+def test_keystore_signs_as_deployer(foreign_chain, tmp_path):
+    from eth_account import Account
+
+    operator = dev_account(6)
+    keystore = tmp_path / "deployer.json"
+    keystore.write_text(json.dumps(Account.encrypt(operator.key, "s3cret", iterations=2)))
+    result = deploy(
+        foreign_chain, environ={"YINQI_DEPLOYER_KEYSTORE": str(keystore), "YINQI_DEPLOYER_PASSWORD": "s3cret"}
+    )
+    assert result.manifest.deployer == operator.address
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ("ethereum:nosuchnet", "unknown network"),
+        ("nosuchchain:mainnet", "unknown network"),
+        ("not a network", "is not 'local'"),
+        ("ethereum:sepolia", "has no RPC uri"),
+    ],
+)
+def test_bad_network_names_are_refused(settings, network, message):
+    with pytest.raises(ConfigError, match=message):
+        rpc_url_for(network, settings)
+
+
+def test_local_network_is_the_embedded_chain(settings):
+    assert rpc_url_for(None, settings) == rpc_url_for("local", settings) == settings.rpc_url
+    assert rpc_url_for("ethereum:local", replace(settings)) == "http://127.0.0.1:8545"  # from ape-config.yaml
