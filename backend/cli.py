@@ -99,7 +99,9 @@ def deploy_command(settings: Settings, network: str | None, fresh: bool) -> None
     result = deploy(settings, network, fresh=fresh)
     if result.deployed:
         click.echo(f"Deployed {', '.join(result.deployed)} to chain {result.manifest.chain_id}.")
-    else:
+    for grant in result.granted:
+        click.echo(f"Granted {grant}.")
+    if not result.deployed and not result.granted:
         click.echo(f"Chain {result.manifest.chain_id} is up to date: nothing to deploy.")
     for name, record in result.manifest.contracts.items():
         click.echo(f"  {name:<20} {record.address}")

@@ -54,16 +54,43 @@ class Step:
     external_env: str | None = None  # use an existing deployment at this env var's address
 
 
+@dataclass(frozen=True)
+class Grant:
+    """An OpenZeppelin role one deployed contract gives another, signed by the bank's admin."""
+
+    contract: str
+    role: str  # name of the role constant, e.g. "LENDER_ROLE"
+    grantee: str  # contract name
+
+
 STEPS: tuple[Step, ...] = (
     Step("SettlementToken", lambda c: [c.bank_admin], external_env="YINQI_SETTLEMENT_TOKEN"),
     Step("ParticipantRegistry", lambda c: [c.bank_admin, c.settings.admin_transfer_delay]),
+    Step(
+        "FinancingPool",
+        lambda c: [c.address("SettlementToken"), c.bank_admin, c.settings.admin_transfer_delay],
+    ),
+    Step(
+        "Receivables",
+        lambda c: [
+            c.address("ParticipantRegistry"),
+            c.address("SettlementToken"),
+            c.address("FinancingPool"),
+            c.bank_admin,
+            c.settings.admin_transfer_delay,
+            c.settings.grace_period,
+        ],
+    ),
 )
+
+GRANTS: tuple[Grant, ...] = (Grant("FinancingPool", "LENDER_ROLE", "Receivables"),)
 
 
 @dataclass(frozen=True)
 class DeployResult:
     manifest: Manifest
     deployed: list[str]
+    granted: list[str]
     path: str
 
 
@@ -100,7 +127,23 @@ def deploy(
         manifest.contracts[step.name] = _deploy_step(ctx, step, artifacts[step.name], env)
         manifest.save(path)  # after each contract, so an interrupted deploy resumes where it stopped
         deployed.append(step.name)
-    return DeployResult(manifest=manifest, deployed=deployed, path=str(path))
+    granted = [_grant(ctx, grant, env) for grant in GRANTS]
+    return DeployResult(manifest=manifest, deployed=deployed, granted=[g for g in granted if g], path=str(path))
+
+
+def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
+    """Grant ``grant`` unless it is already in place; a description of what was done, or None."""
+    contract = ctx.manifest.contract(ctx.w3, grant.contract)
+    role = getattr(contract.functions, grant.role)().call()
+    grantee = ctx.address(grant.grantee)
+    if contract.functions.hasRole(role, grantee).call():
+        return None
+    admin = ctx.deployer if ctx.deployer.address == ctx.bank_admin else load_signer("BANK", ctx.w3.eth.chain_id, environ=env)
+    if admin.address != ctx.bank_admin:
+        raise ConfigError(f"granting {grant.role} needs the bank admin {ctx.bank_admin}: set YINQI_BANK_KEY")
+    send(ctx.w3, admin, contract.functions.grantRole(role, grantee),
+         decoder=ctx.manifest.revert_decoder(), what=f"granting {grant.contract}.{grant.role} to {grant.grantee}")  # fmt: skip
+    return f"{grant.contract}.{grant.role} → {grant.grantee}"
 
 
 def _deploy_step(ctx: DeployContext, step: Step, artifact: Artifact, env) -> ContractRecord:

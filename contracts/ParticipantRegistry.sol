@@ -4,7 +4,17 @@ pragma solidity ^0.8.24;
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {
+    IParticipantRegistry,
+    ROLE_BANK as _BANK,
+    ROLE_CORE_ENTERPRISE as _CORE,
+    ROLE_SUPPLIER as _SUPPLIER,
+    ROLE_MERCHANT as _MERCHANT,
+    ROLE_LESSEE as _LESSEE,
+    ROLE_CREDIT_ORACLE as _CREDIT_ORACLE,
+    ROLE_IOT_ORACLE as _IOT_ORACLE,
+    ALL_PARTICIPANT_ROLES as _ALL
+} from "./interfaces/IParticipantRegistry.sol";
 
 /// @title ParticipantRegistry
 /// @notice The bank onboards participants after KYC, gives them business roles, suspends and
@@ -13,16 +23,16 @@ import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 /// participants, `PAUSER_ROLE` freezes changes, and the default admin (the bank) grants both.
 /// The default admin is handed over in two steps with a delay ({AccessControlDefaultAdminRules}).
 contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules, Pausable {
-    /// @notice Business role bits. Auditors need none.
-    uint8 public constant ROLE_BANK = 1 << 0;
-    uint8 public constant ROLE_CORE_ENTERPRISE = 1 << 1;
-    uint8 public constant ROLE_SUPPLIER = 1 << 2;
-    uint8 public constant ROLE_MERCHANT = 1 << 3;
-    uint8 public constant ROLE_LESSEE = 1 << 4;
-    uint8 public constant ROLE_CREDIT_ORACLE = 1 << 5;
-    uint8 public constant ROLE_IOT_ORACLE = 1 << 6;
+    /// @notice Business role bits (defined once, in IParticipantRegistry.sol). Auditors need none.
+    uint8 public constant ROLE_BANK = _BANK;
+    uint8 public constant ROLE_CORE_ENTERPRISE = _CORE;
+    uint8 public constant ROLE_SUPPLIER = _SUPPLIER;
+    uint8 public constant ROLE_MERCHANT = _MERCHANT;
+    uint8 public constant ROLE_LESSEE = _LESSEE;
+    uint8 public constant ROLE_CREDIT_ORACLE = _CREDIT_ORACLE;
+    uint8 public constant ROLE_IOT_ORACLE = _IOT_ORACLE;
     /// @notice Every defined role bit.
-    uint8 public constant ALL_ROLES = (1 << 7) - 1;
+    uint8 public constant ALL_ROLES = _ALL;
 
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");

@@ -1,6 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+// Business role bits of a participant (one participant may hold several). Auditors need none.
+uint8 constant ROLE_BANK = 1 << 0;
+uint8 constant ROLE_CORE_ENTERPRISE = 1 << 1;
+uint8 constant ROLE_SUPPLIER = 1 << 2;
+uint8 constant ROLE_MERCHANT = 1 << 3;
+uint8 constant ROLE_LESSEE = 1 << 4;
+uint8 constant ROLE_CREDIT_ORACLE = 1 << 5;
+uint8 constant ROLE_IOT_ORACLE = 1 << 6;
+uint8 constant ALL_PARTICIPANT_ROLES = (1 << 7) - 1;
+
 /// @title IParticipantRegistry
 /// @notice The bank's KYC register: who may take part in Yinqi, in which business roles, and
 /// whether they are currently allowed to act. Every product contract asks it before moving value.

@@ -42,6 +42,23 @@ def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
     assert registry.functions.defaultAdmin().call() == bank
     assert registry.functions.hasRole(registry.functions.REGISTRAR_ROLE().call(), bank).call()
     assert registry.functions.defaultAdminDelay().call() == settings.admin_transfer_delay
+    pool = manifest.contract(w3, "FinancingPool")
+    receivables = manifest.contract(w3, "Receivables")
+    assert pool.functions.hasRole(pool.functions.LENDER_ROLE().call(), receivables.address).call()
+    assert receivables.functions.pool().call() == pool.address
+    assert receivables.functions.gracePeriod().call() == settings.grace_period
+
+
+def test_deploy_adds_only_what_an_older_manifest_lacks(settings, local_chain):
+    first = deploy(settings, environ={}).manifest
+    path = Manifest.path_for(settings, DEV_CHAIN_ID)
+    older = Manifest.load(path)
+    del older.contracts["Receivables"]  # as if written before Receivables existed
+    older.save(path)
+    result = deploy(settings, environ={})
+    assert result.deployed == ["Receivables"]
+    assert result.granted == ["FinancingPool.LENDER_ROLE → Receivables"]
+    assert result.manifest.record("FinancingPool").address == first.record("FinancingPool").address
 
 
 def test_second_deploy_is_a_no_op(settings, local_chain):

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IFinancingPool} from "./interfaces/IFinancingPool.sol";
+import {IParticipantRegistry, ROLE_CORE_ENTERPRISE, ROLE_SUPPLIER} from "./interfaces/IParticipantRegistry.sol";
+import {IReceivables} from "./interfaces/IReceivables.sol";
+
+/// @title Receivables
+/// @notice Supply-chain receivables financing (应收账款融资) on one contract: issue, split and pass
+/// down the supply chain, finance against the bank's pool in one transaction, repay, default.
+/// @dev Money: advances come from {FinancingPool} (this contract holds `LENDER_ROLE` there);
+/// repayments go straight from the debtor to the current holder (the pool for financed receivables),
+/// so this contract never holds funds. Pricing, with `t` = seconds to maturity:
+/// `discount = ceil(outstanding × rateBps × t / (10_000 × 365 days))`, `advance = outstanding − discount`:
+/// the exact formula face × (1 − rate × days / 365) with fractional days, rounded once, up, in the
+/// pool's favour by less than one unit. Late fees: none on chain; after the grace period the
+/// receivable is defaulted and recovery happens off chain.
+/// Roles: `CREDIT_MANAGER_ROLE` sets debtor terms and the grace period; `PAUSER_ROLE` stops issuing,
+/// splitting, transfers and financing (repayment and default marking go on); the default admin is
+/// handed over in two steps.
+contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Highest discount rate the bank may set: 40 % a year.
+    uint16 public constant MAX_RATE_BPS = 4_000;
+    /// @notice Longest time from issue to maturity. With {MAX_RATE_BPS} the discount stays below 80 %.
+    uint256 public constant MAX_TENOR = 730 days;
+    /// @notice Longest grace period after maturity.
+    uint64 public constant MAX_GRACE_PERIOD = 180 days;
+    /// @notice Most parts one split may create.
+    uint256 public constant MAX_PARTS = 32;
+
+    uint256 private constant _BPS = 10_000;
+    uint256 private constant _YEAR = 365 days;
+
+    IParticipantRegistry public immutable registry;
+    IERC20 public immutable settlementToken;
+    IFinancingPool public immutable pool;
+
+    /// @inheritdoc IReceivables
+    uint256 public nextId;
+    /// @notice Seconds after the due date during which the debtor may still repay.
+    uint64 public gracePeriod;
+
+    mapping(uint256 id => Receivable) private _receivables;
+    mapping(uint256 id => uint256 firstPartAndCount) private _parts; // first part id << 16 | part count
+    mapping(address debtor => DebtorTerms) private _terms;
+    mapping(address debtor => mapping(bytes32 ref => bool used)) private _references;
+
+    /// @param registry_ The participant register every party is checked against.
+    /// @param token The settlement token.
+    /// @param pool_ The bank's pool: pays advances, receives repayments of financed receivables.
+    /// @param admin The bank's admin account: default admin, credit manager and pauser.
+    /// @param adminTransferDelay Seconds a default-admin handover must wait before acceptance.
+    /// @param gracePeriod_ Initial grace period in seconds.
+    constructor(
+        IParticipantRegistry registry_,
+        IERC20 token,
+        IFinancingPool pool_,
+        address admin,
+        uint48 adminTransferDelay,
+        uint64 gracePeriod_
+    ) ERC721("Yinqi Receivable", "YQR") AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+        registry = registry_;
+        settlementToken = token;
+        pool = pool_;
+        _grantRole(CREDIT_MANAGER_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        _setGracePeriod(gracePeriod_);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Issue
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements as {issue}, without invoice hash and ref. Emits {ReceivableIssued}.
+    function createReceivable(address creditor, uint256 amount, uint256 dueDate) external whenNotPaused {
+        _issue(creditor, amount, dueDate, bytes32(0), bytes32(0));
+    }
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements: not paused; caller an active core enterprise; `supplier` an active supplier;
+    /// 0 < `amount` < 2^96; now < `dueDate` ≤ now + {MAX_TENOR}; `ref` non-zero and not used
+    /// before by this debtor. Emits {ReceivableIssued} and {Transfer}.
+    function issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+        external
+        whenNotPaused
+        returns (uint256 id)
+    {
+        if (ref == bytes32(0)) revert ReceivableMissingReference();
+        if (_references[msg.sender][ref]) revert ReceivableDuplicateReference(msg.sender, ref);
+        _references[msg.sender][ref] = true;
+        id = _issue(supplier, amount, dueDate, invoiceHash, ref);
+    }
+
+    function _issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+        private
+        returns (uint256 id)
+    {
+        _checkParticipant(msg.sender, ROLE_CORE_ENTERPRISE);
+        _checkParticipant(supplier, ROLE_SUPPLIER);
+        _checkAmount(amount);
+        uint256 latest = block.timestamp + MAX_TENOR;
+        if (dueDate <= block.timestamp || dueDate > latest) {
+            revert ReceivableDueDateOutOfRange(dueDate, block.timestamp + 1, latest);
+        }
+
+        id = nextId++;
+        Receivable storage r = _receivables[id];
+        r.debtor = msg.sender;
+        r.dueDate = uint40(dueDate); // ≤ now + MAX_TENOR, far below 2^40
+        r.status = Status.Active;
+        r.amount = uint96(amount); // checked by _checkAmount
+        if (invoiceHash != bytes32(0)) r.invoiceHash = invoiceHash;
+        _mint(supplier, id);
+        emit ReceivableIssued(id, msg.sender, supplier, amount, uint40(dueDate), invoiceHash, ref);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Split and transfer
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements: not paused; caller the holder and an active supplier; `id` active, not yet
+    /// due, never partly repaid; 2 ≤ parts ≤ {MAX_PARTS}, one holder per part, each an active supplier;
+    /// every part > 0 and the parts sum exactly to the face amount. The parent token is burned; its
+    /// record stays (status Split) and names its parts. Emits {ReceivableSplit}, one
+    /// {ReceivablePartCreated} per part, and {Transfer}s.
+    function split(uint256 id, uint256[] calldata amounts, address[] calldata holders)
+        external
+        whenNotPaused
+        returns (uint256 firstPartId)
+    {
+        Receivable storage parent = _holderOnly(id);
+        if (parent.status != Status.Active) revert ReceivableNotActive(id, parent.status);
+        if (block.timestamp >= parent.dueDate) revert ReceivableExpired(id, parent.dueDate);
+        if (parent.repaid != 0) revert ReceivableSplitPartiallyRepaid(id, parent.repaid);
+        uint256 parts = amounts.length;
+        if (parts < 2 || parts > MAX_PARTS || holders.length != parts) {
+            revert ReceivableSplitPartCount(parts, holders.length);
+        }
+        uint256 sum;
+        for (uint256 i; i < parts; ++i) {
+            if (amounts[i] == 0) revert ReceivableZeroAmount();
+            sum += amounts[i];
+        }
+        if (sum != parent.amount) revert ReceivableSplitSumMismatch(id, parent.amount, sum);
+
+        firstPartId = nextId;
+        nextId = firstPartId + parts;
+        parent.status = Status.Split;
+        _parts[id] = firstPartId << 16 | parts;
+        _burn(id);
+        emit ReceivableSplit(id, firstPartId, parts);
+
+        for (uint256 i; i < parts; ++i) {
+            _checkParticipant(holders[i], ROLE_SUPPLIER);
+            uint256 partId = firstPartId + i;
+            Receivable storage part = _receivables[partId];
+            part.debtor = parent.debtor;
+            part.dueDate = parent.dueDate;
+            part.status = Status.Active;
+            part.amount = uint96(amounts[i]); // each part ≤ sum == parent.amount < 2^96
+            part.parentPlusOne = uint64(id + 1); // ids count up from 0 by one per receivable
+            part.invoiceHash = parent.invoiceHash;
+            _mint(holders[i], partId);
+            emit ReceivablePartCreated(partId, id, holders[i], amounts[i]);
+        }
+    }
+
+    /// @notice ERC-721 transfer, limited to active receivables passed between active suppliers.
+    /// @dev Requirements: not paused; `id` active; `from` and `to` active suppliers; the usual ERC-721
+    /// ownership/approval rules. Emits {Transfer}. {safeTransferFrom} goes through here too.
+    function transferFrom(address from, address to, uint256 id) public override whenNotPaused {
+        Receivable storage r = _existing(id);
+        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
+        _checkParticipant(from, ROLE_SUPPLIER);
+        _checkParticipant(to, ROLE_SUPPLIER);
+        super.transferFrom(from, to, id);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Financing
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements: not paused; caller the holder and an active supplier; `id` active.
+    /// A credit refusal (see {Refusal}) does not revert: it emits {FinancingRefused} and returns
+    /// false. On approval the receivable moves to the pool and the pool pays the advance to the
+    /// caller. Emits {Transfer}, {FinancingApplied}, {ReceivableFinanced}, and the pool's {Disbursed}.
+    function applyForFinancing(uint256 id) external whenNotPaused nonReentrant returns (bool approved) {
+        Receivable storage r = _holderOnly(id);
+        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
+        DebtorTerms memory terms = _terms[r.debtor];
+        uint256 outstanding = r.amount - r.repaid;
+        (Refusal reason, uint256 advance) = _assess(r.debtor, r.dueDate, outstanding, terms);
+        if (reason != Refusal.None) {
+            emit FinancingRefused(id, msg.sender, reason);
+            return false;
+        }
+
+        r.status = Status.Financed;
+        r.financed = true;
+        terms.exposure += uint96(outstanding); // ≤ limit, a uint96, checked by _assess
+        _terms[r.debtor].exposure = terms.exposure;
+        _transfer(msg.sender, address(pool), id);
+        emit FinancingApplied(id, msg.sender, outstanding);
+        emit ReceivableFinanced(id, r.debtor, msg.sender, outstanding, advance, terms.rateBps, terms.exposure);
+        pool.disburse(msg.sender, advance);
+        return true;
+    }
+
+    /// @notice What financing `id` now would give: the refusal reason, or None and the advance.
+    function quote(uint256 id) external view returns (Refusal reason, uint256 advance) {
+        Receivable storage r = _existing(id);
+        if (r.status != Status.Active) return (Refusal.Matured, 0);
+        return _assess(r.debtor, r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
+    }
+
+    /// @notice The advance for `outstanding` due in `secondsToMaturity` at annual `rateBps`:
+    /// `outstanding − ceil(outstanding × rateBps × secondsToMaturity / (10_000 × 365 days))`.
+    function priceAdvance(uint256 outstanding, uint256 secondsToMaturity, uint256 rateBps)
+        public
+        pure
+        returns (uint256)
+    {
+        uint256 discount = Math.mulDiv(outstanding, rateBps * secondsToMaturity, _BPS * _YEAR, Math.Rounding.Ceil);
+        return discount < outstanding ? outstanding - discount : 0;
+    }
+
+    function _assess(address debtor, uint40 dueDate, uint256 outstanding, DebtorTerms memory terms)
+        private
+        view
+        returns (Refusal, uint256 advance)
+    {
+        if (block.timestamp >= dueDate) return (Refusal.Matured, 0);
+        if (!registry.isAuthorized(debtor, ROLE_CORE_ENTERPRISE)) return (Refusal.DebtorNotAuthorized, 0);
+        if (terms.limit == 0) return (Refusal.NoFacility, 0);
+        if (terms.openDefaults != 0) return (Refusal.DebtorInDefault, 0);
+        if (uint256(terms.exposure) + outstanding > terms.limit) return (Refusal.ExposureLimitExceeded, 0);
+        if (pool.paused()) return (Refusal.PoolPaused, 0);
+        advance = priceAdvance(outstanding, dueDate - block.timestamp, terms.rateBps);
+        if (advance > pool.available()) return (Refusal.InsufficientLiquidity, 0);
+        return (Refusal.None, advance);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Repayment and default
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements: caller the debtor, having approved `amount` to this contract; `id` active
+    /// or financed; now ≤ due date + {gracePeriod}; 0 < `amount` ≤ outstanding. Works while paused:
+    /// paying a debt is never blocked. Emits {ReceivableRepaid}, and {ReceivableSettled} when paid up.
+    function repay(uint256 id, uint256 amount) external nonReentrant {
+        Receivable storage r = _existing(id);
+        if (msg.sender != r.debtor) revert ReceivableNotDebtor(id, msg.sender);
+        if (r.status != Status.Active && r.status != Status.Financed) revert ReceivableNotRepayable(id, r.status);
+        uint256 deadline = uint256(r.dueDate) + gracePeriod;
+        if (block.timestamp > deadline) revert ReceivableRepaymentClosed(id, deadline);
+        if (amount == 0) revert ReceivableZeroAmount();
+        uint256 outstanding = r.amount - r.repaid;
+        if (amount > outstanding) revert ReceivableRepaymentTooLarge(id, outstanding, amount);
+
+        r.repaid += uint96(amount); // amount ≤ outstanding
+        if (r.financed) _terms[r.debtor].exposure -= uint96(amount); // exposure includes this outstanding
+        address payee = _ownerOf(id);
+        emit ReceivableRepaid(id, msg.sender, payee, amount, outstanding - amount);
+        if (amount == outstanding) {
+            r.status = Status.Settled;
+            emit ReceivableSettled(id);
+        }
+        settlementToken.safeTransferFrom(msg.sender, payee, amount);
+    }
+
+    /// @inheritdoc IReceivables
+    /// @dev Requirements: `id` active or financed; now > due date + {gracePeriod}. Anyone may call.
+    /// The debtor counts as in default from then on (no further financing against it); a financed
+    /// receivable's exposure stays with the bank. Emits {ReceivableDefaulted}.
+    function markDefaulted(uint256 id) external {
+        Receivable storage r = _existing(id);
+        if (r.status != Status.Active && r.status != Status.Financed) revert ReceivableNotRepayable(id, r.status);
+        uint256 deadline = uint256(r.dueDate) + gracePeriod;
+        if (block.timestamp <= deadline) revert ReceivableNotOverdue(id, deadline);
+
+        r.status = Status.Defaulted;
+        _terms[r.debtor].openDefaults += 1;
+        emit ReceivableDefaulted(id, r.debtor, r.amount - r.repaid, msg.sender);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Bank administration
+    // ------------------------------------------------------------------------------------------
+
+    /// @notice Sets `debtor`'s exposure limit and annual discount rate. A limit of 0 stops financing
+    /// against the debtor; a limit below the current exposure stops it until repayments catch up.
+    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; `debtor` an active core enterprise;
+    /// `rateBps` ≤ {MAX_RATE_BPS}; `limit` < 2^96. Emits {DebtorTermsSet}.
+    function setDebtorTerms(address debtor, uint256 limit, uint16 rateBps) external onlyRole(CREDIT_MANAGER_ROLE) {
+        _checkParticipant(debtor, ROLE_CORE_ENTERPRISE);
+        if (rateBps > MAX_RATE_BPS) revert ReceivableRateTooHigh(rateBps, MAX_RATE_BPS);
+        if (limit > type(uint96).max) revert ReceivableAmountTooLarge(limit);
+        DebtorTerms storage terms = _terms[debtor];
+        terms.limit = uint96(limit);
+        terms.rateBps = rateBps;
+        emit DebtorTermsSet(debtor, limit, rateBps);
+    }
+
+    /// @notice Sets how long after the due date repayment is still accepted.
+    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; ≤ {MAX_GRACE_PERIOD}. Emits {GracePeriodSet}.
+    function setGracePeriod(uint64 gracePeriod_) external onlyRole(CREDIT_MANAGER_ROLE) {
+        _setGracePeriod(gracePeriod_);
+    }
+
+    /// @notice Stops issuing, splitting, transfers and financing.
+    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Paused}.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lifts {pause}.
+    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Unpaused}.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivables
+    function receivables(uint256 id)
+        external
+        view
+        returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced)
+    {
+        Receivable storage r = _receivables[id];
+        return (r.debtor, _ownerOf(id), r.amount, r.dueDate, r.financed);
+    }
+
+    /// @notice The full record of `id`.
+    function receivable(uint256 id) external view returns (Receivable memory) {
+        return _existing(id);
+    }
+
+    /// @notice Face amount less repayments.
+    function outstandingOf(uint256 id) external view returns (uint256) {
+        Receivable storage r = _existing(id);
+        return r.amount - r.repaid;
+    }
+
+    /// @notice Where `id` sits in its split tree: its parent (if it is a part) and its parts
+    /// (ids `firstPart` .. `firstPart + partCount - 1`, if it was split).
+    function lineage(uint256 id)
+        external
+        view
+        returns (bool isPart, uint256 parentId, uint256 firstPart, uint256 partCount)
+    {
+        Receivable storage r = _existing(id);
+        uint256 packed = _parts[id];
+        isPart = r.parentPlusOne != 0;
+        parentId = isPart ? r.parentPlusOne - 1 : 0;
+        return (isPart, parentId, packed >> 16, packed & 0xffff);
+    }
+
+    /// @notice The bank's terms for `debtor` and its current exposure and defaults.
+    function debtorTerms(address debtor) external view returns (DebtorTerms memory) {
+        return _terms[debtor];
+    }
+
+    /// @notice Whether `debtor` has already used `ref`.
+    function referenceUsed(address debtor, bytes32 ref) external view returns (bool) {
+        return _references[debtor][ref];
+    }
+
+    /// @inheritdoc ERC721
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(ERC721, AccessControlDefaultAdminRules)
+        returns (bool)
+    {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+    // ------------------------------------------------------------------------------------------
+
+    function _existing(uint256 id) private view returns (Receivable storage r) {
+        r = _receivables[id];
+        if (r.status == Status.None) revert ReceivableUnknown(id);
+    }
+
+    function _holderOnly(uint256 id) private view returns (Receivable storage r) {
+        r = _existing(id);
+        if (_ownerOf(id) != msg.sender) revert ReceivableNotHolder(id, msg.sender);
+        _checkParticipant(msg.sender, ROLE_SUPPLIER);
+    }
+
+    function _checkParticipant(address account, uint8 roles) private view {
+        if (!registry.isAuthorized(account, roles)) revert ReceivableParticipantNotAuthorized(account, roles);
+    }
+
+    function _checkAmount(uint256 amount) private pure {
+        if (amount == 0) revert ReceivableZeroAmount();
+        if (amount > type(uint96).max) revert ReceivableAmountTooLarge(amount);
+    }
+
+    function _setGracePeriod(uint64 gracePeriod_) private {
+        if (gracePeriod_ > MAX_GRACE_PERIOD) revert ReceivableGracePeriodTooLong(gracePeriod_, MAX_GRACE_PERIOD);
+        gracePeriod = gracePeriod_;
+        emit GracePeriodSet(gracePeriod_);
+    }
+}

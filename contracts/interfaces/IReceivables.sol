@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IReceivables
+/// @notice Supply-chain receivables (应收账款) as ERC-721 tokens: a core enterprise (the debtor) issues
+/// one to a supplier; the holder splits it and passes parts down its own supply chain, or applies for
+/// financing and is paid the discounted advance from the bank's pool in the same transaction; the
+/// debtor repays the holder up to maturity plus a grace period; after that anyone may mark it defaulted.
+/// @dev Keeps the interface of the article's sketch (`createReceivable`, `applyForFinancing`,
+/// `receivables`, `nextId`, {FinancingApplied}) with its meaning, so its client works unchanged.
+interface IReceivables {
+    /// @notice Life cycle. Status only moves forward (numerically up):
+    /// Active → Split | Financed | Settled | Defaulted; Financed → Settled | Defaulted.
+    enum Status {
+        None, // never issued
+        Active, // held by a supplier, may be split, transferred, financed, repaid
+        Split, // replaced by its parts (the parent token is burned; its record stays for lineage)
+        Financed, // held by the pool, which paid the advance
+        Settled, // repaid in full
+        Defaulted // not repaid by maturity plus grace; terminal on chain (recovery is off chain)
+    }
+
+    /// @notice Why a financing application was refused. Refusals do not revert: they are recorded
+    /// by {FinancingRefused} so the approval rate and the auditors can count them.
+    enum Refusal {
+        None,
+        Matured, // at or past its due date: nothing left to discount
+        DebtorNotAuthorized, // the debtor is not an active core enterprise
+        NoFacility, // the bank has set no exposure limit for the debtor
+        DebtorInDefault, // the debtor has a defaulted receivable
+        ExposureLimitExceeded, // financing it would put the debtor's exposure above its limit
+        InsufficientLiquidity, // the pool cannot pay the advance
+        PoolPaused // the pool's disbursements are stopped
+    }
+
+    /// @notice One receivable, packed into three storage slots.
+    struct Receivable {
+        address debtor; // the core enterprise that owes the money
+        uint40 dueDate; // unix time the face amount is due
+        Status status;
+        bool financed; // true once financed; stays true after settlement or default
+        uint96 amount; // face amount in settlement-token units
+        uint96 repaid; // repaid so far
+        uint64 parentPlusOne; // parent id + 1 for a part made by {split}; 0 for an issued receivable
+        bytes32 invoiceHash; // hash of the invoice kept off chain (zero via the seed interface)
+    }
+
+    /// @notice The bank's terms for one core enterprise, packed into one slot.
+    struct DebtorTerms {
+        uint96 limit; // most the pool may have financed against this debtor at once
+        uint96 exposure; // outstanding face amount of financed receivables (defaulted included)
+        uint16 rateBps; // annual discount rate in basis points
+        uint32 openDefaults; // defaulted receivables of this debtor
+    }
+
+    error ReceivableUnknown(uint256 id);
+    error ReceivableZeroAmount();
+    error ReceivableAmountTooLarge(uint256 amount);
+    error ReceivableDueDateOutOfRange(uint256 dueDate, uint256 earliest, uint256 latest);
+    error ReceivableMissingReference();
+    error ReceivableDuplicateReference(address debtor, bytes32 ref);
+    error ReceivableParticipantNotAuthorized(address account, uint8 requiredRoles);
+    error ReceivableNotHolder(uint256 id, address caller);
+    error ReceivableNotDebtor(uint256 id, address caller);
+    error ReceivableNotActive(uint256 id, Status status);
+    error ReceivableExpired(uint256 id, uint40 dueDate);
+    error ReceivableSplitPartCount(uint256 parts, uint256 holders);
+    error ReceivableSplitSumMismatch(uint256 id, uint256 amount, uint256 sum);
+    error ReceivableSplitPartiallyRepaid(uint256 id, uint256 repaid);
+    error ReceivableNotRepayable(uint256 id, Status status);
+    error ReceivableRepaymentClosed(uint256 id, uint256 deadline);
+    error ReceivableRepaymentTooLarge(uint256 id, uint256 outstanding, uint256 amount);
+    error ReceivableNotOverdue(uint256 id, uint256 deadline);
+    error ReceivableRateTooHigh(uint256 rateBps, uint256 maxRateBps);
+    error ReceivableGracePeriodTooLong(uint256 gracePeriod, uint256 maxGracePeriod);
+
+    /// @notice `debtor` issued receivable `id` of `amount` due at `dueDate` to `supplier`.
+    event ReceivableIssued(
+        uint256 indexed id,
+        address indexed debtor,
+        address indexed supplier,
+        uint256 amount,
+        uint40 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    );
+
+    /// @notice Receivable `id` was replaced by `parts` parts with ids `firstPartId` onwards.
+    event ReceivableSplit(uint256 indexed id, uint256 firstPartId, uint256 parts);
+
+    /// @notice Part `id` of `amount` was cut from `parentId` and given to `holder`.
+    event ReceivablePartCreated(uint256 indexed id, uint256 indexed parentId, address indexed holder, uint256 amount);
+
+    /// @notice `creditor` financed receivable `id` of outstanding `amount` (the article's event).
+    event FinancingApplied(uint256 indexed id, address indexed creditor, uint256 amount);
+
+    /// @notice The pool paid `advance` for `amount` of `debtor`'s receivable `id` at `rateBps`;
+    /// the debtor's exposure is now `exposure`.
+    event ReceivableFinanced(
+        uint256 indexed id,
+        address indexed debtor,
+        address indexed creditor,
+        uint256 amount,
+        uint256 advance,
+        uint16 rateBps,
+        uint256 exposure
+    );
+
+    /// @notice `applicant`'s application to finance `id` was refused for `reason`.
+    event FinancingRefused(uint256 indexed id, address indexed applicant, Refusal reason);
+
+    /// @notice `debtor` paid `amount` of `id` to its holder `payee`; `outstanding` remains.
+    event ReceivableRepaid(
+        uint256 indexed id, address indexed debtor, address indexed payee, uint256 amount, uint256 outstanding
+    );
+
+    /// @notice Receivable `id` is repaid in full.
+    event ReceivableSettled(uint256 indexed id);
+
+    /// @notice `markedBy` marked `debtor`'s receivable `id` defaulted with `outstanding` unpaid.
+    event ReceivableDefaulted(uint256 indexed id, address indexed debtor, uint256 outstanding, address markedBy);
+
+    /// @notice The bank set `debtor`'s exposure limit to `limit` and its discount rate to `rateBps`.
+    event DebtorTermsSet(address indexed debtor, uint256 limit, uint16 rateBps);
+
+    /// @notice Repayment is now accepted up to `gracePeriod` seconds after the due date.
+    event GracePeriodSet(uint64 gracePeriod);
+
+    /// @notice The article's call: the caller (debtor) issues `amount` due at `dueDate` to `creditor`.
+    function createReceivable(address creditor, uint256 amount, uint256 dueDate) external;
+
+    /// @notice Issues a receivable with its invoice hash and the debtor's unique `ref`.
+    function issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+        external
+        returns (uint256 id);
+
+    /// @notice Replaces receivable `id` by parts of `amounts`, part `i` going to `holders[i]`.
+    function split(uint256 id, uint256[] calldata amounts, address[] calldata holders)
+        external
+        returns (uint256 firstPartId);
+
+    /// @notice The holder asks the pool to finance `id`; paid in this transaction when approved.
+    function applyForFinancing(uint256 id) external returns (bool approved);
+
+    /// @notice The debtor pays `amount` of `id` to its holder.
+    function repay(uint256 id, uint256 amount) external;
+
+    /// @notice Marks `id` defaulted once its repayment deadline has passed. Anyone may call.
+    function markDefaulted(uint256 id) external;
+
+    /// @notice The article's view: debtor, current holder, face amount, due date, financed.
+    function receivables(uint256 id)
+        external
+        view
+        returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced);
+
+    /// @notice The id the next issued receivable or part will get.
+    function nextId() external view returns (uint256);
+}
