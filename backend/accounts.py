@@ -29,6 +29,41 @@ def load_signer(
     """
     env = os.environ if environ is None else environ
     prefix = f"YINQI_{role.upper()}"
+    if env.get(f"{prefix}_KEY") or env.get(f"{prefix}_KEYSTORE"):
+        return _from_environment(role, env, chain_id)
+    if chain_id == DEV_CHAIN_ID:
+        return dev_account(dev_index)
+    raise ConfigError(
+        f"chain {chain_id} is not the local dev chain: set {prefix}_KEY, or {prefix}_KEYSTORE "
+        f"and {prefix}_PASSWORD, to sign as {role.lower()}"
+    )
+
+
+def signer_from_spec(spec: str, chain_id: int, *, environ: dict[str, str] | None = None) -> LocalAccount:
+    """The signer an operator names on the command line.
+
+    ``dev:N`` — local dev account N (dev chain only); ``env:NAME`` — ``YINQI_NAME_KEY`` or
+    ``YINQI_NAME_KEYSTORE`` + ``YINQI_NAME_PASSWORD``; ``keystore:PATH`` — an encrypted keystore
+    whose password is in ``YINQI_KEYSTORE_PASSWORD``.
+    """
+    env = os.environ if environ is None else environ
+    kind, _, value = spec.partition(":")
+    if kind == "dev":
+        if chain_id != DEV_CHAIN_ID:
+            raise ConfigError(f"dev accounts sign only on the local chain {DEV_CHAIN_ID}, not on chain {chain_id}")
+        try:
+            return dev_account(int(value))
+        except (ValueError, IndexError):
+            raise ConfigError(f"no dev account {value!r}: use dev:0 … dev:9") from None
+    if kind == "env" and value:
+        return _from_environment(value, env, chain_id)
+    if kind == "keystore" and value:
+        return _from_keystore(Path(value), env.get("YINQI_KEYSTORE_PASSWORD"), "YINQI_KEYSTORE")
+    raise ConfigError(f"signer {spec!r} is not dev:N, env:NAME or keystore:PATH")
+
+
+def _from_environment(role: str, env, chain_id: int) -> LocalAccount:
+    prefix = f"YINQI_{role.upper()}"
     if key := env.get(f"{prefix}_KEY"):
         try:
             return Account.from_key(key)
@@ -36,11 +71,8 @@ def load_signer(
             raise ConfigError(f"{prefix}_KEY is not a valid private key ({exc})") from None
     if keystore := env.get(f"{prefix}_KEYSTORE"):
         return _from_keystore(Path(keystore), env.get(f"{prefix}_PASSWORD"), prefix)
-    if chain_id == DEV_CHAIN_ID:
-        return dev_account(dev_index)
     raise ConfigError(
-        f"chain {chain_id} is not the local dev chain: set {prefix}_KEY, or {prefix}_KEYSTORE "
-        f"and {prefix}_PASSWORD, to sign as {role.lower()}"
+        f"set {prefix}_KEY, or {prefix}_KEYSTORE and {prefix}_PASSWORD, to sign as {role.lower()} on chain {chain_id}"
     )
 
 

@@ -97,6 +97,17 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def call(fn: Any, *, decoder: RevertDecoder | None = None, what: str = "call") -> Any:
+    """Run a read-only contract call; a revert becomes :class:`TransactionFailed` naming the error."""
+    try:
+        return fn.call()
+    except ContractCustomError as exc:
+        reason = decoder.decode(exc.data) if decoder else str(exc.data)
+        raise TransactionFailed(f"{what} reverted: {reason}") from None
+    except ContractLogicError as exc:
+        raise TransactionFailed(f"{what} reverted: {exc.message or exc}") from None
+
+
 def send(
     w3: Web3,
     signer: LocalAccount,

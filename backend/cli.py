@@ -118,5 +118,196 @@ def demo(settings: Settings) -> None:
     run_demo(settings, _stop_on_signals(), echo=click.echo)
 
 
+# --- receivables ----------------------------------------------------------------------------------
+
+
+class _Ops:
+    """What a `yinqi receivable` command needs: the chain, its manifest, the service, a signer."""
+
+    def __init__(self, settings: Settings, network: str | None, signer: str | None) -> None:
+        from backend.chain import connect
+        from backend.manifest import Manifest
+        from backend.network import rpc_url_for
+        from backend.receivables import ReceivablesService
+
+        self.w3 = connect(rpc_url_for(network, settings), settings.rpc_timeout)
+        self.manifest = Manifest.for_chain(settings, self.w3)
+        self.service = ReceivablesService(self.w3, self.manifest)
+        self._signer_spec = signer
+
+    @property
+    def signer(self):
+        from backend.accounts import signer_from_spec
+
+        if not self._signer_spec:
+            raise YinqiError("this command signs a transaction: pass --signer dev:N, env:NAME or keystore:PATH")
+        return signer_from_spec(self._signer_spec, self.w3.eth.chain_id)
+
+
+def _due_timestamp(text: str) -> int:
+    """``2027-03-31`` (00:00 UTC that day) or ``90d`` (that many days from now)."""
+    import datetime as dt
+
+    from backend.errors import ConfigError
+
+    if text.endswith("d") and text[:-1].isdigit():
+        return int((dt.datetime.now(dt.UTC) + dt.timedelta(days=int(text[:-1]))).timestamp())
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"due date must be YYYY-MM-DD or Nd (days from now), got {text!r}") from None
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _print_receivable(view) -> None:
+    import datetime as dt
+
+    from backend.money import format_amount
+
+    due = dt.datetime.fromtimestamp(view.due_date, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lineage = f" part of #{view.parent}" if view.parent is not None else ""
+    parts = f" split into {', '.join(f'#{p}' for p in view.parts)}" if view.parts else ""
+    click.echo(
+        f"#{view.id} {view.status:<9} {format_amount(view.amount):>16} DCNY (outstanding "
+        f"{format_amount(view.outstanding)}) due {due}; debtor {view.debtor}; holder {view.holder or '-'}"
+        f"{' [financed]' if view.financed else ''}{lineage}{parts}"
+    )
+
+
+@main.group()
+@click.option("--network", default=None, help="'local' (default) or an ape network choice.")
+@click.option("--signer", default=None, help="Who signs: dev:N (local chain), env:NAME or keystore:PATH.")
+@click.pass_context
+def receivable(ctx: click.Context, network: str | None, signer: str | None) -> None:
+    """Supply-chain receivables: issue, split, transfer, finance, repay, default, show, list."""
+    ctx.obj = (ctx.obj, network, signer)
+
+
+def _ops(ctx_obj) -> _Ops:
+    settings, network, signer = ctx_obj
+    return _Ops(settings, network, signer)
+
+
+@receivable.command("issue")
+@click.option("--supplier", required=True, help="The supplier's address.")
+@click.option("--amount", required=True, help="Face amount in DCNY, e.g. 500000 or 1,250.50.")
+@click.option("--due", required=True, help="Due date: YYYY-MM-DD or Nd (days from now).")
+@click.option("--ref", "ref", required=True, help="The debtor's unique reference (≤ 32 bytes), e.g. a PO number.")
+@click.option("--invoice", type=click.Path(exists=True, dir_okay=False), help="Invoice file; its keccak hash goes on chain.")
+@click.pass_obj
+@_one_line_errors
+def receivable_issue(obj, supplier: str, amount: str, due: str, ref: str, invoice: str | None) -> None:
+    """The debtor (signer) issues a receivable to a supplier."""
+    from pathlib import Path
+
+    from web3 import Web3
+
+    from backend.money import parse_amount
+
+    ops = _ops(obj)
+    invoice_hash = Web3.keccak(Path(invoice).read_bytes()) if invoice else bytes(32)
+    rid = ops.service.issue(ops.signer, supplier, parse_amount(amount), _due_timestamp(due), invoice_hash, ref)
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("split")
+@click.argument("rid", type=int)
+@click.option("--part", "parts", multiple=True, required=True, help="ADDRESS=AMOUNT, once per part.")
+@click.pass_obj
+@_one_line_errors
+def receivable_split(obj, rid: int, parts: tuple[str, ...]) -> None:
+    """The holder (signer) splits a receivable into parts for itself and its suppliers."""
+    from backend.errors import ConfigError
+    from backend.money import parse_amount
+
+    pairs = []
+    for part in parts:
+        holder, sep, amount = part.partition("=")
+        if not sep:
+            raise ConfigError(f"--part must be ADDRESS=AMOUNT, got {part!r}")
+        pairs.append((holder, parse_amount(amount)))
+    ops = _ops(obj)
+    for new_id in ops.service.split(ops.signer, rid, pairs):
+        _print_receivable(ops.service.show(new_id))
+
+
+@receivable.command("transfer")
+@click.argument("rid", type=int)
+@click.option("--to", "to", required=True, help="The receiving supplier's address.")
+@click.pass_obj
+@_one_line_errors
+def receivable_transfer(obj, rid: int, to: str) -> None:
+    """The holder (signer) passes a receivable to one of its suppliers."""
+    ops = _ops(obj)
+    ops.service.transfer(ops.signer, rid, to)
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("finance")
+@click.argument("rid", type=int)
+@click.pass_obj
+@_one_line_errors
+def receivable_finance(obj, rid: int) -> None:
+    """The holder (signer) applies for financing; approval pays the advance at once."""
+    from backend.money import format_amount
+
+    ops = _ops(obj)
+    outcome = ops.service.finance(ops.signer, rid)
+    if outcome.approved:
+        click.echo(f"Approved: {format_amount(outcome.advance)} DCNY paid to {ops.signer.address}.")
+    else:
+        click.echo(f"Refused: {outcome.reason} (recorded on chain).")
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("repay")
+@click.argument("rid", type=int)
+@click.option("--amount", required=True, help="Amount in DCNY.")
+@click.pass_obj
+@_one_line_errors
+def receivable_repay(obj, rid: int, amount: str) -> None:
+    """The debtor (signer) repays all or part of a receivable to its holder."""
+    from backend.money import parse_amount
+
+    ops = _ops(obj)
+    ops.service.repay(ops.signer, rid, parse_amount(amount))
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("default")
+@click.argument("rid", type=int)
+@click.pass_obj
+@_one_line_errors
+def receivable_default(obj, rid: int) -> None:
+    """Mark an overdue receivable defaulted (anyone may, after maturity plus grace)."""
+    ops = _ops(obj)
+    ops.service.mark_default(ops.signer, rid)
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("show")
+@click.argument("rid", type=int)
+@click.pass_obj
+@_one_line_errors
+def receivable_show(obj, rid: int) -> None:
+    """One receivable's live state and lineage."""
+    ops = _ops(obj)
+    _print_receivable(ops.service.show(rid))
+
+
+@receivable.command("list")
+@click.option("--participant", required=True, help="Address whose receivables to list (owed or held).")
+@click.pass_obj
+@_one_line_errors
+def receivable_list(obj, participant: str) -> None:
+    """Every receivable a participant owes, holds or ever held."""
+    ops = _ops(obj)
+    views = ops.service.list_by_participant(participant)
+    for view in views:
+        _print_receivable(view)
+    if not views:
+        click.echo("No receivables.")
+
+
 if __name__ == "__main__":
     main()

@@ -21,6 +21,8 @@ from backend.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
 from backend.errors import ChainError
 from backend.manifest import Manifest
 from backend.node import LocalChain
+from backend.pool import deposit
+from backend.receivables import ReceivablesService
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ DEMO_CAST: tuple[Member, ...] = (
     Member(8, "IoT oracle operator 物联网预言机", ("IOT_ORACLE",), 0),
 )
 AUDITOR_INDEX = 9  # auditors need no role: they only read
+BANK, CORE, TIER1, TIER2, TIER3 = (dev_account(i) for i in range(5))
+DAY = 24 * 3600
 
 
 def seed(w3: Web3, manifest: Manifest) -> list[str]:
@@ -71,6 +75,27 @@ def seed(w3: Web3, manifest: Manifest) -> list[str]:
                  decoder=decoder, what=f"funding {member.name}")  # fmt: skip
         onboarded.append(member.name)
     return onboarded
+
+
+def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
+    """A supply chain in motion: the bank funds its pool and sets the core enterprise's terms; the
+    core issues to its tier-1 supplier, who passes part down to tier 2, who passes part to tier 3;
+    tier 3 and tier 1 finance theirs. Only on a chain with no receivables yet; True if it seeded."""
+    service = ReceivablesService(w3, manifest)
+    if service.contract.functions.nextId().call() != 0:
+        return False
+    now = w3.eth.get_block("latest")["timestamp"]
+    deposit(w3, manifest, BANK, 5_000_000 * TOKEN_UNIT)
+    service.set_debtor_terms(BANK, CORE.address, 3_000_000 * TOKEN_UNIT, 550)  # 5.5 % a year
+    invoice = Web3.keccak(text="invoice HX-2026-0815: hydraulic cylinders, 400 units")
+    big = service.issue(CORE, TIER1.address, 800_000 * TOKEN_UNIT, now + 90 * DAY, invoice, "PO-2026-0815")
+    small = service.issue(CORE, TIER1.address, 300_000 * TOKEN_UNIT, now + 60 * DAY,
+                          Web3.keccak(text="invoice HX-2026-0822: seals"), "PO-2026-0822")  # fmt: skip
+    _, tier2_part = service.split(TIER1, big, [(TIER1.address, 600_000 * TOKEN_UNIT), (TIER2.address, 200_000 * TOKEN_UNIT)])
+    _, tier3_part = service.split(TIER2, tier2_part, [(TIER2.address, 120_000 * TOKEN_UNIT), (TIER3.address, 80_000 * TOKEN_UNIT)])
+    service.finance(TIER3, tier3_part)
+    service.finance(TIER1, small)
+    return True
 
 
 def describe(settings: Settings, manifest: Manifest, url: str) -> str:
@@ -108,6 +133,8 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
         result = deploy(settings)
         w3 = connect(settings.rpc_url, settings.rpc_timeout)
         seeded = seed(w3, result.manifest)
+        if seed_supply_chain(w3, result.manifest):
+            echo("Seeded a supply chain: receivables issued, split down three tiers, two financed.")
         if result.deployed:
             echo(f"Deployed: {', '.join(result.deployed)}")
         if seeded:

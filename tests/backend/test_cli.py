@@ -117,6 +117,7 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         assert f"Chain RPC: {settings.rpc_url} (chain id 31337)" in out
         assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables" in out
         assert "Onboarded and funded 9 demo participants" in out
+        assert "Seeded a supply chain" in out
         assert "#0 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in out
         assert "Auditor" in out
         assert len(_anvils_of(settings)) == 1
@@ -150,3 +151,71 @@ def test_bad_setting_is_a_usage_error(settings, env_for, variable):
     result = run(["deploy"], {**env_for(settings), variable: "eighty"})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and f"{variable} must be an integer" in result.stderr
+
+
+# --- yinqi receivable ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deployed_env(settings, local_chain, env_for):
+    from backend.chain import connect
+    from backend.demo import seed
+    from backend.deploy import deploy
+
+    seed(connect(local_chain.url), deploy(settings, environ={}).manifest)
+    return env_for(settings)
+
+
+def test_receivable_commands_walk_the_flow(deployed_env):
+    from backend.dev_accounts import dev_account
+
+    tier1, tier2 = dev_account(2).address, dev_account(3).address
+    out = run(["receivable", "--signer", "dev:1", "issue", "--supplier", tier1, "--amount", "1,000",
+               "--due", "60d", "--ref", "PO-77"], deployed_env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("#0 Active") and "1,000.00 DCNY" in out.stdout
+
+    out = run(["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400.5"],
+              deployed_env)  # fmt: skip
+    assert_one_line_error(out, "ReceivableSplitSumMismatch(0, 1000000000, 1000500000)")
+    out = run(["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400"],
+              deployed_env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "#1 Active" in out.stdout and "#2 Active" in out.stdout and "part of #0" in out.stdout
+
+    out = run(["receivable", "--signer", "dev:3", "finance", "2"], deployed_env)
+    assert out.returncode == 0 and "Refused: NoFacility (recorded on chain)." in out.stdout
+
+    out = run(["receivable", "--signer", "dev:1", "repay", "2", "--amount", "400"], deployed_env)
+    assert out.returncode == 0 and "#2 Settled" in out.stdout
+
+    out = run(["receivable", "list", "--participant", tier1], deployed_env)
+    assert out.returncode == 0 and "#0 Split" in out.stdout and "#1 Active" in out.stdout
+    out = run(["receivable", "show", "0"], deployed_env)
+    assert "split into #1, #2" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["show", "99"], "ReceivableUnknown(99)"),
+        (["--signer", "dev:1", "issue", "--supplier", "0xabc", "--amount", "5", "--due", "5d", "--ref", "x"], "not an address"),
+        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "-5",
+          "--due", "5d", "--ref", "x"], "amount must be positive"),
+        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "0.0000001",
+          "--due", "5d", "--ref", "x"], "more than 6 decimals"),
+        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "5",
+          "--due", "tomorrow", "--ref", "x"], "due date must be"),
+        (["--signer", "dev:12", "default", "0"], "no dev account '12'"),
+        (["--signer", "vault:bank", "default", "0"], "is not dev:N, env:NAME or keystore:PATH"),
+        (["--signer", "env:OPERATOR", "default", "0"], "set YINQI_OPERATOR_KEY"),
+        (["default", "0"], "pass --signer"),
+        (["--signer", "dev:1", "split", "0", "--part", "nonsense"], "ADDRESS=AMOUNT"),
+    ],
+)  # fmt: skip
+def test_receivable_bad_input_is_one_line(deployed_env, args, fragment):
+    assert_one_line_error(run(["receivable", *args], deployed_env), fragment)
+
+
+def test_receivable_without_deployment_is_one_line(settings, local_chain, env_for):
+    assert_one_line_error(run(["receivable", "show", "0"], env_for(settings)), "run `yinqi deploy`")
