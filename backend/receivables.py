@@ -23,7 +23,7 @@ from backend.manifest import Manifest
 STATUSES = ("None", "Active", "Split", "Financed", "Settled", "Defaulted")
 REFUSALS = (
     "None", "Matured", "DebtorNotAuthorized", "NoFacility", "DebtorInDefault",
-    "ExposureLimitExceeded", "InsufficientLiquidity", "PoolPaused",
+    "ExposureLimitExceeded", "InsufficientLiquidity", "PoolPaused", "AdvanceTooSmall",
 )  # fmt: skip
 
 

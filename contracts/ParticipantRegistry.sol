@@ -139,6 +139,11 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     }
 
     /// @inheritdoc IParticipantRegistry
+    function areAuthorized(address a, uint8 rolesA, address b, uint8 rolesB) external view returns (bool, bool) {
+        return (isAuthorized(a, rolesA), isAuthorized(b, rolesB));
+    }
+
+    /// @inheritdoc IParticipantRegistry
     function checkAuthorized(address account, uint8 requiredRoles) external view {
         if (!isAuthorized(account, requiredRoles)) revert ParticipantNotAuthorized(account, requiredRoles);
     }

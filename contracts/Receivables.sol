@@ -48,10 +48,12 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     IERC20 public immutable settlementToken;
     IFinancingPool public immutable pool;
 
-    /// @inheritdoc IReceivables
-    uint256 public nextId;
+    // Hot state in one slot, read once by every issue and split: the id counter, the grace period
+    // and the pause flag ({paused} is overridden to read it here instead of Pausable's own slot).
+    uint64 private _nextId;
     /// @notice Seconds after the due date during which the debtor may still repay.
     uint64 public gracePeriod;
+    bool private _halted;
 
     mapping(uint256 id => Receivable) private _receivables;
     mapping(uint256 id => uint256 firstPartAndCount) private _parts; // first part id << 16 | part count
@@ -109,15 +111,14 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         private
         returns (uint256 id)
     {
-        _checkParticipant(msg.sender, ROLE_CORE_ENTERPRISE);
-        _checkParticipant(supplier, ROLE_SUPPLIER);
+        _checkParticipants(msg.sender, ROLE_CORE_ENTERPRISE, supplier, ROLE_SUPPLIER);
         _checkAmount(amount);
         uint256 latest = block.timestamp + MAX_TENOR;
         if (dueDate <= block.timestamp || dueDate > latest) {
             revert ReceivableDueDateOutOfRange(dueDate, block.timestamp + 1, latest);
         }
 
-        id = nextId++;
+        id = _nextId++;
         Receivable storage r = _receivables[id];
         r.debtor = msg.sender;
         r.dueDate = uint40(dueDate); // ≤ now + MAX_TENOR, far below 2^40
@@ -158,8 +159,8 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         }
         if (sum != parent.amount) revert ReceivableSplitSumMismatch(id, parent.amount, sum);
 
-        firstPartId = nextId;
-        nextId = firstPartId + parts;
+        firstPartId = _nextId;
+        _nextId += uint64(parts); // parts ≤ MAX_PARTS; the sum is checked against 2^64
         parent.status = Status.Split;
         _parts[id] = firstPartId << 16 | parts;
         _burn(id);
@@ -186,8 +187,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     function transferFrom(address from, address to, uint256 id) public override whenNotPaused {
         Receivable storage r = _existing(id);
         if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
-        _checkParticipant(from, ROLE_SUPPLIER);
-        _checkParticipant(to, ROLE_SUPPLIER);
+        _checkParticipants(from, ROLE_SUPPLIER, to, ROLE_SUPPLIER);
         super.transferFrom(from, to, id);
     }
 
@@ -252,6 +252,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         if (uint256(terms.exposure) + outstanding > terms.limit) return (Refusal.ExposureLimitExceeded, 0);
         if (pool.paused()) return (Refusal.PoolPaused, 0);
         advance = priceAdvance(outstanding, dueDate - block.timestamp, terms.rateBps);
+        if (advance == 0) return (Refusal.AdvanceTooSmall, 0);
         if (advance > pool.available()) return (Refusal.InsufficientLiquidity, 0);
         return (Refusal.None, advance);
     }
@@ -341,6 +342,16 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IReceivables
+    function nextId() external view returns (uint256) {
+        return _nextId;
+    }
+
+    /// @notice Whether issuing, splitting, transfers and financing are stopped.
+    function paused() public view override returns (bool) {
+        return _halted;
+    }
+
+    /// @inheritdoc IReceivables
     function receivables(uint256 id)
         external
         view
@@ -412,6 +423,22 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
     function _checkParticipant(address account, uint8 roles) private view {
         if (!registry.isAuthorized(account, roles)) revert ReceivableParticipantNotAuthorized(account, roles);
+    }
+
+    function _checkParticipants(address a, uint8 rolesA, address b, uint8 rolesB) private view {
+        (bool okA, bool okB) = registry.areAuthorized(a, rolesA, b, rolesB);
+        if (!okA) revert ReceivableParticipantNotAuthorized(a, rolesA);
+        if (!okB) revert ReceivableParticipantNotAuthorized(b, rolesB);
+    }
+
+    function _pause() internal override whenNotPaused {
+        _halted = true;
+        emit Paused(_msgSender());
+    }
+
+    function _unpause() internal override whenPaused {
+        _halted = false;
+        emit Unpaused(_msgSender());
     }
 
     function _checkAmount(uint256 amount) private pure {

@@ -83,6 +83,9 @@ interface IParticipantRegistry {
     /// @notice Whether `account` is onboarded, not suspended, and holds every role in `requiredRoles`.
     function isAuthorized(address account, uint8 requiredRoles) external view returns (bool);
 
+    /// @notice {isAuthorized} for two accounts in one call (a sender and a receiver, say).
+    function areAuthorized(address a, uint8 rolesA, address b, uint8 rolesB) external view returns (bool, bool);
+
     /// @notice Reverts with {ParticipantNotAuthorized} unless {isAuthorized} holds.
     function checkAuthorized(address account, uint8 requiredRoles) external view;
 

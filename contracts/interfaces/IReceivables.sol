@@ -30,7 +30,8 @@ interface IReceivables {
         DebtorInDefault, // the debtor has a defaulted receivable
         ExposureLimitExceeded, // financing it would put the debtor's exposure above its limit
         InsufficientLiquidity, // the pool cannot pay the advance
-        PoolPaused // the pool's disbursements are stopped
+        PoolPaused, // the pool's disbursements are stopped
+        AdvanceTooSmall // the discount takes the whole amount: the advance would be zero
     }
 
     /// @notice One receivable, packed into three storage slots.

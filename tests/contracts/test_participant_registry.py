@@ -197,6 +197,14 @@ def test_is_authorized_requires_every_requested_role(registry, bank, supplier, r
         registry.checkAuthorized(supplier, roles["LESSEE"])
 
 
+def test_are_authorized_checks_two_accounts_at_once(registry, bank, supplier, debtor, stranger, roles):
+    registry.onboard(supplier, roles["SUPPLIER"], KYC, "s", sender=bank)
+    registry.onboard(debtor, roles["CORE_ENTERPRISE"], KYC, "d", sender=bank)
+    assert registry.areAuthorized(debtor, roles["CORE_ENTERPRISE"], supplier, roles["SUPPLIER"]) == (True, True)
+    assert registry.areAuthorized(debtor, roles["SUPPLIER"], supplier, roles["SUPPLIER"]) == (False, True)
+    assert registry.areAuthorized(debtor, roles["CORE_ENTERPRISE"], stranger, roles["SUPPLIER"]) == (True, False)
+
+
 def test_unknown_account_is_never_authorized(registry, stranger, roles):
     assert not registry.isAuthorized(stranger, 0)
     assert not registry.isAuthorized(stranger, roles["SUPPLIER"])

@@ -10,7 +10,8 @@ from tests.contracts.conftest import DAY, GRACE, UNIT
 ZERO = "0x0000000000000000000000000000000000000000"
 INVOICE = b"\xaa" * 32
 ACTIVE, SPLIT, FINANCED, SETTLED, DEFAULTED = 1, 2, 3, 4, 5
-(MATURED, DEBTOR_NOT_AUTHORIZED, NO_FACILITY, DEBTOR_IN_DEFAULT, EXPOSURE_LIMIT, NO_LIQUIDITY, POOL_PAUSED) = range(1, 8)
+(MATURED, DEBTOR_NOT_AUTHORIZED, NO_FACILITY, DEBTOR_IN_DEFAULT, EXPOSURE_LIMIT, NO_LIQUIDITY, POOL_PAUSED,
+ ADVANCE_TOO_SMALL) = range(1, 9)
 RATE = 600
 YEAR = 365 * DAY
 
@@ -352,6 +353,7 @@ def _refusal_setups(receivables, registry, pool, bank, debtor, supplier, chain, 
         EXPOSURE_LIMIT: lambda rid: receivables.setDebtorTerms(debtor, 100_000 * UNIT - 1, RATE, sender=bank),
         NO_LIQUIDITY: lambda rid: pool.withdraw(bank, pool.available(), sender=bank),
         POOL_PAUSED: lambda rid: pool.pause(sender=bank),
+        ADVANCE_TOO_SMALL: lambda rid: None,
     }
 
 
@@ -361,11 +363,11 @@ def _default_another(receivables, issue, supplier, chain):
     receivables.markDefaulted(other, sender=supplier)
 
 
-@pytest.mark.parametrize("reason", range(1, 8))
+@pytest.mark.parametrize("reason", range(1, 9))
 def test_credit_refusal_is_recorded_with_its_reason_and_moves_nothing(
     receivables, registry, pool, token, bank, debtor, supplier, chain, issue, reason
 ):
-    rid = issue(amount=100_000 * UNIT, days=60)
+    rid = issue(amount=1 if reason == ADVANCE_TOO_SMALL else 100_000 * UNIT, days=60)  # 1 unit: all discount
     _refusal_setups(receivables, registry, pool, bank, debtor, supplier, chain, issue)[reason](rid)
     balance = token.balanceOf(supplier)
     assert receivables.quote(rid)[0] == reason

@@ -98,7 +98,7 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
                 r.update(status=FINANCED, financed=True, holder="pool")
             else:
                 (refusal,) = tx.events.filter(receivables.FinancingRefused)
-                assert refusal.reason in (1, 5, 6)  # matured, over the limit, or the pool is short
+                assert refusal.reason in (1, 5, 6, 8)  # matured, over the limit, pool short, advance zero
 
         @precondition(lambda self: self.ids(ACTIVE, FINANCED))
         @rule(data=st.data(), part=st.floats(0.1, 1.0))
@@ -166,6 +166,7 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
 
 def test_receivables_invariants_hold_over_random_histories(machine):
     machine.TestCase.settings = settings(
-        max_examples=12, stateful_step_count=20, deadline=None, suppress_health_check=list(HealthCheck)
+        max_examples=12, stateful_step_count=20, deadline=None, derandomize=True,
+        suppress_health_check=list(HealthCheck),
     )
     machine.TestCase().runTest()

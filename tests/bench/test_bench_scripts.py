@@ -1,0 +1,15 @@
+"""The benchmark scripts run end to end and write their figures (timings are not asserted here)."""
+
+import json
+
+from bench import gas
+
+
+def test_gas_bench_measures_every_operation(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    gas.main()
+    rows = {row["operation"]: row for row in json.loads((tmp_path / "gas.json").read_text())}
+    assert rows["reference mint (new holder)"]["vs reference mint"] == 1.0
+    assert {"issue (new holder)", "applyForFinancing (approved)", "split into 2", "markDefaulted"} <= rows.keys()
+    assert all(row["gas"] > 21_000 for row in rows.values())
+    assert "of target" in capsys.readouterr().out
