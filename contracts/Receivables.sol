@@ -223,9 +223,10 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     }
 
     /// @notice What financing `id` now would give: the refusal reason, or None and the advance.
+    /// @dev Requirements: `id` active.
     function quote(uint256 id) external view returns (Refusal reason, uint256 advance) {
         Receivable storage r = _existing(id);
-        if (r.status != Status.Active) return (Refusal.Matured, 0);
+        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
         return _assess(r.debtor, r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
     }
 

@@ -293,8 +293,13 @@ def test_financing_moves_receivable_to_pool_and_pays_advance_in_one_tx(receivabl
 
 def test_quote_matches_the_financing(receivables, issue, supplier, chain):
     rid = issue(amount=777_777, days=33)
-    reason, advance = receivables.quote(rid)
-    assert reason == 0 and 0 < advance < 777_777
+    due = due_of(receivables, rid)
+    chain.pending_timestamp = due - 20 * DAY
+    chain.mine()  # the quote is priced at the latest block's time
+    assert receivables.quote(rid) == (0, expected_advance(777_777, 20 * DAY - 0))
+    receivables.applyForFinancing(rid, sender=supplier)
+    with ape.reverts(receivables.ReceivableNotActive, id=rid, status=FINANCED):
+        receivables.quote(rid)
 
 
 @settings(max_examples=60, deadline=None)
