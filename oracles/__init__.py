@@ -1,0 +1,1 @@
+"""Yinqi's oracle daemons and what they share."""

@@ -1,0 +1,1 @@
+"""Merchant credit scoring: data → features → xgboost → policy → score, limit, reasons."""
