@@ -84,10 +84,11 @@ def pool(project, bank, token):
     return bank.deploy(project.FinancingPool, token, bank, ADMIN_DELAY)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def receivables(project, bank, registry, token, pool, debtor, supplier, supplier2, supplier3, roles):
     """Receivables wired as `yinqi deploy` wires it, with a core enterprise and three supplier tiers
-    onboarded, the pool funded and the debtor given terms."""
+    onboarded, the pool funded and the debtor given terms. Module-scoped: ape's isolation reverts what
+    it did to the shared token, registry and pool when the module ends, so other modules see them fresh."""
     contract = bank.deploy(project.Receivables, registry, token, pool, bank, ADMIN_DELAY, GRACE)
     pool.grantRole(pool.LENDER_ROLE(), contract, sender=bank)
     registry.onboard(debtor, roles["CORE_ENTERPRISE"], b"\x01" * 32, "core", sender=bank)
