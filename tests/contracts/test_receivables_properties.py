@@ -98,7 +98,9 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
                 r.update(status=FINANCED, financed=True, holder="pool")
             else:
                 (refusal,) = tx.events.filter(receivables.FinancingRefused)
-                assert refusal.reason in (1, 5, 6, 8)  # matured, over the limit, pool short, advance zero
+                # matured, over the limit, pool short, advance zero; in default once one has defaulted
+                allowed = {1, 5, 6, 8} | ({4} if self.ids(DEFAULTED) else set())
+                assert refusal.reason in allowed
 
         @precondition(lambda self: self.ids(ACTIVE, FINANCED))
         @rule(data=st.data(), part=st.floats(0.1, 1.0))

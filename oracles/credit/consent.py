@@ -1,0 +1,82 @@
+"""A merchant's consent to be scored, as EIP-712 typed data the merchant signs in its wallet
+(``eth_signTypedData_v4``) and the credit oracle verifies before it reads any of the merchant's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils.exceptions import ValidationError
+from web3 import Web3
+
+from oracles.errors import OracleError
+
+SCOPE = "Yinqi: score my operating data for a revolving credit line"
+CONSENT_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+    ],
+    "Consent": [
+        {"name": "merchant", "type": "address"},
+        {"name": "merchantId", "type": "string"},
+        {"name": "scope", "type": "string"},
+        {"name": "expiresAt", "type": "uint64"},
+        {"name": "nonce", "type": "uint256"},
+    ],
+}
+
+
+class ConsentError(OracleError, PermissionError):
+    """A consent is missing, expired, for someone else, or not signed by the merchant."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    merchant: str  # the merchant's wallet address
+    merchant_id: str  # its id in the data the bank receives
+    expires_at: int  # unix time
+    nonce: int
+    chain_id: int
+    scope: str = SCOPE
+
+    def typed_data(self) -> dict[str, Any]:
+        return {
+            "types": CONSENT_TYPES,
+            "primaryType": "Consent",
+            "domain": {"name": "Yinqi credit consent", "version": "1", "chainId": self.chain_id},
+            "message": {
+                "merchant": Web3.to_checksum_address(self.merchant),
+                "merchantId": self.merchant_id,
+                "scope": self.scope,
+                "expiresAt": self.expires_at,
+                "nonce": self.nonce,
+            },
+        }
+
+
+def sign(consent: Consent, account: LocalAccount) -> str:
+    """What the merchant's wallet does (used by tests and the demo's dev accounts)."""
+    signed = Account.sign_message(encode_typed_data(full_message=consent.typed_data()), account.key)
+    return "0x" + signed.signature.hex().removeprefix("0x")
+
+
+def verify(consent: Consent, signature: str, *, now: int, chain_id: int) -> None:
+    """Raise :class:`ConsentError` unless `signature` is the merchant's own, for this chain, unexpired."""
+    if consent.chain_id != chain_id:
+        raise ConsentError(f"consent of {consent.merchant_id} is for chain {consent.chain_id}, not {chain_id}")
+    if consent.scope != SCOPE:
+        raise ConsentError(f"consent of {consent.merchant_id} does not cover credit scoring")
+    if consent.expires_at <= now:
+        raise ConsentError(f"consent of {consent.merchant_id} expired at {consent.expires_at}")
+    try:
+        signer = Account.recover_message(encode_typed_data(full_message=consent.typed_data()), signature=signature)
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise ConsentError(f"consent of {consent.merchant_id} has an unreadable signature ({exc})") from None
+    if signer != Web3.to_checksum_address(consent.merchant):
+        raise ConsentError(f"consent of {consent.merchant_id} was signed by {signer}, not by the merchant {consent.merchant}")
