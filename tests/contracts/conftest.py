@@ -101,3 +101,60 @@ def receivables(project, bank, registry, token, pool, debtor, supplier, supplier
     token.approve(contract, 2**256 - 1, sender=debtor)
     contract.setDebtorTerms(debtor, 2_000_000 * UNIT, 600, sender=bank)  # 6 % a year
     return contract
+
+
+# --- credit lines and the oracle gateway -------------------------------------------------------
+
+CREDIT_FEED = b"credit-scores".ljust(32, b"\x00")
+MODEL_HASH = b"\x42" * 32
+FEATURES_ROOT = b"\x17" * 32
+OPERATOR_INDEXES = (7, 6, 4)  # dev accounts acting as oracle operators
+
+
+@pytest.fixture(scope="module")
+def operators(accounts):
+    return [accounts[i] for i in OPERATOR_INDEXES]
+
+
+@pytest.fixture(scope="module")
+def gateway(project, bank, operators):
+    contract = bank.deploy(project.OracleGateway, bank, ADMIN_DELAY)
+    for op in operators:
+        contract.addOperator(op, sender=bank)
+    return contract
+
+
+@pytest.fixture(scope="module")
+def credit_line(project, bank, registry, token, pool, gateway, merchant, roles):
+    """A credit line wired as `yinqi deploy` wires it, fed by the gateway (quorum 1, one day max
+    age), its pool funded and one merchant onboarded. Module-scoped, like `receivables`."""
+    contract = bank.deploy(project.CreditLine, registry, token, 6, pool, gateway, bank, ADMIN_DELAY)
+    pool.grantRole(pool.LENDER_ROLE(), contract, sender=bank)
+    gateway.configureFeed(CREDIT_FEED, contract, 1, DAY, sender=bank)
+    registry.onboard(merchant, roles["MERCHANT"], b"\x05" * 32, "merchant", sender=bank)
+    token.mint(bank, 1_000_000 * UNIT, sender=bank)
+    token.approve(pool, 1_000_000 * UNIT, sender=bank)
+    pool.deposit(1_000_000 * UNIT, sender=bank)
+    token.mint(merchant, 10_000 * UNIT, sender=bank)
+    token.approve(contract, 2**256 - 1, sender=merchant)
+    return contract
+
+
+def score_word(merchant, limit_whole, score, rate_bps) -> int:
+    """One merchant's update as the credit oracle packs it."""
+    return int(str(merchant), 16) << 96 | limit_whole << 32 | score << 16 | rate_bps
+
+
+def report_payload(words) -> bytes:
+    return MODEL_HASH + FEATURES_ROOT + b"".join(w.to_bytes(32, "big") for w in words)
+
+
+def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:
+    """Operators' EIP-712 signatures over the report, in ascending signer order."""
+    from eth_account import Account
+
+    from backend.dev_accounts import dev_account
+
+    digest = gateway.reportDigest(feed, sequence, as_of, payload)
+    signers = sorted((dev_account(i) for i in signer_indexes), key=lambda a: int(a.address, 16))
+    return [bytes(Account.unsafe_sign_hash(digest, s.key).signature) for s in signers]

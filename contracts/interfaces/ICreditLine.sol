@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title ICreditLine
+/// @notice Revolving credit lines for merchants (随借随还): the credit oracle sets each merchant's
+/// score, limit and rate through the gateway; the merchant draws up to its limit from the bank's pool
+/// and repays any time; interest accrues per second on drawn principal.
+interface ICreditLine {
+    enum LineStatus {
+        None, // never scored
+        Active,
+        Frozen, // the bank froze it: repay only
+        Defaulted // the bank marked it defaulted (see {markDefaulted}): repay only, terminal
+    }
+
+    /// @notice One merchant's line in two slots: the oracle's update writes only the first.
+    struct Line {
+        uint64 limit; // units of the settlement token the merchant may have drawn at once
+        uint16 score; // 300–900 on the policy's scale
+        uint16 rateBps; // annual interest on drawn principal
+        uint40 scoredAt; // the report's as-of time
+        LineStatus status;
+        uint64 pendingLimit; // a raise beyond the bank's step, held for the bank to confirm (0: none)
+        uint64 drawn; // principal outstanding
+        uint64 interest; // interest accrued and unpaid
+        uint40 accruedAt; // when interest was last accrued
+    }
+
+    error CreditLineNotGateway(address caller);
+    error CreditLineMalformedReport(uint256 length);
+    error CreditLineOutOfBounds(address merchant, uint256 limit, uint256 score);
+    error CreditLineNotActive(address merchant, LineStatus status);
+    error CreditLineScoreStale(address merchant, uint256 scoredAt, uint256 maxAge);
+    error CreditLineLimitExceeded(address merchant, uint256 available, uint256 requested);
+    error CreditLineNotMerchant(address account);
+    error CreditLineZeroAmount();
+    error CreditLineRepaymentTooLarge(address merchant, uint256 owed, uint256 amount);
+    error CreditLineNothingPending(address merchant);
+    error CreditLineNotDefaultable(address merchant);
+    error CreditLineInvalidBounds();
+
+    /// @notice The oracle set `merchant`'s line; the model and feature commitment are in {ScoresBatchApplied}.
+    event LineUpdated(address indexed merchant, uint256 limit, uint16 score, uint16 rateBps, uint40 scoredAt);
+    /// @notice A batch of updates was applied from the model `modelHash`; `featuresRoot` commits to
+    /// the input features of every merchant in it (a Merkle root; the features stay off chain).
+    event ScoresBatchApplied(bytes32 indexed modelHash, bytes32 featuresRoot, uint256 merchants, uint64 asOf);
+    /// @notice A raise of `merchant`'s limit to `requested` exceeds the bank's step and awaits confirmation.
+    event LimitIncreaseHeld(address indexed merchant, uint256 current, uint256 requested);
+    event LimitIncreaseConfirmed(address indexed merchant, uint256 limit);
+    event Drawn(address indexed merchant, uint256 amount, uint256 drawn);
+    event Repaid(address indexed merchant, uint256 interestPaid, uint256 principalPaid, uint256 drawn);
+    event InterestAccrued(address indexed merchant, uint256 amount, uint256 interest);
+    event LineFrozen(address indexed merchant, bytes32 reason);
+    event LineUnfrozen(address indexed merchant);
+    event LineDefaulted(address indexed merchant, uint256 principal, uint256 interest);
+    event BoundsSet(uint256 maxLimit, uint256 maxScoreAge, uint256 maxLimitStep, uint256 defaultAfterFrozen);
+}

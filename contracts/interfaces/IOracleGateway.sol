@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IReportConsumer
+/// @notice A contract fed by the gateway (the credit line, later the equipment lease).
+interface IReportConsumer {
+    /// @notice Applies a report the gateway has verified. Called only by the gateway.
+    function onReport(bytes32 feed, uint64 asOf, bytes calldata payload) external;
+}
+
+/// @title IOracleGateway
+/// @notice Accepts oracle reports only when k of the n registered operators signed them (EIP-712),
+/// in strictly increasing sequence per feed, with an as-of time that is neither in the future nor
+/// older than the feed allows, then hands them to the feed's consumer.
+interface IOracleGateway {
+    /// @notice A feed: where its reports go and how they are checked. One storage slot.
+    struct Feed {
+        address consumer;
+        uint64 lastSequence;
+        uint8 quorum; // k: valid operator signatures a report needs
+        uint24 maxAge; // seconds a report's as-of time may lie in the past
+    }
+
+    error GatewayUnknownFeed(bytes32 feed);
+    error GatewayInvalidFeed(address consumer, uint8 quorum, uint24 maxAge);
+    error GatewaySequenceNotIncreasing(bytes32 feed, uint64 sequence, uint64 lastSequence);
+    error GatewayReportFromFuture(uint64 asOf, uint256 latestAccepted);
+    error GatewayReportTooOld(uint64 asOf, uint256 oldestAccepted);
+    error GatewayNotOperator(address signer);
+    error GatewaySignersNotAscending(address signer, address previous);
+    error GatewayQuorumNotMet(uint256 signatures, uint8 quorum);
+    error GatewayOperatorExists(address operator);
+    error GatewayOperatorUnknown(address operator);
+
+    event OperatorAdded(address indexed operator);
+    event OperatorRemoved(address indexed operator);
+    event FeedConfigured(bytes32 indexed feed, address consumer, uint8 quorum, uint24 maxAge);
+
+    /// @notice Report `sequence` of `feed` (as of `asOf`, payload hash `payloadHash`) was accepted.
+    event ReportAccepted(
+        bytes32 indexed feed, uint64 indexed sequence, uint64 asOf, bytes32 payloadHash, address submitter
+    );
+
+    /// @notice Verifies and delivers a report. Anyone may relay it: the signatures are what count.
+    function submit(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload, bytes[] calldata signatures)
+        external;
+
+    /// @notice The EIP-712 digest operators sign for a report.
+    function reportDigest(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload)
+        external
+        view
+        returns (bytes32);
+}

@@ -1,0 +1,212 @@
+import ape
+import pytest
+
+from tests.contracts.conftest import CREDIT_FEED, DAY, FEATURES_ROOT, MODEL_HASH, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report
+
+YEAR = 365 * DAY
+NONE, ACTIVE, FROZEN, DEFAULTED = 0, 1, 2, 3
+REASON = b"missed-repayment".ljust(32, b"\x00")
+
+
+@pytest.fixture
+def report(gateway, credit_line, chain, bank):
+    """Push one signed report with `words` through the real gateway; returns the receipt."""
+    sequence = iter(range(1, 10**6))
+
+    def _report(*words, age=10):
+        as_of = chain.pending_timestamp - age
+        payload = report_payload(list(words))
+        seq = next(sequence)
+        signatures = sign_report(gateway, CREDIT_FEED, seq, as_of, payload, OPERATOR_INDEXES[:1])
+        return gateway.submit(CREDIT_FEED, seq, as_of, payload, signatures, sender=bank)
+
+    return _report
+
+
+@pytest.fixture
+def line(report, merchant):
+    """The merchant scored 700 with a 50,000 DCNY limit at 9 % a year."""
+    report(score_word(merchant, 50_000, 700, 900))
+    return merchant
+
+
+def interest(principal, rate_bps, seconds):
+    return -(-principal * rate_bps * seconds // (10_000 * YEAR))
+
+
+def test_report_sets_the_line_and_commits_to_model_and_features(credit_line, report, merchant, chain):
+    tx = report(score_word(merchant, 50_000, 700, 900))
+    (updated,) = tx.events.filter(credit_line.LineUpdated)
+    assert (updated.merchant, updated.limit, updated.score, updated.rateBps) == (merchant.address, 50_000 * UNIT, 700, 900)
+    (batch,) = tx.events.filter(credit_line.ScoresBatchApplied)
+    assert (batch.modelHash, batch.featuresRoot, batch.merchants) == (MODEL_HASH, FEATURES_ROOT, 1)
+    line = credit_line.lineOf(merchant)
+    assert (line.limit, line.score, line.rateBps, line.status, line.drawn) == (50_000 * UNIT, 700, 900, ACTIVE, 0)
+
+
+def test_only_the_gateway_may_report(credit_line, bank):
+    with ape.reverts(credit_line.CreditLineNotGateway, caller=bank.address):
+        credit_line.onReport(CREDIT_FEED, 1, report_payload([]), sender=bank)
+
+
+def test_malformed_report_reverts(credit_line, gateway, chain, bank):
+    as_of = chain.pending_timestamp - 10
+    payload = report_payload([]) + b"\x01" * 5
+    signatures = sign_report(gateway, CREDIT_FEED, 1, as_of, payload, OPERATOR_INDEXES[:1])
+    with ape.reverts(credit_line.CreditLineMalformedReport, length=69):
+        gateway.submit(CREDIT_FEED, 1, as_of, payload, signatures, sender=bank)
+
+
+@pytest.mark.parametrize(("limit", "score"), [(500_001, 700), (1_000, 1_001)])
+def test_values_outside_the_banks_bounds_revert_the_whole_report(credit_line, report, merchant, supplier, limit, score):
+    with ape.reverts(credit_line.CreditLineOutOfBounds, merchant=merchant.address):
+        report(score_word(supplier, 1_000, 700, 900), score_word(merchant, limit, score, 900))
+    assert credit_line.lineOf(supplier).status == NONE  # nothing of the report applied
+
+
+def test_draw_pays_from_the_pool(credit_line, pool, token, line, merchant):
+    before, pool_before = token.balanceOf(merchant), token.balanceOf(pool)
+    tx = credit_line.draw(20_000 * UNIT, sender=merchant)
+    assert credit_line.Drawn(merchant, 20_000 * UNIT, 20_000 * UNIT) in tx.events
+    assert pool.Disbursed(credit_line, merchant, 20_000 * UNIT, pool_before - 20_000 * UNIT) in tx.events
+    assert token.balanceOf(merchant) == before + 20_000 * UNIT
+    assert credit_line.lineOf(merchant).drawn == 20_000 * UNIT
+
+
+def test_draw_checks(credit_line, registry, bank, line, merchant, supplier, chain, roles):
+    with ape.reverts(credit_line.CreditLineNotMerchant, account=supplier.address):
+        credit_line.draw(1, sender=supplier)
+    with ape.reverts(credit_line.CreditLineZeroAmount):
+        credit_line.draw(0, sender=merchant)
+    with ape.reverts(credit_line.CreditLineLimitExceeded, merchant=merchant.address, available=50_000 * UNIT, requested=50_000 * UNIT + 1):
+        credit_line.draw(50_000 * UNIT + 1, sender=merchant)
+    registry.suspend(merchant, REASON, sender=bank)
+    with ape.reverts(credit_line.CreditLineNotMerchant, account=merchant.address):
+        credit_line.draw(1, sender=merchant)
+
+
+def test_draw_refused_without_a_line_or_with_a_stale_score(credit_line, registry, bank, line, merchant, chain, roles, accounts):
+    newcomer = accounts[7]
+    registry.onboard(newcomer, roles["MERCHANT"], b"\x07" * 32, "new", sender=bank)
+    with ape.reverts(credit_line.CreditLineNotActive, merchant=newcomer.address, status=NONE):
+        credit_line.draw(1, sender=newcomer)
+    scored_at = credit_line.lineOf(merchant).scoredAt
+    chain.pending_timestamp = scored_at + 30 * DAY + 1
+    with ape.reverts(credit_line.CreditLineScoreStale, merchant=merchant.address, scoredAt=scored_at, maxAge=30 * DAY):
+        credit_line.draw(1, sender=merchant)
+
+
+def test_interest_accrues_per_second_and_is_paid_first(credit_line, line, merchant, chain):
+    tx = credit_line.draw(10_000 * UNIT, sender=merchant)
+    chain.pending_timestamp = tx.timestamp + 30 * DAY
+    tx2 = credit_line.repay(100 * UNIT, sender=merchant)
+    owed_interest = interest(10_000 * UNIT, 900, tx2.timestamp - tx.timestamp)
+    assert credit_line.InterestAccrued(merchant, owed_interest, owed_interest) in tx2.events
+    assert credit_line.Repaid(merchant, owed_interest, 100 * UNIT - owed_interest, 10_000 * UNIT - (100 * UNIT - owed_interest)) in tx2.events
+    line_ = credit_line.lineOf(merchant)
+    assert (line_.interest, line_.drawn) == (0, 10_000 * UNIT - (100 * UNIT - owed_interest))
+
+
+def test_repay_everything_any_time(credit_line, token, pool, line, merchant, chain):
+    credit_line.draw(1_000 * UNIT, sender=merchant)
+    chain.mine(deltatime=7 * DAY)
+    line_ = credit_line.lineOf(merchant)  # as of the latest block
+    owed = line_.drawn + line_.interest
+    with ape.reverts(credit_line.CreditLineRepaymentTooLarge, merchant=merchant.address):
+        credit_line.repay(owed * 2, sender=merchant)
+    pool_before = token.balanceOf(pool)
+    credit_line.repay(owed, sender=merchant)
+    left = credit_line.lineOf(merchant)
+    assert left.drawn + left.interest <= interest(1_000 * UNIT, 900, 3)  # the seconds between view and repayment
+    assert token.balanceOf(pool) == pool_before + owed
+    with ape.reverts(credit_line.CreditLineZeroAmount):
+        credit_line.repay(0, sender=merchant)
+
+
+def test_limit_cut_below_drawn_allows_repayment_only(credit_line, report, line, merchant):
+    credit_line.draw(30_000 * UNIT, sender=merchant)
+    report(score_word(merchant, 10_000, 560, 1800))
+    with ape.reverts(credit_line.CreditLineLimitExceeded, merchant=merchant.address, available=0, requested=1):
+        credit_line.draw(1, sender=merchant)
+    credit_line.repay(1_000 * UNIT, sender=merchant)
+
+
+def test_rate_change_accrues_at_the_old_rate_first(credit_line, report, line, merchant, chain):
+    tx = credit_line.draw(10_000 * UNIT, sender=merchant)
+    chain.pending_timestamp = tx.timestamp + 10 * DAY
+    tx2 = report(score_word(merchant, 50_000, 650, 1300))
+    (accrued,) = tx2.events.filter(credit_line.InterestAccrued)
+    assert accrued.amount == interest(10_000 * UNIT, 900, tx2.timestamp - tx.timestamp)
+
+
+def test_raise_beyond_the_step_is_held_for_the_bank(credit_line, report, line, merchant, bank):
+    tx = report(score_word(merchant, 200_000, 800, 600))  # step is 100,000: 50k → 200k is too far
+    assert credit_line.LimitIncreaseHeld(merchant, 50_000 * UNIT, 200_000 * UNIT) in tx.events
+    line_ = credit_line.lineOf(merchant)
+    assert (line_.limit, line_.pendingLimit, line_.score) == (50_000 * UNIT, 200_000 * UNIT, 800)
+    tx = credit_line.confirmLimit(merchant, sender=bank)
+    assert tx.events == [credit_line.LimitIncreaseConfirmed(merchant, 200_000 * UNIT)]
+    assert credit_line.lineOf(merchant).limit == 200_000 * UNIT
+    with ape.reverts(credit_line.CreditLineNothingPending, merchant=merchant.address):
+        credit_line.confirmLimit(merchant, sender=bank)
+
+
+def test_freeze_unfreeze_and_default_rule(credit_line, line, merchant, bank, chain):
+    credit_line.draw(5_000 * UNIT, sender=merchant)
+    tx = credit_line.freeze(merchant, REASON, sender=bank)
+    assert tx.events == [credit_line.LineFrozen(merchant, REASON)]
+    with ape.reverts(credit_line.CreditLineNotActive, merchant=merchant.address, status=FROZEN):
+        credit_line.draw(1, sender=merchant)
+    credit_line.repay(1 * UNIT, sender=merchant)  # repaying is never blocked
+    with ape.reverts(credit_line.CreditLineNotDefaultable, merchant=merchant.address):
+        credit_line.markDefaulted(merchant, sender=bank)  # not frozen long enough
+    assert credit_line.unfreeze(merchant, sender=bank).events == [credit_line.LineUnfrozen(merchant)]
+    credit_line.freeze(merchant, REASON, sender=bank)
+    chain.mine(deltatime=90 * DAY)
+    tx = credit_line.markDefaulted(merchant, sender=bank)
+    (defaulted,) = tx.events.filter(credit_line.LineDefaulted)
+    assert defaulted.merchant == merchant.address and defaulted.principal > 0 and defaulted.interest > 0
+    assert credit_line.lineOf(merchant).status == DEFAULTED
+    with ape.reverts(credit_line.CreditLineNotActive, merchant=merchant.address, status=DEFAULTED):
+        credit_line.unfreeze(merchant, sender=bank)
+
+
+def test_line_without_debt_cannot_default(credit_line, line, merchant, bank, chain):
+    credit_line.freeze(merchant, REASON, sender=bank)
+    chain.mine(deltatime=91 * DAY)
+    with ape.reverts(credit_line.CreditLineNotDefaultable, merchant=merchant.address):
+        credit_line.markDefaulted(merchant, sender=bank)
+
+
+def test_pause_stops_drawing_not_repaying(credit_line, line, merchant, bank):
+    credit_line.draw(10 * UNIT, sender=merchant)
+    assert credit_line.pause(sender=bank).events == [credit_line.Paused(bank)]
+    with ape.reverts(credit_line.EnforcedPause):
+        credit_line.draw(1, sender=merchant)
+    credit_line.repay(5 * UNIT, sender=merchant)
+
+
+def test_bounds(credit_line, bank):
+    tx = credit_line.setBounds(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY, sender=bank)
+    assert tx.events == [credit_line.BoundsSet(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY)]
+    with ape.reverts(credit_line.CreditLineInvalidBounds):
+        credit_line.setBounds(0, DAY, 1, 1, sender=bank)
+
+
+GUARDED = {
+    "confirmLimit": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
+    "freeze": ("CREDIT_MANAGER_ROLE", lambda a: (a, REASON)),
+    "unfreeze": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
+    "markDefaulted": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
+    "setBounds": ("CREDIT_MANAGER_ROLE", lambda a: (1, 1, 1, 1)),
+    "pause": ("PAUSER_ROLE", lambda a: ()),
+    "unpause": ("PAUSER_ROLE", lambda a: ()),
+}
+
+
+@pytest.mark.parametrize("function", sorted(GUARDED))
+def test_guarded_function_rejects_caller_without_role(credit_line, stranger, function):
+    role_name, args = GUARDED[function]
+    role = getattr(credit_line, role_name)()
+    with ape.reverts(credit_line.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
+        getattr(credit_line, function)(*args(stranger), sender=stranger)
