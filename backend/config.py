@@ -26,6 +26,8 @@ class Settings:
     chain_id: int = DEV_CHAIN_ID
     admin_transfer_delay: int = 2 * 24 * 3600  # seconds before a new bank admin may accept
     grace_period: int = 15 * 24 * 3600  # seconds after maturity a receivable may still be repaid
+    oracle_quorum: int = 1  # k: operator signatures an oracle report needs (k-of-n)
+    credit_report_max_age: int = 24 * 3600  # seconds a credit report's as-of time may be old
     rpc_timeout: float = 10.0
     anvil: Path | None = None  # an anvil binary to use instead of the npm one
 
@@ -50,7 +52,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
-        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``, ``YINQI_ANVIL``."""
+        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``, ``YINQI_ORACLE_QUORUM``, ``YINQI_ANVIL``."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)
@@ -63,6 +65,7 @@ class Settings:
             chain_port=port,
             admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
             grace_period=_int(env, "YINQI_GRACE_PERIOD", base.grace_period),
+            oracle_quorum=_int(env, "YINQI_ORACLE_QUORUM", base.oracle_quorum),
             anvil=Path(env["YINQI_ANVIL"]) if env.get("YINQI_ANVIL") else None,
         )
 

@@ -20,7 +20,10 @@ from web3 import Web3
 from backend.accounts import load_signer
 from backend.build import Artifact, ensure_compiled, load_artifacts
 from backend.chain import RevertDecoder, connect, send
-from backend.config import Settings
+from backend.config import DEV_CHAIN_ID, Settings
+from backend.dev_accounts import dev_account
+from backend.feeds import CREDIT_FEED
+from backend.money import DECIMALS
 from backend.errors import ConfigError
 from backend.manifest import ContractRecord, Manifest
 from backend.network import LOCAL, rpc_url_for
@@ -81,9 +84,25 @@ STEPS: tuple[Step, ...] = (
             c.settings.grace_period,
         ],
     ),
+    Step("OracleGateway", lambda c: [c.bank_admin, c.settings.admin_transfer_delay]),
+    Step(
+        "CreditLine",
+        lambda c: [
+            c.address("ParticipantRegistry"),
+            c.address("SettlementToken"),
+            DECIMALS,
+            c.address("FinancingPool"),
+            c.address("OracleGateway"),
+            c.bank_admin,
+            c.settings.admin_transfer_delay,
+        ],
+    ),
 )
 
-GRANTS: tuple[Grant, ...] = (Grant("FinancingPool", "LENDER_ROLE", "Receivables"),)
+GRANTS: tuple[Grant, ...] = (
+    Grant("FinancingPool", "LENDER_ROLE", "Receivables"),
+    Grant("FinancingPool", "LENDER_ROLE", "CreditLine"),
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,15 @@ def deploy(
         manifest.save(path)  # after each contract, so an interrupted deploy resumes where it stopped
         deployed.append(step.name)
     granted = [_grant(ctx, grant, env) for grant in GRANTS]
+    granted += _configure_oracles(ctx, env)
     return DeployResult(manifest=manifest, deployed=deployed, granted=[g for g in granted if g], path=str(path))
+
+
+def _admin(ctx: DeployContext, env, what: str) -> LocalAccount:
+    admin = ctx.deployer if ctx.deployer.address == ctx.bank_admin else load_signer("BANK", ctx.w3.eth.chain_id, environ=env)
+    if admin.address != ctx.bank_admin:
+        raise ConfigError(f"{what} needs the bank admin {ctx.bank_admin}: set YINQI_BANK_KEY")
+    return admin
 
 
 def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
@@ -138,12 +165,42 @@ def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
     grantee = ctx.address(grant.grantee)
     if contract.functions.hasRole(role, grantee).call():
         return None
-    admin = ctx.deployer if ctx.deployer.address == ctx.bank_admin else load_signer("BANK", ctx.w3.eth.chain_id, environ=env)
-    if admin.address != ctx.bank_admin:
-        raise ConfigError(f"granting {grant.role} needs the bank admin {ctx.bank_admin}: set YINQI_BANK_KEY")
-    send(ctx.w3, admin, contract.functions.grantRole(role, grantee),
-         decoder=ctx.manifest.revert_decoder(), what=f"granting {grant.contract}.{grant.role} to {grant.grantee}")  # fmt: skip
+    what = f"granting {grant.contract}.{grant.role} to {grant.grantee}"
+    send(ctx.w3, _admin(ctx, env, what), contract.functions.grantRole(role, grantee),
+         decoder=ctx.manifest.revert_decoder(), what=what)  # fmt: skip
     return f"{grant.contract}.{grant.role} → {grant.grantee}"
+
+
+def _configure_oracles(ctx: DeployContext, env) -> list[str]:
+    """Admit the oracle operators and route the credit feed to the credit line (each only once)."""
+    gateway = ctx.manifest.contract(ctx.w3, "OracleGateway")
+    decoder = ctx.manifest.revert_decoder()
+    done = []
+    for operator in oracle_operators(ctx.w3.eth.chain_id, env):
+        if not gateway.functions.isOperator(operator).call():
+            send(ctx.w3, _admin(ctx, env, "adding an oracle operator"), gateway.functions.addOperator(operator),
+                 decoder=decoder, what=f"adding oracle operator {operator}")  # fmt: skip
+            done.append(f"oracle operator {operator}")
+    credit_line = ctx.address("CreditLine")
+    consumer, _, quorum, max_age = gateway.functions.feeds(CREDIT_FEED).call()
+    wanted = (ctx.settings.oracle_quorum, ctx.settings.credit_report_max_age)
+    if gateway.functions.operatorCount().call() < wanted[0]:
+        log.warning("credit feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)")
+    elif consumer != credit_line or (quorum, max_age) != wanted:
+        send(ctx.w3, _admin(ctx, env, "configuring the credit feed"),
+             gateway.functions.configureFeed(CREDIT_FEED, credit_line, *wanted),
+             decoder=decoder, what="configuring the credit feed")  # fmt: skip
+        done.append(f"credit feed → CreditLine (quorum {wanted[0]})")
+    return done
+
+
+def oracle_operators(chain_id: int, env) -> list[str]:
+    """``YINQI_ORACLE_OPERATORS`` (comma-separated addresses); on the dev chain the demo's two oracle
+    operators (dev accounts 7 and 8) by default."""
+    raw = env.get("YINQI_ORACLE_OPERATORS")
+    if raw is None:
+        return [dev_account(7).address, dev_account(8).address] if chain_id == DEV_CHAIN_ID else []
+    return [_checked_address(a.strip(), "YINQI_ORACLE_OPERATORS") for a in raw.split(",") if a.strip()]
 
 
 def _deploy_step(ctx: DeployContext, step: Step, artifact: Artifact, env) -> ContractRecord:
@@ -176,8 +233,10 @@ def _all_live(w3: Web3, manifest: Manifest) -> bool:
 
 def _address_from_env(env, name: str) -> str | None:
     raw = env.get(name)
-    if not raw:
-        return None
+    return _checked_address(raw, name) if raw else None
+
+
+def _checked_address(raw: str, name: str) -> str:
     if not Web3.is_address(raw):
         raise ConfigError(f"{name} is not an address: {raw!r}")
     return Web3.to_checksum_address(raw)

@@ -43,7 +43,8 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     uint64 public maxLimitStep; // units a report may raise a limit by without the bank's confirmation
     uint32 public defaultAfterFrozen; // seconds frozen, with debt, before the bank may mark default
 
-    mapping(address merchant => Line) private _lines;
+    mapping(address merchant => Terms) private _terms;
+    mapping(address merchant => Debt) private _debts;
     mapping(address merchant => uint40 frozenAt) private _frozenAt;
 
     constructor(
@@ -68,8 +69,8 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     /// @inheritdoc IReportConsumer
     /// @dev Requirements: caller the gateway; payload well-formed; every limit ≤ {maxLimit} and score
     /// ≤ {MAX_SCORE} (else the whole report reverts, so the oracle keeps it unsent). Lines frozen or
-    /// defaulted keep their state but record the new score. Emits {LineUpdated} per merchant,
-    /// {LimitIncreaseHeld} for raises beyond {maxLimitStep}, and {ScoresBatchApplied}.
+    /// defaulted keep their state but record the new score. Emits {ScoresApplied}, and
+    /// {LimitIncreaseHeld} for raises beyond {maxLimitStep}.
     function onReport(bytes32, uint64 asOf, bytes calldata payload) external {
         if (msg.sender != gateway) revert CreditLineNotGateway(msg.sender);
         if (payload.length < 64 || (payload.length - 64) % 32 != 0) revert CreditLineMalformedReport(payload.length);
@@ -78,31 +79,45 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
         uint256 count = (payload.length - 64) / 32;
         (uint64 maxLimit_, uint64 step) = (maxLimit, maxLimitStep);
         for (uint256 i; i < count; ++i) {
-            _apply(uint256(bytes32(payload[64 + 32 * i:96 + 32 * i])), uint40(asOf), maxLimit_, step);
+            uint256 word;
+            assembly ("memory-safe") {
+                word := calldataload(add(payload.offset, add(64, shl(5, i)))) // in bounds: length checked above
+            }
+            _apply(word, uint40(asOf), maxLimit_, step);
         }
-        emit ScoresBatchApplied(modelHash, featuresRoot, count, asOf);
+        emit ScoresApplied(modelHash, featuresRoot, asOf, payload[64:]);
     }
 
+    /// @dev The hot path of a batch: the line's {Terms} slot is read once and written once, as a
+    /// word laid out as Solidity packs {Terms} (first member in the lowest bits): limit [0,64),
+    /// rateBps [64,80), score [80,96), scoredAt [96,136), status [136,144), pendingLimit [144,208).
     function _apply(uint256 word, uint40 asOf, uint64 maxLimit_, uint64 step) private {
         address merchant = address(uint160(word >> 96));
         uint256 limit = uint256(uint64(word >> 32)) * _unit;
-        uint16 score = uint16(word >> 16);
-        uint16 rateBps = uint16(word);
-        if (limit > maxLimit_ || score > MAX_SCORE) revert CreditLineOutOfBounds(merchant, limit, score);
-
-        Line storage line = _lines[merchant];
-        if (line.rateBps != rateBps && line.drawn != 0) _accrue(merchant, line); // old rate up to now
-        if (line.status == LineStatus.None) line.status = LineStatus.Active;
-        uint64 newLimit = uint64(limit); // ≤ maxLimit, a uint64
-        if (newLimit > line.limit + step) {
-            line.pendingLimit = newLimit;
-            emit LimitIncreaseHeld(merchant, line.limit, newLimit);
-            newLimit = line.limit;
-        } else if (line.pendingLimit != 0) {
-            line.pendingLimit = 0;
+        if (limit > maxLimit_ || uint16(word >> 16) > MAX_SCORE) {
+            revert CreditLineOutOfBounds(merchant, limit, uint16(word >> 16));
         }
-        (line.limit, line.score, line.rateBps, line.scoredAt) = (newLimit, score, rateBps, asOf);
-        emit LineUpdated(merchant, newLimit, score, rateBps, asOf);
+        Terms storage slot = _terms[merchant];
+        uint256 old;
+        assembly ("memory-safe") {
+            old := sload(slot.slot)
+        }
+        if (uint16(old >> 64) != uint16(word) && _debts[merchant].drawn != 0) {
+            _accrue(merchant, _debts[merchant], uint16(old >> 64)); // the old rate up to now
+        }
+        uint256 current = uint64(old);
+        uint256 pending;
+        if (limit > current + step) {
+            (pending, limit) = (limit, current);
+            emit LimitIncreaseHeld(merchant, current, pending);
+        }
+        uint256 status = uint8(old >> 136);
+        if (status == uint8(LineStatus.None)) status = uint8(LineStatus.Active);
+        // word's low 32 bits are score << 16 | rateBps: exactly rateBps then score in the Terms layout
+        uint256 updated = limit | (word & 0xffffffff) << 64 | uint256(asOf) << 96 | status << 136 | pending << 144;
+        assembly ("memory-safe") {
+            sstore(slot.slot, updated)
+        }
     }
 
     /// @notice The merchant draws `amount` from its line, paid from the bank's pool now.
@@ -111,16 +126,17 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     function draw(uint256 amount) external whenNotPaused nonReentrant {
         if (!registry.isAuthorized(msg.sender, ROLE_MERCHANT)) revert CreditLineNotMerchant(msg.sender);
         if (amount == 0) revert CreditLineZeroAmount();
-        Line storage line = _lines[msg.sender];
-        if (line.status != LineStatus.Active) revert CreditLineNotActive(msg.sender, line.status);
-        if (block.timestamp > uint256(line.scoredAt) + maxScoreAge) {
-            revert CreditLineScoreStale(msg.sender, line.scoredAt, maxScoreAge);
+        Terms memory t = _terms[msg.sender];
+        if (t.status != LineStatus.Active) revert CreditLineNotActive(msg.sender, t.status);
+        if (block.timestamp > uint256(t.scoredAt) + maxScoreAge) {
+            revert CreditLineScoreStale(msg.sender, t.scoredAt, maxScoreAge);
         }
-        _accrue(msg.sender, line);
-        uint256 room = line.limit > line.drawn ? line.limit - line.drawn : 0;
+        Debt storage debt = _debts[msg.sender];
+        _accrue(msg.sender, debt, t.rateBps);
+        uint256 room = t.limit > debt.drawn ? t.limit - debt.drawn : 0;
         if (amount > room) revert CreditLineLimitExceeded(msg.sender, room, amount);
-        line.drawn += uint64(amount); // ≤ limit, a uint64
-        emit Drawn(msg.sender, amount, line.drawn);
+        debt.drawn += uint64(amount); // ≤ limit, a uint64
+        emit Drawn(msg.sender, amount, debt.drawn);
         pool.disburse(msg.sender, amount);
     }
 
@@ -129,33 +145,33 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     /// line status and while paused. Emits {InterestAccrued}, {Repaid}.
     function repay(uint256 amount) external nonReentrant {
         if (amount == 0) revert CreditLineZeroAmount();
-        Line storage line = _lines[msg.sender];
-        _accrue(msg.sender, line);
-        uint256 owed = uint256(line.interest) + line.drawn;
+        Debt storage debt = _debts[msg.sender];
+        _accrue(msg.sender, debt, _terms[msg.sender].rateBps);
+        uint256 owed = uint256(debt.interest) + debt.drawn;
         if (amount > owed) revert CreditLineRepaymentTooLarge(msg.sender, owed, amount);
-        uint256 toInterest = Math.min(amount, line.interest);
-        line.interest -= uint64(toInterest);
-        line.drawn -= uint64(amount - toInterest); // amount ≤ interest + drawn
-        emit Repaid(msg.sender, toInterest, amount - toInterest, line.drawn);
+        uint256 toInterest = Math.min(amount, debt.interest);
+        debt.interest -= uint64(toInterest);
+        debt.drawn -= uint64(amount - toInterest); // amount ≤ interest + drawn
+        emit Repaid(msg.sender, toInterest, amount - toInterest, debt.drawn);
         settlementToken.safeTransferFrom(msg.sender, address(pool), amount);
     }
 
     /// @notice Applies a held limit raise.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; a raise is pending. Emits {LimitIncreaseConfirmed}.
     function confirmLimit(address merchant) external onlyRole(CREDIT_MANAGER_ROLE) {
-        Line storage line = _lines[merchant];
-        uint64 pending = line.pendingLimit;
+        Terms storage t = _terms[merchant];
+        uint64 pending = t.pendingLimit;
         if (pending == 0) revert CreditLineNothingPending(merchant);
-        (line.limit, line.pendingLimit) = (pending, 0);
+        (t.limit, t.pendingLimit) = (pending, 0);
         emit LimitIncreaseConfirmed(merchant, pending);
     }
 
     /// @notice Freezes a line: the merchant may repay but not draw.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; line active. Emits {LineFrozen}.
     function freeze(address merchant, bytes32 reason) external onlyRole(CREDIT_MANAGER_ROLE) {
-        Line storage line = _lines[merchant];
-        if (line.status != LineStatus.Active) revert CreditLineNotActive(merchant, line.status);
-        line.status = LineStatus.Frozen;
+        Terms storage t = _terms[merchant];
+        if (t.status != LineStatus.Active) revert CreditLineNotActive(merchant, t.status);
+        t.status = LineStatus.Frozen;
         _frozenAt[merchant] = uint40(block.timestamp);
         emit LineFrozen(merchant, reason);
     }
@@ -163,9 +179,9 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     /// @notice Lifts a freeze.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; line frozen. Emits {LineUnfrozen}.
     function unfreeze(address merchant) external onlyRole(CREDIT_MANAGER_ROLE) {
-        Line storage line = _lines[merchant];
-        if (line.status != LineStatus.Frozen) revert CreditLineNotActive(merchant, line.status);
-        line.status = LineStatus.Active;
+        Terms storage t = _terms[merchant];
+        if (t.status != LineStatus.Frozen) revert CreditLineNotActive(merchant, t.status);
+        t.status = LineStatus.Active;
         emit LineUnfrozen(merchant);
     }
 
@@ -173,14 +189,15 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; line frozen for ≥ {defaultAfterFrozen}
     /// seconds with principal or interest owed. Emits {InterestAccrued}, {LineDefaulted}.
     function markDefaulted(address merchant) external onlyRole(CREDIT_MANAGER_ROLE) {
-        Line storage line = _lines[merchant];
-        _accrue(merchant, line);
+        Terms storage t = _terms[merchant];
+        Debt storage debt = _debts[merchant];
+        _accrue(merchant, debt, t.rateBps);
         if (
-            line.status != LineStatus.Frozen || block.timestamp < uint256(_frozenAt[merchant]) + defaultAfterFrozen
-                || line.drawn + line.interest == 0
+            t.status != LineStatus.Frozen || block.timestamp < uint256(_frozenAt[merchant]) + defaultAfterFrozen
+                || debt.drawn + debt.interest == 0
         ) revert CreditLineNotDefaultable(merchant);
-        line.status = LineStatus.Defaulted;
-        emit LineDefaulted(merchant, line.drawn, line.interest);
+        t.status = LineStatus.Defaulted;
+        emit LineDefaulted(merchant, debt.drawn, debt.interest);
     }
 
     /// @notice Sets the bank's bounds on what reports may set and how lines behave.
@@ -203,23 +220,34 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     }
 
     /// @notice `merchant`'s line with interest accrued up to now.
-    function lineOf(address merchant) external view returns (Line memory line) {
-        line = _lines[merchant];
-        line.interest += uint64(_interestSince(line));
+    function lineOf(address merchant) external view returns (Line memory) {
+        Terms memory t = _terms[merchant];
+        Debt memory d = _debts[merchant];
+        return Line({
+            limit: t.limit,
+            score: t.score,
+            rateBps: t.rateBps,
+            scoredAt: t.scoredAt,
+            status: t.status,
+            pendingLimit: t.pendingLimit,
+            drawn: d.drawn,
+            interest: d.interest + uint64(_interestSince(d, t.rateBps)),
+            accruedAt: d.accruedAt
+        });
     }
 
-    function _accrue(address merchant, Line storage line) private {
-        uint256 due = _interestSince(line);
-        line.accruedAt = uint40(block.timestamp);
+    function _accrue(address merchant, Debt storage debt, uint16 rateBps) private {
+        uint256 due = _interestSince(debt, rateBps);
+        debt.accruedAt = uint40(block.timestamp);
         if (due != 0) {
-            line.interest += uint64(due); // bounded by drawn × rate × time: far below 2^64 in practice
-            emit InterestAccrued(merchant, due, line.interest);
+            debt.interest += uint64(due); // bounded by drawn × rate × time: far below 2^64 in practice
+            emit InterestAccrued(merchant, due, debt.interest);
         }
     }
 
-    function _interestSince(Line memory line) private view returns (uint256) {
-        if (line.drawn == 0 || line.accruedAt == 0) return 0;
-        return Math.mulDiv(line.drawn, uint256(line.rateBps) * (block.timestamp - line.accruedAt), _BPS * _YEAR, Math.Rounding.Ceil);
+    function _interestSince(Debt memory debt, uint16 rateBps) private view returns (uint256) {
+        if (debt.drawn == 0 || debt.accruedAt == 0) return 0;
+        return Math.mulDiv(debt.drawn, uint256(rateBps) * (block.timestamp - debt.accruedAt), _BPS * _YEAR, Math.Rounding.Ceil);
     }
 
     function _setBounds(uint64 maxLimit_, uint32 maxScoreAge_, uint64 maxLimitStep_, uint32 defaultAfterFrozen_) private {

@@ -13,7 +13,7 @@ interface ICreditLine {
         Defaulted // the bank marked it defaulted (see {markDefaulted}): repay only, terminal
     }
 
-    /// @notice One merchant's line in two slots: the oracle's update writes only the first.
+    /// @notice One merchant's line as {lineOf} shows it (stored as {Terms} and {Debt}).
     struct Line {
         uint64 limit; // units of the settlement token the merchant may have drawn at once
         uint16 score; // 300–900 on the policy's scale
@@ -24,6 +24,23 @@ interface ICreditLine {
         uint64 drawn; // principal outstanding
         uint64 interest; // interest accrued and unpaid
         uint40 accruedAt; // when interest was last accrued
+    }
+
+    /// @notice What the oracle and the bank set: one slot, written whole by each oracle update.
+    struct Terms {
+        uint64 limit;
+        uint16 rateBps;
+        uint16 score;
+        uint40 scoredAt;
+        LineStatus status;
+        uint64 pendingLimit;
+    }
+
+    /// @notice What the merchant owes: one slot, touched by draws, repayments and rate changes.
+    struct Debt {
+        uint64 drawn;
+        uint64 interest;
+        uint40 accruedAt;
     }
 
     error CreditLineNotGateway(address caller);
@@ -39,11 +56,13 @@ interface ICreditLine {
     error CreditLineNotDefaultable(address merchant);
     error CreditLineInvalidBounds();
 
-    /// @notice The oracle set `merchant`'s line; the model and feature commitment are in {ScoresBatchApplied}.
-    event LineUpdated(address indexed merchant, uint256 limit, uint16 score, uint16 rateBps, uint40 scoredAt);
-    /// @notice A batch of updates was applied from the model `modelHash`; `featuresRoot` commits to
-    /// the input features of every merchant in it (a Merkle root; the features stay off chain).
-    event ScoresBatchApplied(bytes32 indexed modelHash, bytes32 featuresRoot, uint256 merchants, uint64 asOf);
+    /// @notice A report from model `modelHash` set the lines in `updates`, as of `asOf`. `updates` is the
+    /// report's packed words, one per merchant (`merchant << 96 | limit in whole tokens << 32 |
+    /// score << 16 | rateBps`): one event per batch keeps a merchant's update near the storage floor
+    /// while auditors still see every value. `featuresRoot` commits (Merkle root) to every merchant's
+    /// input features, which stay off chain. Raises beyond the bank's step appear in `updates` as
+    /// reported and are held ({LimitIncreaseHeld}).
+    event ScoresApplied(bytes32 indexed modelHash, bytes32 featuresRoot, uint64 asOf, bytes updates);
     /// @notice A raise of `merchant`'s limit to `requested` exceeds the bank's step and awaits confirmation.
     event LimitIncreaseHeld(address indexed merchant, uint256 current, uint256 requested);
     event LimitIncreaseConfirmed(address indexed merchant, uint256 limit);

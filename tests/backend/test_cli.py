@@ -31,7 +31,7 @@ def assert_one_line_error(result, fragment):
 def test_deploy_twice_leaves_one_deployment(settings, local_chain, env_for):
     first = run(["deploy"], env_for(settings))
     assert first.returncode == 0, first.stderr
-    assert "Deployed SettlementToken, ParticipantRegistry, FinancingPool, Receivables" in first.stdout
+    assert "Deployed SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine" in first.stdout
     second = run(["deploy"], env_for(settings))
     assert second.returncode == 0, second.stderr
     assert "nothing to deploy" in second.stdout
@@ -115,7 +115,7 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
     proc, out = _start_demo(settings, env_for)
     try:
         assert f"Chain RPC: {settings.rpc_url} (chain id 31337)" in out
-        assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables" in out
+        assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine" in out
         assert "Onboarded and funded 9 demo participants" in out
         assert "Seeded a supply chain" in out
         assert "#0 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in out

@@ -47,6 +47,14 @@ def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
     assert pool.functions.hasRole(pool.functions.LENDER_ROLE().call(), receivables.address).call()
     assert receivables.functions.pool().call() == pool.address
     assert receivables.functions.gracePeriod().call() == settings.grace_period
+    credit_line = manifest.contract(w3, "CreditLine")
+    gateway = manifest.contract(w3, "OracleGateway")
+    assert pool.functions.hasRole(pool.functions.LENDER_ROLE().call(), credit_line.address).call()
+    assert credit_line.functions.gateway().call() == gateway.address
+    assert [gateway.functions.isOperator(dev_account(i).address).call() for i in (7, 8)] == [True, True]
+    from backend.feeds import CREDIT_FEED
+
+    assert gateway.functions.feeds(CREDIT_FEED).call()[0] == credit_line.address
 
 
 def test_deploy_adds_only_what_an_older_manifest_lacks(settings, local_chain):

@@ -13,3 +13,15 @@ def test_gas_bench_measures_every_operation(tmp_path, monkeypatch, capsys):
     assert {"issue (new holder)", "applyForFinancing (approved)", "split into 2", "markDefaulted"} <= rows.keys()
     assert all(row["gas"] > 21_000 for row in rows.values())
     assert "of target" in capsys.readouterr().out
+
+
+def test_credit_gas_bench_reports_batches_against_the_floor(tmp_path, monkeypatch, capsys):
+    from bench import credit_gas
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    credit_gas.main()
+    rows = json.loads((tmp_path / "credit_gas.json").read_text())
+    assert sorted({row["batch"] for row in rows}) == [1, 10, 100]
+    existing = [row for row in rows if row["update of"] == "existing lines"]
+    assert all(row["vs floor"] > 1 for row in existing)  # nothing beats the storage floor
+    assert "of target" in capsys.readouterr().out

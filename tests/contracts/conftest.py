@@ -142,11 +142,15 @@ def credit_line(project, bank, registry, token, pool, gateway, merchant, roles):
 
 def score_word(merchant, limit_whole, score, rate_bps) -> int:
     """One merchant's update as the credit oracle packs it."""
-    return int(str(merchant), 16) << 96 | limit_whole << 32 | score << 16 | rate_bps
+    from oracles.gateway import pack_credit_word
+
+    return pack_credit_word(str(merchant), limit_whole, score, rate_bps)
 
 
 def report_payload(words) -> bytes:
-    return MODEL_HASH + FEATURES_ROOT + b"".join(w.to_bytes(32, "big") for w in words)
+    from oracles.gateway import credit_payload
+
+    return credit_payload(MODEL_HASH, FEATURES_ROOT, words)
 
 
 def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:

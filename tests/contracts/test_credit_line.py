@@ -35,11 +35,11 @@ def interest(principal, rate_bps, seconds):
 
 
 def test_report_sets_the_line_and_commits_to_model_and_features(credit_line, report, merchant, chain):
-    tx = report(score_word(merchant, 50_000, 700, 900))
-    (updated,) = tx.events.filter(credit_line.LineUpdated)
-    assert (updated.merchant, updated.limit, updated.score, updated.rateBps) == (merchant.address, 50_000 * UNIT, 700, 900)
-    (batch,) = tx.events.filter(credit_line.ScoresBatchApplied)
-    assert (batch.modelHash, batch.featuresRoot, batch.merchants) == (MODEL_HASH, FEATURES_ROOT, 1)
+    word = score_word(merchant, 50_000, 700, 900)
+    tx = report(word)
+    (batch,) = tx.events.filter(credit_line.ScoresApplied)
+    assert (batch.modelHash, batch.featuresRoot, batch.asOf) == (MODEL_HASH, FEATURES_ROOT, tx.timestamp - 10)
+    assert batch.updates == word.to_bytes(32, "big")  # every value, for auditors
     line = credit_line.lineOf(merchant)
     assert (line.limit, line.score, line.rateBps, line.status, line.drawn) == (50_000 * UNIT, 700, 900, ACTIVE, 0)
 
@@ -210,3 +210,25 @@ def test_guarded_function_rejects_caller_without_role(credit_line, stranger, fun
     role = getattr(credit_line, role_name)()
     with ape.reverts(credit_line.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=role):
         getattr(credit_line, function)(*args(stranger), sender=stranger)
+
+
+def test_report_keeps_a_frozen_line_frozen_and_a_later_report_clears_a_held_raise(credit_line, report, line, merchant, bank):
+    report(score_word(merchant, 200_000, 800, 600))
+    assert credit_line.lineOf(merchant).pendingLimit == 200_000 * UNIT
+    report(score_word(merchant, 60_000, 720, 800))  # within the step: applied, the held raise lapses
+    line_ = credit_line.lineOf(merchant)
+    assert (line_.limit, line_.pendingLimit, line_.score, line_.rateBps) == (60_000 * UNIT, 0, 720, 800)
+    credit_line.freeze(merchant, REASON, sender=bank)
+    report(score_word(merchant, 70_000, 730, 800))
+    line_ = credit_line.lineOf(merchant)
+    assert (line_.status, line_.limit, line_.score) == (FROZEN, 70_000 * UNIT, 730)
+
+
+def test_one_report_sets_many_lines(credit_line, report, merchant, supplier, debtor):
+    words = [score_word(m, 1_000 * (i + 1), 600 + i, 1_000 + i) for i, m in enumerate((merchant, supplier, debtor))]
+    tx = report(*words)
+    (batch,) = tx.events.filter(credit_line.ScoresApplied)
+    assert batch.updates == b"".join(w.to_bytes(32, "big") for w in words)
+    for i, m in enumerate((merchant, supplier, debtor)):
+        line_ = credit_line.lineOf(m)
+        assert (line_.limit, line_.score, line_.rateBps, line_.status) == (1_000 * (i + 1) * UNIT, 600 + i, 1_000 + i, ACTIVE)

@@ -32,7 +32,7 @@ def test_signed_report_is_accepted_and_delivered(gateway, credit_line, merchant,
     tx = submit(sequence=1, sender=stranger)  # anyone may relay
     (accepted,) = tx.events.filter(gateway.ReportAccepted)
     assert (accepted.feed, accepted.sequence, accepted.submitter) == (CREDIT_FEED, 1, stranger.address)
-    assert tx.events.filter(credit_line.LineUpdated)[0].merchant == merchant.address
+    assert tx.events.filter(credit_line.ScoresApplied)[0].updates[:20] == bytes.fromhex(merchant.address[2:])
     assert gateway.feeds(CREDIT_FEED).lastSequence == 1
 
 

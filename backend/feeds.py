@@ -1,0 +1,5 @@
+"""Oracle feed ids: which stream of reports the gateway routes to which consumer contract."""
+
+from web3 import Web3
+
+CREDIT_FEED: bytes = Web3.keccak(text="yinqi/credit-scores/v1")
