@@ -387,5 +387,39 @@ def credit_score(model_dir: str, data_path: str, merchant: str, policy_path: str
     click.echo(f"model {result.model_sha256[:12]} · policy {result.policy_sha256[:12]}")
 
 
+@main.group("credit-oracle")
+def credit_oracle() -> None:
+    """The credit oracle daemon."""
+
+
+@credit_oracle.command("run")
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Directory of merchant CSVs.")
+@click.option("--consents", "consents_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Directory of signed consents (JSON).")
+@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Trained model directory.")
+@click.option("--policy", "policy_path", default=None, help="Policy TOML [oracles/credit/policy.toml].")
+@click.option("--state", default=None, help="Outbox SQLite file [$YINQI_HOME/credit-oracle.sqlite].")
+@click.option("--signer", default="dev:7", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH.")
+@click.option("--interval", type=click.FloatRange(0.1), default=60.0, show_default=True, help="Seconds between cycles.")
+@click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option("--once", is_flag=True, help="Run one cycle and stop.")
+@click.pass_obj
+@_one_line_errors
+def credit_oracle_run(settings: Settings, data_dir, consents_dir, model_dir, policy_path, state, signer, interval, batch_size, once) -> None:
+    """Score consenting merchants and push changed limits on chain until Ctrl-C."""
+    import asyncio
+    from pathlib import Path
+
+    from oracles.credit.daemon import CreditOracleConfig, run
+    from oracles.credit.policy import DEFAULT_POLICY
+
+    config = CreditOracleConfig(
+        data_dir=Path(data_dir), consents_dir=Path(consents_dir), model_dir=Path(model_dir),
+        policy=Path(policy_path) if policy_path else DEFAULT_POLICY,
+        state=Path(state) if state else settings.home / "credit-oracle.sqlite",
+        signer=signer, interval=interval, batch_size=batch_size, once=once, settings=settings,
+    )  # fmt: skip
+    asyncio.run(run(config))
+
+
 if __name__ == "__main__":
     main()

@@ -1,8 +1,14 @@
-"""Helpers shared by every test area."""
+"""Helpers shared by every test area: free ports, and a real anvil on a free port with state and
+manifests in tmp dirs (backend and oracle tests)."""
 
+import os
 import socket
+from dataclasses import replace
 
 import pytest
+
+from backend.config import Settings
+from backend.node import LocalChain
 
 
 def free_port() -> int:
@@ -14,3 +20,42 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+def make_settings(tmp_path, port: int, **overrides) -> Settings:
+    return replace(
+        Settings(),
+        home=tmp_path / "home",
+        deployments_dir=tmp_path / "deployments",
+        rpc_url=f"http://127.0.0.1:{port}",
+        chain_port=port,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path, free_port())
+
+
+@pytest.fixture
+def local_chain(settings):
+    with LocalChain(settings) as node:
+        yield node
+
+
+@pytest.fixture
+def env_for(tmp_path):
+    """The environment a `yinqi` subprocess needs to use ``settings`` instead of the defaults."""
+
+    def build(settings: Settings, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YINQI_")}
+        env.update(
+            YINQI_HOME=str(settings.home),
+            YINQI_DEPLOYMENTS=str(settings.deployments_dir),
+            YINQI_CHAIN_PORT=str(settings.chain_port),
+            **extra,
+        )
+        return env
+
+    return build

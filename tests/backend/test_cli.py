@@ -47,7 +47,7 @@ def test_deploy_without_chain_is_one_line(settings, env_for):
 
 
 def test_deploy_to_foreign_chain_without_key_is_one_line(tmp_path, env_for):
-    from tests.backend.conftest import make_settings
+    from tests.conftest import make_settings
     from tests.conftest import free_port
 
     foreign = make_settings(tmp_path, free_port(), chain_id=4242)

@@ -106,7 +106,7 @@ def test_manifest_of_a_reset_chain_is_replaced(settings, tmp_path):
 @pytest.fixture
 def foreign_chain(tmp_path):
     """An EVM chain that is not the dev chain: dev keys must not be used on it."""
-    from tests.backend.conftest import make_settings
+    from tests.conftest import make_settings
 
     settings = make_settings(tmp_path / "foreign", free_port(), chain_id=4242)
     with LocalChain(settings):

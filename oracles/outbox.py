@@ -1,0 +1,107 @@
+"""The oracles' memory across crashes: every report is written here, signed, BEFORE it is sent, and
+marked confirmed only when the chain has it; what was last confirmed per item (a merchant, a device)
+is kept beside it. With the gateway's strictly increasing sequence per feed this gives exactly-once:
+a report is either on chain (its sequence ≤ the feed's last) or still pending here, to be sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    feed      BLOB    NOT NULL,
+    sequence  INTEGER NOT NULL,
+    as_of     INTEGER NOT NULL,
+    payload   BLOB    NOT NULL,
+    items     TEXT    NOT NULL,  -- JSON {item key: value} this report sets
+    status    TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed')),
+    PRIMARY KEY (feed, sequence)
+);
+CREATE TABLE IF NOT EXISTS confirmed (
+    feed  BLOB NOT NULL,
+    item  TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (feed, item)
+);
+"""
+
+
+@dataclass(frozen=True)
+class PendingReport:
+    feed: bytes
+    sequence: int
+    as_of: int
+    payload: bytes
+    items: dict[str, str]
+
+
+class Outbox:
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a confirmed write survives power loss
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def confirmed_values(self, feed: bytes) -> dict[str, str]:
+        rows = self._db.execute("SELECT item, value FROM confirmed WHERE feed = ?", (feed,))
+        return dict(rows.fetchall())
+
+    def pending_values(self, feed: bytes) -> dict[str, str]:
+        """What pending reports will set, newest last."""
+        values: dict[str, str] = {}
+        for report in self.pending(feed):
+            values.update(report.items)
+        return values
+
+    def pending(self, feed: bytes) -> list[PendingReport]:
+        rows = self._db.execute(
+            "SELECT sequence, as_of, payload, items FROM reports WHERE feed = ? AND status = 'pending' ORDER BY sequence",
+            (feed,),
+        )
+        return [PendingReport(feed, seq, as_of, bytes(payload), json.loads(items)) for seq, as_of, payload, items in rows]
+
+    def next_sequence(self, feed: bytes, chain_last: int) -> int:
+        (local_last,) = self._db.execute("SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE feed = ?", (feed,)).fetchone()
+        return max(local_last, chain_last) + 1
+
+    def enqueue(self, feed: bytes, sequence: int, as_of: int, payload: bytes, items: dict[str, str]) -> PendingReport:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO reports (feed, sequence, as_of, payload, items, status) VALUES (?, ?, ?, ?, ?, 'pending')",
+                (feed, sequence, as_of, payload, json.dumps(items)),
+            )
+        return PendingReport(feed, sequence, as_of, payload, items)
+
+    def resigned(self, report: PendingReport, as_of: int) -> PendingReport:
+        """The same report with a fresh as-of time (its old one aged out before it could be sent)."""
+        with self._lock:
+            self._db.execute("UPDATE reports SET as_of = ? WHERE feed = ? AND sequence = ?", (as_of, report.feed, report.sequence))
+        return PendingReport(report.feed, report.sequence, as_of, report.payload, report.items)
+
+    def confirm(self, report: PendingReport) -> None:
+        """Mark the report on chain and record what it set, in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ?", (report.feed, report.sequence)
+                )
+                self._db.executemany(
+                    "INSERT INTO confirmed (feed, item, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (feed, item) DO UPDATE SET value = excluded.value",
+                    [(report.feed, item, value) for item, value in report.items.items()],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise

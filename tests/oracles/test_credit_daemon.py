@@ -1,0 +1,125 @@
+"""The credit oracle daemon against a real anvil: crash at any step, restart, every change on chain
+exactly once; only consenting merchants; nothing pushed twice; a key without the role refused."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from backend.audit import decoded_logs
+from backend.chain import connect
+from backend.deploy import deploy
+from backend.feeds import CREDIT_FEED
+from oracles.credit import train
+from oracles.credit.consent import Consent, sign
+from oracles.credit.synthetic import generate
+from oracles.failpoints import CRASH_EXIT
+
+YINQI = str(Path(sys.executable).with_name("yinqi"))
+MERCHANTS, CONSENTING, BATCH = 60, 50, 20
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("credit-model")
+    path = out / "train.csv"
+    generate(2_000, 12, seed=1).to_csv(path, index=False)
+    train.save(train.train(train.load(path, "default_flag"), progress=False), out / "model")
+    return out / "model"
+
+
+@pytest.fixture
+def world(settings, local_chain, model_dir, tmp_path, env_for):
+    manifest = deploy(settings, environ={}).manifest
+    w3 = connect(local_chain.url)
+    data, consents = tmp_path / "data", tmp_path / "consents"
+    data.mkdir(), consents.mkdir()
+    generate(MERCHANTS, 12, seed=5).to_csv(data / "merchants.csv", index=False)
+    now = w3.eth.get_block("latest")["timestamp"]
+    wallets = {}
+    for i in range(CONSENTING + 1):
+        merchant_id = f"M{i:06d}"
+        wallet = Account.from_key(Web3.keccak(text=f"merchant wallet {i}"))
+        consent = Consent(merchant=wallet.address, merchant_id=merchant_id, expires_at=now + 30 * 86_400, nonce=1, chain_id=31337)
+        signer = wallet if i < CONSENTING else Account.from_key(Web3.keccak(text="someone else"))  # the last is forged
+        doc = {"merchant": wallet.address, "merchantId": merchant_id, "expiresAt": consent.expires_at, "nonce": 1,
+               "chainId": 31337, "scope": consent.scope, "signature": sign(consent, signer)}  # fmt: skip
+        (consents / f"{merchant_id}.json").write_text(json.dumps(doc))
+        wallets[merchant_id] = wallet.address
+    args = ["credit-oracle", "run", "--data", str(data), "--consents", str(consents), "--model", str(model_dir),
+            "--state", str(tmp_path / "outbox.sqlite"), "--batch-size", str(BATCH), "--once"]  # fmt: skip
+    return w3, manifest, wallets, args, env_for(settings)
+
+
+def run(args, env, **extra):
+    return subprocess.run([YINQI, *args], env={**env, **extra}, capture_output=True, text=True, timeout=300)
+
+
+def cycle_of(result):
+    return json.loads(result.stdout.strip().splitlines()[-1])["cycle"]
+
+
+def pushed_words(w3, manifest):
+    """Every merchant update ever applied, from the CreditLine's events."""
+    words = []
+    for event in decoded_logs(w3, manifest, "CreditLine"):
+        if event["event"] == "ScoresApplied":
+            blob = event["args"]["updates"]
+            words += [int.from_bytes(blob[i : i + 32], "big") for i in range(0, len(blob), 32)]
+    return words
+
+
+@pytest.mark.parametrize("crash_at", ["publish.after_enqueue:2", "publish.after_send:2"])
+def test_crash_and_restart_put_every_change_on_chain_exactly_once(world, crash_at):
+    w3, manifest, wallets, args, env = world
+    crashed = run(args, env, YINQI_FAILPOINT=crash_at)
+    assert crashed.returncode == CRASH_EXIT, crashed.stderr
+    gateway = manifest.contract(w3, "OracleGateway")
+    landed = gateway.functions.feeds(CREDIT_FEED).call()[1]
+    assert landed == (1 if crash_at.startswith("publish.after_enqueue") else 2)
+
+    resumed = run(args, env)
+    assert resumed.returncode == 0, resumed.stderr
+    words = pushed_words(w3, manifest)
+    merchants = [Web3.to_checksum_address(hex(w >> 96)[2:].rjust(40, "0")) for w in words]
+    assert len(merchants) == len(set(merchants)) == CONSENTING  # each once, none twice
+    assert set(merchants) == {wallets[f"M{i:06d}"] for i in range(CONSENTING)}  # the forged consent is not among them
+    credit_line = manifest.contract(w3, "CreditLine")
+    for word, merchant in zip(words, merchants):
+        limit, score, rate, _, _, pending = credit_line.functions.lineOf(merchant).call()[:6]
+        assert (score, rate) == ((word >> 16) & 0xFFFF, word & 0xFFFF)
+        assert ((word >> 32) & (2**64 - 1)) * 10**6 in (limit, pending)  # set, or held for the bank
+
+    again = run(args, env)
+    assert again.returncode == 0
+    assert cycle_of(again)["changed"] == 0 and cycle_of(again)["reports"] == 0
+    assert cycle_of(again)["refused_consents"] == 1
+    assert len(pushed_words(w3, manifest)) == CONSENTING
+
+
+def test_key_without_the_operator_role_is_refused(world):
+    _, _, _, args, env = world
+    result = run([*args, "--signer", "dev:3"], env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "is not an oracle operator" in result.stderr.strip().splitlines()[-1]
+
+
+def test_daemon_cycles_until_sigterm_and_stops_cleanly(world):
+    import signal
+
+    w3, manifest, _, args, env = world
+    daemon_args = [a for a in args if a != "--once"] + ["--interval", "0.5"]
+    proc = subprocess.Popen([YINQI, *daemon_args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())["cycle"]
+        second = json.loads(proc.stdout.readline())["cycle"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert first["changed"] == CONSENTING and second["changed"] == 0  # the second cycle finds nothing new
+    assert len(pushed_words(w3, manifest)) == CONSENTING
