@@ -98,6 +98,48 @@ def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
     return True
 
 
+def seed_credit(settings: Settings, w3: Web3) -> str | None:
+    """Train a credit model on synthetic merchants (once), have the demo merchant sign its consent,
+    and run one credit-oracle cycle so the merchant has a line. What to tell the user, or None."""
+    import json
+
+    from oracles.credit import train
+    from oracles.credit.consent import Consent, sign
+    from oracles.credit.daemon import CreditOracle, CreditOracleConfig
+    from oracles.credit.synthetic import generate
+
+    home = settings.home / "credit"
+    model_dir, data_dir, consents_dir = home / "model", home / "data", home / "consents"
+    for directory in (data_dir, consents_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    if not (model_dir / "model.json").exists():
+        generate(2_000, 12, seed=42).to_csv(home / "training.csv", index=False)
+        train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), model_dir)
+    if not (data_dir / "merchants.csv").exists():
+        generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
+    merchant, merchant_id = dev_account(5), f"M{5:06d}"
+    consent_file = consents_dir / f"{merchant_id}.json"
+    if not consent_file.exists():
+        now = w3.eth.get_block("latest")["timestamp"]
+        consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
+        consent_file.write_text(json.dumps({
+            "merchant": merchant.address, "merchantId": merchant_id, "expiresAt": consent.expires_at,
+            "nonce": consent.nonce, "chainId": consent.chain_id, "scope": consent.scope,
+            "signature": sign(consent, merchant),
+        }))  # fmt: skip
+    config = CreditOracleConfig(data_dir=data_dir, consents_dir=consents_dir, model_dir=model_dir,
+                                state=home / "outbox.sqlite", signer="dev:7", settings=settings)  # fmt: skip
+    oracle = CreditOracle(config)
+    try:
+        result = oracle.cycle()
+        line = oracle.manifest.contract(w3, "CreditLine").functions.lineOf(merchant.address).call()
+    finally:
+        oracle.close()
+    if not result.reports:
+        return None
+    return f"Credit oracle scored merchant {merchant_id} (#5): score {line[1]}, limit {line[0] // TOKEN_UNIT:,} DCNY."
+
+
 def describe(settings: Settings, manifest: Manifest, url: str) -> str:
     """What to tell a person: where the chain is and which dev accounts to import into a wallet."""
     names = {m.index: m.name for m in DEMO_CAST} | {AUDITOR_INDEX: "Auditor 审计 (read-only)"}
@@ -135,6 +177,8 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
         seeded = seed(w3, result.manifest)
         if seed_supply_chain(w3, result.manifest):
             echo("Seeded a supply chain: receivables issued, split down three tiers, two financed.")
+        if credit := seed_credit(settings, w3):
+            echo(credit)
         if result.deployed:
             echo(f"Deployed: {', '.join(result.deployed)}")
         if seeded:

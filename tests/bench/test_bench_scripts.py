@@ -25,3 +25,13 @@ def test_credit_gas_bench_reports_batches_against_the_floor(tmp_path, monkeypatc
     existing = [row for row in rows if row["update of"] == "existing lines"]
     assert all(row["vs floor"] > 1 for row in existing)  # nothing beats the storage floor
     assert "of target" in capsys.readouterr().out
+
+
+def test_credit_throughput_bench_scores_and_pushes(tmp_path, monkeypatch):
+    from bench import credit_throughput
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    credit_throughput.main(["--merchants", "1500"])
+    rows = json.loads((tmp_path / "credit_throughput.json").read_text())
+    assert len(rows) == 4 and all(row["value"] > 0 for row in rows)
+    assert rows[1]["reference"] > 0  # the article's RandomForest, measured in the same run
