@@ -23,7 +23,6 @@ from backend.chain import connect
 from backend.config import Settings
 from backend.feeds import CREDIT_FEED
 from backend.manifest import Manifest
-from backend.money import UNIT
 from oracles.credit.consent import Consent, ConsentError, verify
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
 
 from oracles.credit import train
 from oracles.credit.features import merchant_features
