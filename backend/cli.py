@@ -393,7 +393,8 @@ def credit_oracle() -> None:
 
 
 @credit_oracle.command("run")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Directory of merchant CSVs.")
+@click.option("--data", "data_dir", required=True, type=click.Path(exists=True),
+              help="Directory of merchant CSVs, or a SQLite file with a table merchant_months.")
 @click.option("--consents", "consents_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Directory of signed consents (JSON).")
 @click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Trained model directory.")
 @click.option("--policy", "policy_path", default=None, help="Policy TOML [oracles/credit/policy.toml].")

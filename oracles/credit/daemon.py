@@ -1,6 +1,6 @@
 """The credit oracle: score consenting merchants and put changed limits on chain, exactly once.
 
-Each cycle: read the merchants' monthly data (every CSV in a directory), keep only merchants whose
+Each cycle: read the merchants' monthly data (CSVs in a directory, or SQLite), keep only merchants whose
 EIP-712 consent verifies, score them (model + policy), and publish the lines that differ from what
 is on chain or pending, in batches, through the gateway. The outbox makes a crash or ``kill -9`` at
 any point followed by a restart lose and duplicate nothing.
@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CreditOracleConfig:
-    data_dir: Path  # CSVs of the article's monthly merchant rows
+    data_dir: Path  # CSVs of the article's monthly merchant rows, or a SQLite file (table merchant_months)
     consents_dir: Path  # one JSON file per merchant: the consent fields and its signature
     model_dir: Path
     policy: Path = DEFAULT_POLICY
@@ -121,18 +123,31 @@ class CreditOracle:
         return valid
 
 
-def _read_history(directory: Path) -> pd.DataFrame:
-    frames = []
-    for path in sorted(directory.glob("*.csv")):
+SQLITE_TABLE = "merchant_months"
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _read_history(source: Path) -> pd.DataFrame:
+    """The merchants' monthly rows: every CSV in a directory, or the table `merchant_months` of a
+    SQLite file (the article's columns either way)."""
+    if source.is_file() and source.suffix in SQLITE_SUFFIXES:
         try:
-            frames.append(pd.read_csv(path))
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            log.warning("skipping unreadable %s: %s", path.name, str(exc).splitlines()[0])
-    if not frames:
-        return pd.DataFrame(columns=["merchant_id"])
-    history = pd.concat(frames, ignore_index=True)
+            with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+                history = pd.read_sql_query(f"SELECT * FROM {SQLITE_TABLE}", db)
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise DataError(f"cannot read table {SQLITE_TABLE} from {source} ({exc})") from None
+    else:
+        frames = []
+        for path in sorted(source.glob("*.csv")):
+            try:
+                frames.append(pd.read_csv(path))
+            except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+                log.warning("skipping unreadable %s: %s", path.name, str(exc).splitlines()[0])
+        if not frames:
+            return pd.DataFrame(columns=["merchant_id"])
+        history = pd.concat(frames, ignore_index=True)
     if "merchant_id" not in history.columns:
-        raise DataError(f"merchant data in {directory} has no merchant_id column")
+        raise DataError(f"merchant data in {source} has no merchant_id column")
     return history
 
 

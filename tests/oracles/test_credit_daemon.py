@@ -123,3 +123,25 @@ def test_daemon_cycles_until_sigterm_and_stops_cleanly(world):
     assert proc.returncode == 0, err
     assert first["changed"] == CONSENTING and second["changed"] == 0  # the second cycle finds nothing new
     assert len(pushed_words(w3, manifest)) == CONSENTING
+
+
+def test_merchant_data_from_sqlite(world, tmp_path):
+    import sqlite3
+
+    import pandas as pd
+
+    w3, manifest, _, args, env = world
+    database = tmp_path / "merchants.sqlite"
+    data_dir = Path(args[args.index("--data") + 1])
+    with sqlite3.connect(database) as db:
+        pd.read_csv(data_dir / "merchants.csv").to_sql("merchant_months", db, index=False)
+    sqlite_args = list(args)
+    sqlite_args[sqlite_args.index("--data") + 1] = str(database)
+    result = run(sqlite_args, env)
+    assert result.returncode == 0, result.stderr
+    assert cycle_of(result)["changed"] == CONSENTING
+    bad = tmp_path / "empty.sqlite"
+    sqlite3.connect(bad).close()
+    sqlite_args[sqlite_args.index("--data") + 1] = str(bad)
+    failed = run(sqlite_args, env)
+    assert failed.returncode == 1 and "cannot read table merchant_months" in failed.stderr.strip().splitlines()[-1]
