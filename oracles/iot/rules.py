@@ -1,0 +1,219 @@
+"""The bank's risk rules over device telemetry: idle, geofence, fuel and tamper, each an incident
+that raises one flag and, with hysteresis, one clear — never a flag per message.
+
+Idle is also evaluated on a timer (:meth:`RuleEngine.tick`), so a device that falls silent is
+caught, which the article's sample (checking only when a message arrives) never does.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections import deque
+from dataclasses import dataclass, field, fields, replace
+from enum import IntFlag
+from pathlib import Path
+
+from oracles.errors import DataError
+from oracles.iot.telemetry import BadMessage, Rejection, Telemetry
+
+DEFAULT_RULES = Path(__file__).with_name("rules.toml")
+WORK_EPSILON_HOURS = 0.01  # meter noise below this is not work
+
+
+class Flag(IntFlag):
+    """Risk flags, as bits (the lease contract keeps the same bits)."""
+
+    IDLE = 1
+    GEOFENCE = 2
+    FUEL = 4
+    TAMPER = 8
+
+
+@dataclass(frozen=True)
+class DeviceRules:
+    idle_hours: float = 24
+    idle_clear_hours: float = 0.5
+    fuel_window_hours: float = 8
+    fuel_min_hours: float = 1
+    fuel_max_l_per_hour: float = 10
+    fuel_clear_l_per_hour: float = 8.5
+    geofence_confirm: int = 2
+    max_clock_skew_s: float = 600
+    max_age_s: float = 7 * 86_400
+    max_speed_kmh: float = 120
+    tamper_clear_messages: int = 3
+    geofence: tuple[tuple[tuple[float, float], ...], ...] = (((30.0, 110.0), (30.0, 120.0), (40.0, 120.0), (40.0, 110.0)),)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    devices: dict[str, DeviceRules]
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_RULES) -> "RuleBook":
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text())
+            names = {f.name for f in fields(DeviceRules)}
+            base = _rules(DeviceRules(), doc.get("defaults", {}), names)
+            return cls({device: _rules(base, over, names) for device, over in doc.get("devices", {}).items()})
+        except FileNotFoundError:
+            raise DataError(f"no rules file at {path}") from None
+        except (tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
+            raise DataError(f"rules file {path} is invalid ({exc})") from None
+
+    def for_device(self, device_id: str) -> DeviceRules:
+        try:
+            return self.devices[device_id]
+        except KeyError:
+            raise BadMessage(Rejection.UNKNOWN_DEVICE, device_id[:64]) from None
+
+
+def _rules(base: DeviceRules, values: dict, names: set[str]) -> DeviceRules:
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}")
+    if "geofence" in values:
+        values = {**values, "geofence": tuple(tuple((float(a), float(b)) for a, b in poly) for poly in values["geofence"])}
+    return replace(base, **values)
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    device_id: str
+    flag: Flag
+    raised: bool  # True: raised; False: cleared
+    at: float  # unix seconds
+    detail: str
+
+
+@dataclass
+class DeviceState:
+    last: Telemetry | None = None
+    last_work_at: float | None = None  # when the engine-hour meter last advanced
+    flags: Flag = Flag(0)
+    worked_hours: float = 0.0  # accepted work since the state began (usage)
+    hours_since_idle: float = 0.0
+    outside_streak: int = 0
+    inside_streak: int = 0
+    clean_streak: int = 0
+    fuel_window: deque = field(default_factory=deque)  # (hours, litres) per interval with work
+
+
+class RuleEngine:
+    def __init__(self, book: RuleBook) -> None:
+        self.book = book
+        self.states: dict[str, DeviceState] = {}
+
+    def observe(self, t: Telemetry, now: float) -> list[FlagChange]:
+        """Apply one parsed message; the flags it raised or cleared."""
+        rules = self.book.for_device(t.device_id)
+        state = self.states.setdefault(t.device_id, DeviceState(last_work_at=t.timestamp))
+        changes: list[FlagChange] = []
+        if state.last is not None and t == state.last:
+            return changes  # a duplicate delivery (MQTT QoS 1): nothing new
+        if problem := _tamper(t, state.last, rules, now):
+            state.clean_streak = 0
+            self._set(state, t.device_id, Flag.TAMPER, True, t.timestamp, problem, changes)
+            return changes  # a suspect message feeds no other rule
+        state.clean_streak += 1
+        if state.clean_streak >= rules.tamper_clear_messages:
+            self._set(state, t.device_id, Flag.TAMPER, False, t.timestamp, "clean messages again", changes)
+        if state.last is not None:
+            dh, df = t.working_hours - state.last.working_hours, t.fuel - state.last.fuel
+            if dh > WORK_EPSILON_HOURS:
+                state.worked_hours += dh
+                state.hours_since_idle += dh
+                state.last_work_at = t.timestamp
+                self._fuel(state, t, rules, dh, df, changes)
+        self._geofence(state, t, rules, changes)
+        state.last = t
+        changes += self._idle(t.device_id, state, rules, now)
+        return changes
+
+    def tick(self, now: float) -> list[FlagChange]:
+        """The idle timer: evaluates every known device, silent ones included."""
+        changes = []
+        for device_id, state in self.states.items():
+            changes += self._idle(device_id, state, self.book.for_device(device_id), now)
+        return changes
+
+    def _idle(self, device_id: str, state: DeviceState, rules: DeviceRules, now: float) -> list[FlagChange]:
+        changes: list[FlagChange] = []
+        if Flag.IDLE in state.flags:
+            if state.hours_since_idle >= rules.idle_clear_hours:
+                self._set(state, device_id, Flag.IDLE, False, now, "working again", changes)
+        elif state.last_work_at is not None and now - state.last_work_at > rules.idle_hours * 3600:
+            state.hours_since_idle = 0.0
+            idle_for = (now - state.last_work_at) / 3600
+            self._set(state, device_id, Flag.IDLE, True, now, f"no work for {idle_for:.1f} h", changes)
+        return changes
+
+    def _fuel(self, state, t, rules, dh, df, changes) -> None:
+        window = state.fuel_window
+        window.append((dh, df))
+        while len(window) > 1 and sum(h for h, _ in window) - window[0][0] >= rules.fuel_window_hours:
+            window.popleft()
+        hours = sum(h for h, _ in window)
+        if hours < rules.fuel_min_hours:
+            return
+        rate = sum(f for _, f in window) / hours
+        if rate > rules.fuel_max_l_per_hour:
+            self._set(state, t.device_id, Flag.FUEL, True, t.timestamp, f"{rate:.1f} l/h over {hours:.1f} h", changes)
+        elif rate < rules.fuel_clear_l_per_hour:
+            self._set(state, t.device_id, Flag.FUEL, False, t.timestamp, f"{rate:.1f} l/h", changes)
+
+    def _geofence(self, state, t, rules, changes) -> None:
+        inside = any(_inside(t.lat, t.lon, polygon) for polygon in rules.geofence)
+        state.inside_streak, state.outside_streak = (state.inside_streak + 1, 0) if inside else (0, state.outside_streak + 1)
+        if state.outside_streak >= rules.geofence_confirm:
+            self._set(state, t.device_id, Flag.GEOFENCE, True, t.timestamp, f"at {t.lat:.4f}, {t.lon:.4f}", changes)
+        elif state.inside_streak >= rules.geofence_confirm:
+            self._set(state, t.device_id, Flag.GEOFENCE, False, t.timestamp, "back inside", changes)
+
+    @staticmethod
+    def _set(state, device_id, flag, raised, at, detail, changes) -> None:
+        if (flag in state.flags) == raised:
+            return  # already so: one incident, one change
+        state.flags = state.flags | flag if raised else state.flags & ~flag
+        changes.append(FlagChange(device_id, flag, raised, at, detail))
+
+
+def _tamper(t: Telemetry, last: Telemetry | None, rules: DeviceRules, now: float) -> str | None:
+    if t.timestamp > now + rules.max_clock_skew_s:
+        return f"timestamp {t.timestamp - now:.0f} s in the future"
+    if t.timestamp < now - rules.max_age_s:
+        return f"timestamp {(now - t.timestamp) / 86_400:.1f} days old"
+    if last is None:
+        return None
+    if t.timestamp <= last.timestamp:
+        return "timestamp not after the previous message"
+    if t.working_hours < last.working_hours or t.fuel < last.fuel:
+        return "a meter ran backwards"
+    km = _distance_km(last.lat, last.lon, t.lat, t.lon)
+    if km / ((t.timestamp - last.timestamp) / 3600) > rules.max_speed_kmh and km > 1:
+        return f"moved {km:.0f} km in {t.timestamp - last.timestamp:.0f} s"
+    return None
+
+
+def _inside(lat: float, lon: float, polygon) -> bool:
+    """Ray casting; points on an edge count as inside."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        (y1, x1), (y2, x2) = polygon[i], polygon[(i + 1) % n]
+        if min(y1, y2) <= lat <= max(y1, y2) and min(x1, x2) <= lon <= max(x1, x2):
+            if (x2 - x1) * (lat - y1) == (y2 - y1) * (lon - x1):
+                return True  # on the edge
+        if (y1 > lat) != (y2 > lat) and lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
+            inside = not inside
+    return inside
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))

@@ -1,0 +1,195 @@
+"""Telemetry parsing and the IoT risk rules: every bad input is a counted rejection, never a crash;
+every rule raises once and clears once."""
+
+import json
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oracles.iot.rules import DEFAULT_RULES, Flag, RuleBook, RuleEngine
+from oracles.iot.telemetry import BadMessage, Rejection, Telemetry, parse
+
+T0 = 1_800_000_000
+HOUR = 3600
+SAMPLE = {"device_id": "EXC-001", "timestamp": T0, "location": {"lat": 31.23, "lon": 115.47},
+          "working_hours": 1500.0, "fuel_consumption": 20_000.0}  # fmt: skip
+
+
+def message(**changes) -> bytes:
+    doc = json.loads(json.dumps(SAMPLE))
+    for key, value in changes.items():
+        if key in ("lat", "lon"):
+            doc["location"][key] = value
+        else:
+            doc[key] = value
+    return json.dumps(doc).encode()
+
+
+def test_the_articles_message_parses():
+    t = parse("device/EXC-001/data", message())
+    assert t == Telemetry("EXC-001", T0, 31.23, 115.47, 1500.0, 20_000.0)
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "reason"),
+    [
+        ("device/EXC-001/data", b"x" * 5000, Rejection.OVERSIZED),
+        ("device/EXC-001/data", b"{not json", Rejection.NOT_JSON),
+        ("device/EXC-001/data", b"\xff\xfe", Rejection.NOT_JSON),
+        ("device/EXC-001/data", b"[1, 2]", Rejection.NOT_OBJECT),
+        ("device/EXC-001/data", json.dumps({k: v for k, v in SAMPLE.items() if k != "location"}).encode(), Rejection.MISSING_FIELD),
+        ("device/EXC-001/data", message(working_hours="12"), Rejection.WRONG_TYPE),
+        ("device/EXC-001/data", message(timestamp=True), Rejection.WRONG_TYPE),
+        ("device/EXC-001/data", message(lat=95.0), Rejection.OUT_OF_RANGE),
+        ("device/EXC-001/data", message(fuel_consumption=-1), Rejection.OUT_OF_RANGE),
+        ("device/EXC-001/data", message(timestamp=float("nan")), Rejection.OUT_OF_RANGE),
+        ("device/EXC-999/data", message(), Rejection.TOPIC_MISMATCH),
+    ],
+)
+def test_bad_messages_are_rejected_with_a_reason(topic, payload, reason):
+    with pytest.raises(BadMessage) as caught:
+        parse(topic, payload)
+    assert caught.value.reason == reason
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.fixed_dictionaries({}, optional={
+    "device_id": JSONISH | st.just("EXC-001"), "timestamp": JSONISH, "location": JSONISH | st.fixed_dictionaries(
+        {}, optional={"lat": JSONISH, "lon": JSONISH}), "working_hours": JSONISH, "fuel_consumption": JSONISH,
+})  # fmt: skip
+@settings(max_examples=1_200, deadline=None)
+@given(payload=st.one_of(st.binary(max_size=300), FIELDS.map(lambda d: json.dumps(d).encode()), JSONISH.map(lambda d: json.dumps(d).encode())))
+def test_generated_payloads_never_crash_the_parser(payload):
+    try:
+        parse("device/EXC-001/data", payload)
+    except BadMessage as bad:
+        assert bad.reason in set(Rejection)
+
+
+def test_a_thousand_mutated_messages_are_each_counted_by_reason():
+    """The article's message, broken in seeded random ways, 1,500 times: every one is accepted or
+    counted under a reason; nothing escapes as another exception."""
+    import random
+
+    rng = random.Random(7)
+    counts: Counter = Counter()
+    for _ in range(1_500):
+        doc = json.loads(json.dumps(SAMPLE))
+        mutation = rng.randrange(6)
+        if mutation == 0:
+            doc.pop(rng.choice(list(doc)))
+        elif mutation == 1:
+            doc[rng.choice(list(doc))] = rng.choice([None, "x", [], {}, True, -5, 1e308 * 10])
+        elif mutation == 2:
+            doc["location"] = rng.choice([None, {"lat": 91}, {"lon": 1}, [31, 115], "31,115"])
+        raw = json.dumps(doc).encode()
+        if mutation == 3:
+            raw = raw[: rng.randrange(len(raw))]
+        elif mutation == 4:
+            raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+        elif mutation == 5:
+            raw = raw + b" " * rng.choice([0, 5_000])
+        try:
+            parse("device/EXC-001/data", raw)
+            counts["accepted"] += 1
+        except BadMessage as bad:
+            counts[bad.reason] += 1
+    assert sum(counts.values()) == 1_500
+    assert {Rejection.MISSING_FIELD, Rejection.WRONG_TYPE, Rejection.NOT_JSON, Rejection.OVERSIZED} <= counts.keys()
+
+
+@pytest.fixture
+def engine():
+    return RuleEngine(RuleBook.load(DEFAULT_RULES))
+
+
+def feed(engine, hours_per_step=1.0, litres_per_hour=6.0, steps=5, start=T0, lat=31.0, lon=115.0, meters=(1000.0, 5000.0)):
+    """Hourly messages of steady work; the flag changes they caused."""
+    changes = []
+    h, f = meters
+    for i in range(steps):
+        t = Telemetry("EXC-001", start + i * HOUR, lat, lon, h + i * hours_per_step, f + i * hours_per_step * litres_per_hour)
+        changes += engine.observe(t, now=t.timestamp)
+    return changes
+
+
+def names(changes):
+    return [(c.flag, c.raised) for c in changes]
+
+
+def test_normal_work_raises_nothing(engine):
+    assert feed(engine, steps=30) == []
+
+
+def test_silent_device_is_flagged_idle_by_the_timer_once_and_cleared_by_work(engine):
+    feed(engine, steps=2)
+    assert engine.tick(T0 + 20 * HOUR) == []
+    changes = engine.tick(T0 + 26 * HOUR) + engine.tick(T0 + 30 * HOUR) + engine.tick(T0 + 40 * HOUR)
+    assert names(changes) == [(Flag.IDLE, True)]  # once, however often the timer looks
+    resumed = feed(engine, steps=3, start=T0 + 41 * HOUR, meters=(1001.0, 5006.0))
+    assert names(resumed) == [(Flag.IDLE, False)]
+
+
+def test_leaving_the_region_raises_once_and_returning_clears_once(engine):
+    changes = feed(engine, steps=2, lat=31.0, lon=119.8)
+    changes += feed(engine, steps=4, start=T0 + 2 * HOUR, lat=31.0, lon=120.3, meters=(1002.0, 5012.0))  # 48 km east
+    changes += feed(engine, steps=4, start=T0 + 6 * HOUR, lat=31.0, lon=119.8, meters=(1006.0, 5036.0))
+    assert names(changes) == [(Flag.GEOFENCE, True), (Flag.GEOFENCE, False)]
+
+
+def test_abnormal_fuel_raises_once_and_clears_with_hysteresis(engine):
+    changes = feed(engine, steps=4, litres_per_hour=6.0)
+    changes += feed(engine, steps=6, start=T0 + 4 * HOUR, litres_per_hour=25.0, meters=(1003.0, 5018.0))
+    assert names(changes) == [(Flag.FUEL, True)]
+    changes += feed(engine, steps=14, start=T0 + 10 * HOUR, litres_per_hour=5.0, meters=(1008.0, 5143.0))
+    assert names(changes) == [(Flag.FUEL, True), (Flag.FUEL, False)]
+
+
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        ({"working_hours": 990.0}, "a meter ran backwards"),
+        ({"timestamp": T0 + HOUR + 3 * 86_400}, "in the future"),
+        ({"lat": 39.9, "lon": 116.4}, "moved"),  # ~1,000 km in an hour
+    ],
+)
+def test_tamper_raises_once_and_clears_after_clean_messages(engine, second, why):
+    feed(engine, steps=1)
+    t = Telemetry(**{"device_id": "EXC-001", "timestamp": T0 + HOUR, "lat": 31.0, "lon": 115.0,
+                     "working_hours": 1001.0, "fuel": 5006.0, **second})  # fmt: skip
+    changes = engine.observe(t, now=T0 + HOUR)
+    changes += engine.observe(t, now=T0 + HOUR)  # the same suspect message again: no second flag
+    assert names(changes) == [(Flag.TAMPER, True)] and why in changes[0].detail
+    clean = feed(engine, steps=3, start=T0 + 2 * HOUR, meters=(1002.0, 5012.0))
+    assert names(clean) == [(Flag.TAMPER, False)]
+
+
+def test_duplicate_delivery_is_ignored(engine):
+    t = Telemetry("EXC-001", T0, 31.0, 115.0, 1000.0, 5000.0)
+    assert engine.observe(t, now=T0) == [] and engine.observe(t, now=T0) == []
+
+
+def test_unknown_device_is_rejected(engine):
+    with pytest.raises(BadMessage) as caught:
+        engine.observe(Telemetry("EXC-999", T0, 31.0, 115.0, 1.0, 1.0), now=T0)
+    assert caught.value.reason == Rejection.UNKNOWN_DEVICE
+
+
+def test_usage_is_the_sum_of_work(engine):
+    feed(engine, steps=11, hours_per_step=0.5)
+    assert engine.states["EXC-001"].worked_hours == pytest.approx(5.0)
+
+
+def test_bad_rules_file_is_refused(tmp_path):
+    from oracles.errors import DataError
+
+    path = tmp_path / "rules.toml"
+    path.write_text("[defaults]\nidle_hourz = 3\n")
+    with pytest.raises(DataError, match="unknown settings"):
+        RuleBook.load(path)
