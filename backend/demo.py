@@ -104,7 +104,7 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     import json
 
     from oracles.credit import train
-    from oracles.credit.consent import Consent, sign
+    from oracles.credit.consent import Consent, sign, to_document
     from oracles.credit.daemon import CreditOracle, CreditOracleConfig
     from oracles.credit.synthetic import generate
 
@@ -122,11 +122,7 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     if not consent_file.exists():
         now = w3.eth.get_block("latest")["timestamp"]
         consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
-        consent_file.write_text(json.dumps({
-            "merchant": merchant.address, "merchantId": merchant_id, "expiresAt": consent.expires_at,
-            "nonce": consent.nonce, "chainId": consent.chain_id, "scope": consent.scope,
-            "signature": sign(consent, merchant),
-        }))  # fmt: skip
+        consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
     config = CreditOracleConfig(data_dir=data_dir, consents_dir=consents_dir, model_dir=model_dir,
                                 state=home / "outbox.sqlite", signer="dev:7", settings=settings)  # fmt: skip
     oracle = CreditOracle(config)

@@ -42,7 +42,11 @@ def sign_report(
 ) -> list[bytes]:
     """Operators' signatures over the report's EIP-712 digest, in the ascending signer order the
     gateway requires."""
-    digest = gateway.functions.reportDigest(feed, sequence, as_of, payload).call()
+    return sign_digest(gateway.functions.reportDigest(feed, sequence, as_of, payload).call(), signers)
+
+
+def sign_digest(digest: bytes, signers: Sequence[LocalAccount]) -> list[bytes]:
+    """Signatures over a report digest, ordered by ascending signer address (the gateway's rule)."""
     ordered = sorted(signers, key=lambda a: int(a.address, 16))
     return [bytes(Account.unsafe_sign_hash(digest, s.key).signature) for s in ordered]
 

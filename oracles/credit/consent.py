@@ -60,6 +60,23 @@ class Consent:
         }
 
 
+def to_document(consent: Consent, signature: str) -> dict[str, Any]:
+    """The consent file the oracle reads (one JSON file per merchant): the signed fields and the signature."""
+    return {
+        "merchant": consent.merchant, "merchantId": consent.merchant_id, "expiresAt": consent.expires_at,
+        "nonce": consent.nonce, "chainId": consent.chain_id, "scope": consent.scope, "signature": signature,
+    }  # fmt: skip
+
+
+def from_document(doc: dict[str, Any]) -> tuple[Consent, str]:
+    """The consent and its signature from a consent file; KeyError/ValueError/TypeError if malformed."""
+    consent = Consent(
+        merchant=doc["merchant"], merchant_id=doc["merchantId"], expires_at=int(doc["expiresAt"]),
+        nonce=int(doc["nonce"]), chain_id=int(doc["chainId"]), scope=doc["scope"],
+    )  # fmt: skip
+    return consent, doc["signature"]
+
+
 def sign(consent: Consent, account: LocalAccount) -> str:
     """What the merchant's wallet does (used by tests and the demo's dev accounts)."""
     signed = Account.sign_message(encode_typed_data(full_message=consent.typed_data()), account.key)

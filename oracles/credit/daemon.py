@@ -25,7 +25,7 @@ from backend.chain import connect
 from backend.config import Settings
 from backend.feeds import CREDIT_FEED
 from backend.manifest import Manifest
-from oracles.credit.consent import Consent, ConsentError, verify
+from oracles.credit.consent import ConsentError, from_document, verify
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel
 from oracles.credit.policy import DEFAULT_POLICY, Policy
@@ -111,10 +111,8 @@ class CreditOracle:
         valid = {}
         for path in sorted(self.config.consents_dir.glob("*.json")):
             try:
-                doc = json.loads(path.read_text())
-                consent = Consent(merchant=doc["merchant"], merchant_id=doc["merchantId"], expires_at=int(doc["expiresAt"]),
-                                  nonce=int(doc["nonce"]), chain_id=int(doc["chainId"]), scope=doc["scope"])  # fmt: skip
-                verify(consent, doc["signature"], now=now, chain_id=self.chain_id)
+                consent, signature = from_document(json.loads(path.read_text()))
+                verify(consent, signature, now=now, chain_id=self.chain_id)
             except (ValueError, KeyError, TypeError, ConsentError) as exc:
                 report.refused_consents += 1
                 log.warning("consent %s refused: %s", path.name, exc)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_one_line_error
+
 from backend.chain import rpc_chain_id
 from backend.node import LocalChain
 
@@ -18,14 +20,6 @@ YINQI = str(Path(sys.executable).with_name("yinqi"))
 
 def run(args, env, timeout=120):
     return subprocess.run([YINQI, *args], env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def assert_one_line_error(result, fragment):
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
 
 
 def test_deploy_twice_leaves_one_deployment(settings, local_chain, env_for):

@@ -155,10 +155,7 @@ def report_payload(words) -> bytes:
 
 def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:
     """Operators' EIP-712 signatures over the report, in ascending signer order."""
-    from eth_account import Account
-
     from backend.dev_accounts import dev_account
+    from oracles.gateway import sign_digest
 
-    digest = gateway.reportDigest(feed, sequence, as_of, payload)
-    signers = sorted((dev_account(i) for i in signer_indexes), key=lambda a: int(a.address, 16))
-    return [bytes(Account.unsafe_sign_hash(digest, s.key).signature) for s in signers]
+    return sign_digest(gateway.reportDigest(feed, sequence, as_of, payload), [dev_account(i) for i in signer_indexes])

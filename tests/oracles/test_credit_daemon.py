@@ -15,7 +15,7 @@ from backend.chain import connect
 from backend.deploy import deploy
 from backend.feeds import CREDIT_FEED
 from oracles.credit import train
-from oracles.credit.consent import Consent, sign
+from oracles.credit.consent import Consent, sign, to_document
 from oracles.credit.synthetic import generate
 from oracles.failpoints import CRASH_EXIT
 
@@ -46,9 +46,7 @@ def world(settings, local_chain, model_dir, tmp_path, env_for):
         wallet = Account.from_key(Web3.keccak(text=f"merchant wallet {i}"))
         consent = Consent(merchant=wallet.address, merchant_id=merchant_id, expires_at=now + 30 * 86_400, nonce=1, chain_id=31337)
         signer = wallet if i < CONSENTING else Account.from_key(Web3.keccak(text="someone else"))  # the last is forged
-        doc = {"merchant": wallet.address, "merchantId": merchant_id, "expiresAt": consent.expires_at, "nonce": 1,
-               "chainId": 31337, "scope": consent.scope, "signature": sign(consent, signer)}  # fmt: skip
-        (consents / f"{merchant_id}.json").write_text(json.dumps(doc))
+        (consents / f"{merchant_id}.json").write_text(json.dumps(to_document(consent, sign(consent, signer))))
         wallets[merchant_id] = wallet.address
     args = ["credit-oracle", "run", "--data", str(data), "--consents", str(consents), "--model", str(model_dir),
             "--state", str(tmp_path / "outbox.sqlite"), "--batch-size", str(BATCH), "--once"]  # fmt: skip

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import assert_one_line_error
+
 from oracles.credit import train
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel
@@ -153,13 +155,6 @@ def test_any_table_with_text_categories_missing_values_and_named_labels(tmp_path
 
 def run_cli(*args):
     return subprocess.run([YINQI, "credit", *args], capture_output=True, text=True, timeout=300)
-
-
-def assert_one_line_error(result, fragment):
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
-    assert fragment in lines[0]
 
 
 @pytest.mark.parametrize(
