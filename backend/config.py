@@ -28,6 +28,7 @@ class Settings:
     grace_period: int = 15 * 24 * 3600  # seconds after maturity a receivable may still be repaid
     oracle_quorum: int = 1  # k: operator signatures an oracle report needs (k-of-n)
     credit_report_max_age: int = 24 * 3600  # seconds a credit report's as-of time may be old
+    iot_report_max_age: int = 3600  # seconds an IoT report's as-of time may be old
     rpc_timeout: float = 10.0
     anvil: Path | None = None  # an anvil binary to use instead of the npm one
 

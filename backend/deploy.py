@@ -22,7 +22,7 @@ from backend.build import Artifact, ensure_compiled, load_artifacts
 from backend.chain import RevertDecoder, connect, send
 from backend.config import DEV_CHAIN_ID, Settings
 from backend.dev_accounts import dev_account
-from backend.feeds import CREDIT_FEED
+from backend.feeds import CREDIT_FEED, IOT_FEED
 from backend.money import DECIMALS
 from backend.errors import ConfigError
 from backend.manifest import ContractRecord, Manifest
@@ -97,11 +97,23 @@ STEPS: tuple[Step, ...] = (
             c.settings.admin_transfer_delay,
         ],
     ),
+    Step(
+        "EquipmentLease",
+        lambda c: [
+            c.address("ParticipantRegistry"),
+            c.address("SettlementToken"),
+            c.address("Receivables"),
+            c.address("OracleGateway"),
+            c.bank_admin,
+            c.settings.admin_transfer_delay,
+        ],
+    ),
 )
 
 GRANTS: tuple[Grant, ...] = (
     Grant("FinancingPool", "LENDER_ROLE", "Receivables"),
     Grant("FinancingPool", "LENDER_ROLE", "CreditLine"),
+    Grant("Receivables", "ISSUER_ROLE", "EquipmentLease"),
 )
 
 
@@ -172,7 +184,7 @@ def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
 
 
 def _configure_oracles(ctx: DeployContext, env) -> list[str]:
-    """Admit the oracle operators and route the credit feed to the credit line (each only once)."""
+    """Admit the oracle operators and route each feed to its consumer (each only once)."""
     gateway = ctx.manifest.contract(ctx.w3, "OracleGateway")
     decoder = ctx.manifest.revert_decoder()
     done = []
@@ -181,16 +193,19 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
             send(ctx.w3, _admin(ctx, env, "adding an oracle operator"), gateway.functions.addOperator(operator),
                  decoder=decoder, what=f"adding oracle operator {operator}")  # fmt: skip
             done.append(f"oracle operator {operator}")
-    credit_line = ctx.address("CreditLine")
-    consumer, _, quorum, max_age = gateway.functions.feeds(CREDIT_FEED).call()
-    wanted = (ctx.settings.oracle_quorum, ctx.settings.credit_report_max_age)
-    if gateway.functions.operatorCount().call() < wanted[0]:
-        log.warning("credit feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)")
-    elif consumer != credit_line or (quorum, max_age) != wanted:
-        send(ctx.w3, _admin(ctx, env, "configuring the credit feed"),
-             gateway.functions.configureFeed(CREDIT_FEED, credit_line, *wanted),
-             decoder=decoder, what="configuring the credit feed")  # fmt: skip
-        done.append(f"credit feed → CreditLine (quorum {wanted[0]})")
+    routes = (
+        ("credit", CREDIT_FEED, "CreditLine", ctx.settings.credit_report_max_age),
+        ("IoT", IOT_FEED, "EquipmentLease", ctx.settings.iot_report_max_age),
+    )
+    for name, feed, consumer_name, max_age in routes:
+        consumer = ctx.address(consumer_name)
+        wanted = (consumer, ctx.settings.oracle_quorum, max_age)
+        if gateway.functions.operatorCount().call() < ctx.settings.oracle_quorum:
+            log.warning("%s feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)", name)
+        elif tuple(gateway.functions.feeds(feed).call()[i] for i in (0, 2, 3)) != wanted:
+            send(ctx.w3, _admin(ctx, env, f"configuring the {name} feed"), gateway.functions.configureFeed(feed, *wanted),
+                 decoder=decoder, what=f"configuring the {name} feed")  # fmt: skip
+            done.append(f"{name} feed → {consumer_name} (quorum {wanted[1]})")
     return done
 
 

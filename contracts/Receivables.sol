@@ -24,13 +24,16 @@ import {IReceivables} from "./interfaces/IReceivables.sol";
 /// pool's favour by less than one unit. Late fees: none on chain; after the grace period the
 /// receivable is defaulted and recovery happens off chain.
 /// Roles: `CREDIT_MANAGER_ROLE` sets debtor terms and the grace period; `PAUSER_ROLE` stops issuing,
-/// splitting, transfers and financing (repayment and default marking go on); the default admin is
+/// splitting, transfers and financing (repayment and default marking go on); `ISSUER_ROLE` (granted
+/// to the equipment lease contract) issues on a debtor's behalf; the default admin is
 /// handed over in two steps.
 contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Contracts that may issue on a debtor's behalf (see {issueFor}).
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
 
     /// @notice Highest discount rate the bank may set: 40 % a year.
     uint16 public constant MAX_RATE_BPS = 4_000;
@@ -89,7 +92,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// @inheritdoc IReceivables
     /// @dev Requirements as {issue}, without invoice hash and ref. Emits {ReceivableIssued}.
     function createReceivable(address creditor, uint256 amount, uint256 dueDate) external whenNotPaused {
-        _issue(creditor, amount, dueDate, bytes32(0), bytes32(0));
+        _issue(msg.sender, creditor, amount, dueDate, bytes32(0), bytes32(0));
     }
 
     /// @inheritdoc IReceivables
@@ -101,17 +104,35 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         whenNotPaused
         returns (uint256 id)
     {
-        if (ref == bytes32(0)) revert ReceivableMissingReference();
-        if (_references[msg.sender][ref]) revert ReceivableDuplicateReference(msg.sender, ref);
-        _references[msg.sender][ref] = true;
-        id = _issue(supplier, amount, dueDate, invoiceHash, ref);
+        _useReference(msg.sender, ref);
+        id = _issue(msg.sender, supplier, amount, dueDate, invoiceHash, ref);
     }
 
-    function _issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+    /// @inheritdoc IReceivables
+    /// @dev For contracts where the debtor already agreed to the debt on chain (an equipment lease's
+    /// billed rent). Requirements: caller has `ISSUER_ROLE`; otherwise as {issue}, with `debtor` in the
+    /// caller's place. Emits {ReceivableIssued} and {Transfer}.
+    function issueFor(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+        external
+        whenNotPaused
+        onlyRole(ISSUER_ROLE)
+        returns (uint256 id)
+    {
+        _useReference(debtor, ref);
+        id = _issue(debtor, supplier, amount, dueDate, invoiceHash, ref);
+    }
+
+    function _useReference(address debtor, bytes32 ref) private {
+        if (ref == bytes32(0)) revert ReceivableMissingReference();
+        if (_references[debtor][ref]) revert ReceivableDuplicateReference(debtor, ref);
+        _references[debtor][ref] = true;
+    }
+
+    function _issue(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
         private
         returns (uint256 id)
     {
-        _checkParticipants(msg.sender, ROLE_CORE_ENTERPRISE, supplier, ROLE_SUPPLIER);
+        _checkParticipants(debtor, ROLE_CORE_ENTERPRISE, supplier, ROLE_SUPPLIER);
         _checkAmount(amount);
         uint256 latest = block.timestamp + MAX_TENOR;
         if (dueDate <= block.timestamp || dueDate > latest) {
@@ -120,13 +141,13 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
         id = _nextId++;
         Receivable storage r = _receivables[id];
-        r.debtor = msg.sender;
+        r.debtor = debtor;
         r.dueDate = uint40(dueDate); // ≤ now + MAX_TENOR, far below 2^40
         r.status = Status.Active;
         r.amount = uint96(amount); // checked by _checkAmount
         if (invoiceHash != bytes32(0)) r.invoiceHash = invoiceHash;
         _mint(supplier, id);
-        emit ReceivableIssued(id, msg.sender, supplier, amount, uint40(dueDate), invoiceHash, ref);
+        emit ReceivableIssued(id, debtor, supplier, amount, uint40(dueDate), invoiceHash, ref);
     }
 
     // ------------------------------------------------------------------------------------------

@@ -37,6 +37,22 @@ def credit_payload(model_hash: bytes, features_root: bytes, words: Iterable[int]
     return bytes(model_hash) + bytes(features_root) + b"".join(w.to_bytes(32, "big") for w in words)
 
 
+def pack_lease_word(lease_id: int, period: int, usage_hundredths: int, flags: int | None = None) -> int:
+    """One lease item (the EquipmentLease's payload format): ``leaseId << 192 | period << 160 |
+    usage (hundredths of an hour, 64 bits) << 96 | flags << 8 | hasFlags``; `flags` None leaves the
+    lease's flags as they are."""
+    if not (0 <= lease_id < 2**64 and 0 <= period < 2**32 and 0 <= usage_hundredths < 2**64):
+        raise ValueError(f"lease item out of range: lease {lease_id}, period {period}, usage {usage_hundredths}")
+    if flags is not None and not 0 <= flags < 16:
+        raise ValueError(f"flags out of range: {flags}")
+    word = lease_id << 192 | period << 160 | usage_hundredths << 96
+    return word if flags is None else word | flags << 8 | 1
+
+
+def lease_payload(words: Iterable[int]) -> bytes:
+    return b"".join(w.to_bytes(32, "big") for w in words)
+
+
 def sign_report(
     gateway: Contract, feed: bytes, sequence: int, as_of: int, payload: bytes, signers: Sequence[LocalAccount]
 ) -> list[bytes]:

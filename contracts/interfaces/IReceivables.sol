@@ -135,6 +135,11 @@ interface IReceivables {
         external
         returns (uint256 id);
 
+    /// @notice Issues a receivable on `debtor`'s behalf, by a contract the bank trusts for it.
+    function issueFor(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
+        external
+        returns (uint256 id);
+
     /// @notice Replaces receivable `id` by parts of `amounts`, part `i` going to `holders[i]`.
     function split(uint256 id, uint256[] calldata amounts, address[] calldata holders)
         external

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IEquipmentLease
+/// @notice IoT equipment leasing (设备融资租赁): a lessor leases a device to a lessee for a number of
+/// billing periods; the IoT oracle reports hours worked per period and the device's risk flags
+/// through the gateway; each period's rent follows a usage-tier schedule (the more hours worked, the
+/// lower the price per hour); the lessee pays in the settlement token; late → grace → default; the
+/// bank freezes or recalls; closing at term end returns the deposit. A billed, unpaid period can be
+/// turned into a receivable on the lessee, which the lessor finances through the receivables pool.
+interface IEquipmentLease {
+    enum LeaseStatus {
+        None,
+        Offered, // the lessor offered it; the lessee has not accepted (no deposit yet)
+        Active,
+        Frozen, // the bank froze it (the device should be locked): billing and payments go on
+        Defaulted, // rent unpaid past due + grace
+        Recalled, // the bank recalled the equipment: billing stopped, deposit settled; terminal
+        Closed // term over, everything settled, deposit returned; terminal
+    }
+
+    /// @notice One tier of the rent schedule: hours up to `upToHours` (within a period) cost
+    /// `pricePerHour` units each. Tiers are marginal, like tax brackets, so rent never falls when a
+    /// device works more, while the average price per hour does.
+    struct Tier {
+        uint32 upToHours; // the last tier's bound is ignored (it runs to infinity)
+        uint96 pricePerHour; // settlement token units
+    }
+
+    /// @notice What the lessor offers besides the rent schedule.
+    struct LeaseTerms {
+        uint32 periodSeconds; // length of a billing period
+        uint16 periods; // term, in periods
+        uint128 deposit; // paid by the lessee on acceptance, held until close or recall
+        uint128 minimumRent; // floor of every period's rent
+    }
+
+    /// @notice A lease as stored: three slots plus the device id.
+    struct Lease {
+        address lessee;
+        uint40 start; // when the lessee accepted; period k is [start + k·periodSeconds, start + (k+1)·periodSeconds)
+        uint32 periodSeconds;
+        uint16 periods; // term, in periods
+        uint8 flags; // risk flags the IoT oracle reported last: IDLE 1, GEOFENCE 2, FUEL 4, TAMPER 8
+        address lessor;
+        LeaseStatus status;
+        uint16 billed; // periods billed so far
+        uint16 settled; // leading periods fully paid or assigned
+        uint128 deposit;
+        uint128 minimumRent; // floor of every period's rent
+        bytes32 device; // keccak256 of the device id string
+    }
+
+    /// @notice One billing period.
+    struct Period {
+        uint64 usage; // hours worked, in hundredths of an hour, as the oracle reported them
+        uint96 rent; // fixed when billed
+        uint96 paid; // paid, or the whole rent once assigned to a receivable
+    }
+
+    error LeaseNotGateway(address caller);
+    error LeaseMalformedReport(uint256 length);
+    error LeaseUnknown(uint256 leaseId);
+    error LeaseWrongStatus(uint256 leaseId, LeaseStatus status);
+    error LeaseParticipantNotAuthorized(address account, uint8 roles);
+    error LeaseNotParty(uint256 leaseId, address account);
+    error LeaseInvalidTerms();
+    error LeaseInvalidTiers();
+    error LeaseDeviceInUse(bytes32 device, uint256 leaseId);
+    error LeaseZeroAmount();
+    error LeasePaymentTooLarge(uint256 leaseId, uint256 outstanding, uint256 amount);
+    error LeaseNotDefaultable(uint256 leaseId);
+    error LeaseNotClosable(uint256 leaseId, uint256 billed, uint256 settled);
+    error LeasePeriodNotAssignable(uint256 leaseId, uint256 period);
+    error LeaseInvalidSettings();
+
+    /// @notice Why one item of an oracle report changed nothing (the rest of the report still applies).
+    enum Ignored {
+        None,
+        NotRunning, // the lease is not active, frozen or defaulted
+        AlreadyBilled, // the period's rent is fixed already: a late report
+        NotStarted, // the period lies after the report's as-of time or beyond the term
+        Impossible // more hours than the period has
+    }
+
+    event LeaseOffered(
+        uint256 indexed leaseId,
+        address indexed lessor,
+        address indexed lessee,
+        bytes32 device,
+        string deviceId,
+        LeaseTerms terms,
+        Tier[] tiers
+    );
+    event LeaseAccepted(uint256 indexed leaseId, uint40 start, uint128 deposit);
+    event UsageReported(uint256 indexed leaseId, uint256 indexed period, uint64 usage, uint64 asOf);
+    event RiskFlagsChanged(uint256 indexed leaseId, uint8 previous, uint8 flags, uint64 asOf);
+    event ReportItemIgnored(uint256 indexed leaseId, uint256 indexed period, Ignored reason);
+    event RentBilled(uint256 indexed leaseId, uint256 indexed period, uint64 usage, uint96 rent, uint40 dueAt);
+    event RentPaid(uint256 indexed leaseId, uint256 indexed period, address payer, uint96 amount, uint96 paid);
+    event PeriodAssigned(uint256 indexed leaseId, uint256 indexed period, uint256 indexed receivableId, uint96 amount);
+    event LeaseFrozen(uint256 indexed leaseId, bytes32 reason);
+    event LeaseUnfrozen(uint256 indexed leaseId);
+    event LeaseDefaulted(uint256 indexed leaseId, uint256 period, uint256 outstanding);
+    event LeaseRecalled(uint256 indexed leaseId, uint256 depositToLessor, uint256 depositToLessee);
+    event LeaseClosed(uint256 indexed leaseId, uint256 depositReturned);
+    event SettingsSet(uint32 paymentTerm, uint32 gracePeriod, uint32 reportDelay);
+}

@@ -1,0 +1,318 @@
+"""EquipmentLease: offer and accept, usage reports through the real gateway, tiered rent, payment,
+late → grace → default, freeze and recall, close, and a billed period turned into a financed receivable."""
+
+import ape
+import pytest
+from eth_utils import keccak
+
+from oracles.gateway import lease_payload, pack_lease_word
+from tests.contracts.conftest import ADMIN_DELAY, DAY, OPERATOR_INDEXES, UNIT, sign_report
+
+IOT_FEED = b"iot-usage".ljust(32, b"\x00")
+NONE, OFFERED, ACTIVE, FROZEN, DEFAULTED, RECALLED, CLOSED = range(7)
+IGNORED_NOT_RUNNING, IGNORED_BILLED, IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = 1, 2, 3, 4
+IDLE, GEOFENCE, FUEL, TAMPER = 1, 2, 4, 8
+PERIOD = 30 * DAY
+TIERS = [(100, 50 * UNIT), (300, 40 * UNIT), (0xFFFFFFFF, 30 * UNIT)]  # hours up to, price per hour
+TERMS = (PERIOD, 3, 10_000 * UNIT, 2_000 * UNIT)  # period, periods, deposit, minimum rent
+PAYMENT_TERM, GRACE, REPORT_DELAY = 7 * DAY, 15 * DAY, DAY
+REASON = b"geofence".ljust(32, b"\x00")
+
+
+@pytest.fixture(scope="module")
+def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
+    """EquipmentLease wired as `yinqi deploy` wires it. The lessor is the tier-1 supplier; the lessee
+    is the core enterprise, also onboarded as a lessee (so its rent may become a receivable)."""
+    contract = bank.deploy(project.EquipmentLease, registry, token, receivables, gateway, bank, ADMIN_DELAY)
+    receivables.grantRole(receivables.ISSUER_ROLE(), contract, sender=bank)
+    gateway.configureFeed(IOT_FEED, contract, 1, DAY, sender=bank)
+    registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["LESSEE"], sender=bank)
+    token.approve(contract, 2**256 - 1, sender=debtor)
+    return contract
+
+
+@pytest.fixture
+def lessor(supplier):
+    return supplier
+
+
+@pytest.fixture
+def lessee(debtor):
+    return debtor
+
+
+@pytest.fixture
+def offered(lease, lessor, lessee):
+    lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+    return 0
+
+
+@pytest.fixture
+def active(lease, offered, lessee):
+    lease.accept(offered, sender=lessee)
+    return offered
+
+
+@pytest.fixture
+def report(gateway, chain, bank):
+    """Push one signed report of lease items through the real gateway; returns the receipt."""
+    sequence = iter(range(1, 10**6))
+
+    def _report(*words):
+        as_of = chain.pending_timestamp  # a report as of before the lease began could not apply
+        payload = lease_payload(words)
+        seq = next(sequence)
+        signatures = sign_report(gateway, IOT_FEED, seq, as_of, payload, OPERATOR_INDEXES[:1])
+        return gateway.submit(IOT_FEED, seq, as_of, payload, signatures, sender=bank)
+
+    return _report
+
+
+def end_of_period(lease, lease_id, k):
+    return lease.leaseOf(lease_id).start + (k + 1) * PERIOD
+
+
+def test_offer_and_accept_take_the_deposit(lease, token, lessor, lessee, chain):
+    tx = lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+    (event,) = tx.events.filter(lease.LeaseOffered)
+    assert (event.leaseId, event.lessor, event.lessee, event.deviceId) == (0, lessor.address, lessee.address, "EXC-001")
+    assert event.device == keccak(text="EXC-001")
+    assert tuple(event.terms) == TERMS and [tuple(t) for t in event.tiers] == TIERS
+    assert lease.leaseOf(0).status == OFFERED
+    assert lease.openLeaseOf("EXC-001") == (True, 0)
+
+    before = token.balanceOf(lessee)
+    tx = lease.accept(0, sender=lessee)
+    assert token.balanceOf(lessee) == before - 10_000 * UNIT
+    assert token.balanceOf(lease) == 10_000 * UNIT
+    stored = lease.leaseOf(0)
+    assert (stored.status, stored.start, stored.deposit) == (ACTIVE, tx.timestamp, 10_000 * UNIT)
+    assert [tuple(t) for t in lease.tiersOf(0)] == TIERS
+
+
+def test_offer_refusals(lease, lessor, lessee, stranger, supplier2, roles):
+    with ape.reverts(lease.LeaseParticipantNotAuthorized, account=stranger.address, roles=roles["SUPPLIER"]):
+        lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=stranger)
+    with ape.reverts(lease.LeaseParticipantNotAuthorized, account=supplier2.address, roles=roles["LESSEE"]):
+        lease.offer(supplier2, "EXC-001", TERMS, TIERS, sender=lessor)
+    for terms in [(PERIOD, 0, 1, 1), (3599, 3, 1, 1), (PERIOD, 121, 1, 1)]:
+        with ape.reverts(lease.LeaseInvalidTerms):
+            lease.offer(lessee, "EXC-001", terms, TIERS, sender=lessor)
+    with ape.reverts(lease.LeaseInvalidTerms):
+        lease.offer(lessee, "", TERMS, TIERS, sender=lessor)
+    bad_tiers = [[], [(10, 5)] * 5, [(10, 5), (10, 4)], [(10, 5), (20, 5)], [(10, 0)], [(10, 4), (20, 5)]]
+    for tiers in bad_tiers:
+        with ape.reverts(lease.LeaseInvalidTiers):
+            lease.offer(lessee, "EXC-001", TERMS, tiers, sender=lessor)
+    lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+    with ape.reverts(lease.LeaseDeviceInUse, device=keccak(text="EXC-001"), leaseId=0):
+        lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+
+
+def test_only_the_lessee_accepts_and_only_once(lease, offered, lessor, lessee):
+    with ape.reverts(lease.LeaseNotParty, leaseId=0, account=lessor.address):
+        lease.accept(offered, sender=lessor)
+    lease.accept(offered, sender=lessee)
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=ACTIVE):
+        lease.accept(offered, sender=lessee)
+    with ape.reverts(lease.LeaseUnknown, leaseId=7):
+        lease.accept(7, sender=lessee)
+
+
+@pytest.mark.parametrize(
+    ("hundredths", "rent"),
+    [
+        (0, 2_000 * UNIT),  # idle: the minimum rent
+        (40_00, 2_000 * UNIT),  # 40 h × 50 = 2,000: the floor and the tier meet
+        (100_00, 5_000 * UNIT),  # 100 h in tier 1
+        (150_00, 5_000 * UNIT + 50 * 40 * UNIT),  # + 50 h at 40
+        (400_00, 5_000 * UNIT + 200 * 40 * UNIT + 100 * 30 * UNIT),  # + 200 h at 40, 100 h at 30
+        (100_01, 5_000 * UNIT + 40 * UNIT // 100),  # a hundredth of an hour in tier 2
+    ],
+)
+def test_rent_follows_the_marginal_tiers(lease, offered, hundredths, rent):
+    assert lease.rentFor(offered, hundredths) == rent
+
+
+def test_rent_rounds_up_once_and_the_price_per_hour_falls_with_use(lease, lessor, lessee):
+    lease.offer(lessee, "EXC-009", (PERIOD, 1, 0, 0), [(10, 3), (20, 2)], sender=lessor)
+    assert lease.rentFor(0, 1) == 1  # 0.03 units, rounded up
+    assert lease.rentFor(0, 1_000) == 30
+    assert lease.rentFor(0, 1_001) == 31  # 30.02 → 31
+    averages = [lease.rentFor(0, h * 100) / h for h in (10, 20, 40, 80)]
+    assert averages == sorted(averages, reverse=True) and averages[0] > averages[-1]
+
+
+def test_usage_and_flags_reports(lease, active, report):
+    tx = report(pack_lease_word(active, 0, 12_50, FUEL))
+    assert [(e.leaseId, e.previous, e.flags) for e in tx.events.filter(lease.RiskFlagsChanged)] == [(0, 0, FUEL)]
+    assert [(e.period, e.usage) for e in tx.events.filter(lease.UsageReported)] == [(0, 12_50)]
+    # the same values again, a lower usage, flags left alone: nothing changes, nothing is emitted
+    tx = report(pack_lease_word(active, 0, 12_50, FUEL), pack_lease_word(active, 0, 10_00))
+    assert not list(tx.events.filter(lease.RiskFlagsChanged)) and not list(tx.events.filter(lease.UsageReported))
+    # a raise and a clear in one report: both changes reach the chain, in order
+    tx = report(pack_lease_word(active, 0, 13_00, FUEL | IDLE), pack_lease_word(active, 0, 13_00, 0))
+    assert [(e.previous, e.flags) for e in tx.events.filter(lease.RiskFlagsChanged)] == [(FUEL, FUEL | IDLE), (FUEL | IDLE, 0)]
+    assert lease.leaseOf(active).flags == 0
+    assert lease.periodOf(active, 0)[0][0] == 13_00  # (usage, rent, paid)
+
+
+def test_report_items_that_cannot_apply_are_skipped_not_reverted(lease, active, offered, report, chain):
+    tx = report(
+        pack_lease_word(5, 0, 1_00, IDLE),  # no such lease
+        pack_lease_word(active, 1, 1_00),  # period 1 has not begun
+        pack_lease_word(active, 3, 1_00),  # beyond the term
+        pack_lease_word(active, 0, PERIOD // 36 + 1),  # more hours than the period has
+        pack_lease_word(active, 0, 7_00),  # fine
+    )
+    ignored = [(e.leaseId, e.period, e.reason) for e in tx.events.filter(lease.ReportItemIgnored)]
+    assert ignored == [(5, 0, IGNORED_NOT_RUNNING), (0, 1, IGNORED_NOT_STARTED), (0, 3, IGNORED_NOT_STARTED), (0, 0, IGNORED_IMPOSSIBLE)]
+    assert [(e.period, e.usage) for e in tx.events.filter(lease.UsageReported)] == [(0, 7_00)]
+    chain.mine(timestamp=end_of_period(lease, active, 0) + REPORT_DELAY)
+    tx = report(pack_lease_word(active, 0, 9_00))  # too late: period 0 is billed on the way
+    assert [(e.period, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, 2_000 * UNIT)]
+    assert [e.reason for e in tx.events.filter(lease.ReportItemIgnored)] == [IGNORED_BILLED]
+
+
+def test_only_the_gateway_reports_and_payloads_are_whole_words(lease, gateway, bank, chain):
+    with ape.reverts(lease.LeaseNotGateway, caller=bank.address):
+        lease.onReport(IOT_FEED, 1, b"", sender=bank)
+    as_of = chain.pending_timestamp - 10
+    payload = b"\x01" * 33
+    signatures = sign_report(gateway, IOT_FEED, 1, as_of, payload, OPERATOR_INDEXES[:1])
+    with ape.reverts(lease.LeaseMalformedReport, length=33):
+        gateway.submit(IOT_FEED, 1, as_of, payload, signatures, sender=bank)
+
+
+def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(lease, active, report, token, lessor, lessee, chain, stranger):
+    report(pack_lease_word(active, 0, 150_00))
+    end = end_of_period(lease, active, 0)
+    chain.mine(timestamp=end + REPORT_DELAY - 5)
+    assert not list(lease.bill(active, sender=stranger).events.filter(lease.RentBilled))  # window still open
+    chain.mine(timestamp=end + REPORT_DELAY)
+    tx = lease.bill(active, sender=stranger)
+    rent = 7_000 * UNIT
+    assert [(e.period, e.usage, e.rent, e.dueAt) for e in tx.events.filter(lease.RentBilled)] == [(0, 150_00, rent, end + PAYMENT_TERM)]
+    assert lease.outstanding(active) == rent
+
+    with ape.reverts(lease.LeasePaymentTooLarge, leaseId=0, outstanding=rent, amount=rent + 1):
+        lease.payRent(active, rent + 1, sender=lessee)
+    with ape.reverts(lease.LeaseZeroAmount):
+        lease.payRent(active, 0, sender=lessee)
+    before = token.balanceOf(lessor)
+    tx = lease.payRent(active, 3_000 * UNIT, sender=lessee)
+    assert [(e.period, e.amount, e.paid) for e in tx.events.filter(lease.RentPaid)] == [(0, 3_000 * UNIT, 3_000 * UNIT)]
+    lease.payRent(active, 4_000 * UNIT, sender=lessee)
+    assert token.balanceOf(lessor) == before + rent
+    assert lease.outstanding(active) == 0 and lease.leaseOf(active).settled == 1
+
+
+def test_late_grace_default_then_recall_settles_the_deposit(lease, active, token, bank, lessor, lessee, stranger, chain):
+    end = end_of_period(lease, active, 0)
+    due = end + PAYMENT_TERM
+    chain.mine(timestamp=due + GRACE - 10)
+    with ape.reverts(lease.LeaseNotDefaultable, leaseId=0):
+        lease.markDefaulted(active, sender=stranger)  # late, but still within grace
+    chain.mine(timestamp=due + GRACE + 1)
+    tx = lease.markDefaulted(active, sender=stranger)
+    (event,) = tx.events.filter(lease.LeaseDefaulted)
+    assert (event.period, event.outstanding) == (0, 2_000 * UNIT)  # the minimum rent: no usage reported
+    assert lease.leaseOf(active).status == DEFAULTED
+
+    with ape.reverts(lease.AccessControlUnauthorizedAccount):
+        lease.recall(active, sender=stranger)
+    lessor_before, lessee_before = token.balanceOf(lessor), token.balanceOf(lessee)
+    tx = lease.recall(active, sender=bank)
+    (event,) = tx.events.filter(lease.LeaseRecalled)
+    assert (event.depositToLessor, event.depositToLessee) == (2_000 * UNIT, 8_000 * UNIT)
+    assert token.balanceOf(lessor) == lessor_before + 2_000 * UNIT
+    assert token.balanceOf(lessee) == lessee_before + 8_000 * UNIT
+    assert token.balanceOf(lease) == 0
+    assert lease.leaseOf(active).status == RECALLED and lease.outstanding(active) == 0
+    assert lease.openLeaseOf("EXC-001") == (False, 0)
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=RECALLED):
+        lease.recall(active, sender=bank)
+
+
+def test_freeze_is_the_banks_and_recall_needs_a_frozen_or_defaulted_lease(lease, active, bank, stranger, lessee):
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=ACTIVE):
+        lease.recall(active, sender=bank)
+    with ape.reverts(lease.AccessControlUnauthorizedAccount):
+        lease.freeze(active, REASON, sender=stranger)
+    tx = lease.freeze(active, REASON, sender=bank)
+    assert [e.reason for e in tx.events.filter(lease.LeaseFrozen)] == [REASON]
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=FROZEN):
+        lease.close(active, sender=lessee)
+    lease.unfreeze(active, sender=bank)
+    assert lease.leaseOf(active).status == ACTIVE
+
+
+def test_close_at_term_end_returns_the_deposit_and_frees_the_device(lease, active, report, token, lessor, lessee, chain, stranger):
+    with ape.reverts(lease.LeaseNotClosable, leaseId=0, billed=0, settled=0):
+        lease.close(active, sender=lessee)
+    with ape.reverts(lease.LeaseNotParty, leaseId=0, account=stranger.address):
+        lease.close(active, sender=stranger)
+    chain.mine(timestamp=end_of_period(lease, active, 2) + REPORT_DELAY)
+    lease.bill(active, sender=stranger)
+    assert lease.outstanding(active) == 3 * 2_000 * UNIT
+    lease.payRent(active, 3 * 2_000 * UNIT, sender=lessee)
+    before = token.balanceOf(lessee)
+    tx = lease.close(active, sender=lessor)
+    assert [e.depositReturned for e in tx.events.filter(lease.LeaseClosed)] == [10_000 * UNIT]
+    assert token.balanceOf(lessee) == before + 10_000 * UNIT
+    assert lease.leaseOf(active).status == CLOSED
+    lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)  # the device may be leased again
+    report(pack_lease_word(active, 2, 1_00, IDLE))  # reports on a closed lease change nothing
+    assert lease.leaseOf(active).flags == 0
+
+
+def test_a_billed_period_becomes_a_receivable_the_lessor_finances(lease, active, report, receivables, pool, token, lessor, lessee, chain):
+    report(pack_lease_word(active, 0, 100_00))
+    end = end_of_period(lease, active, 0)
+    chain.mine(timestamp=end + REPORT_DELAY)
+    with ape.reverts(lease.LeaseNotParty, leaseId=0, account=lessee.address):
+        lease.assignPeriod(active, 0, sender=lessee)
+    with ape.reverts(lease.LeasePeriodNotAssignable, leaseId=0, period=1):
+        lease.assignPeriod(active, 1, sender=lessor)  # not billed
+    tx = lease.assignPeriod(active, 0, sender=lessor)
+    (assigned,) = tx.events.filter(lease.PeriodAssigned)
+    (issued,) = tx.events.filter(receivables.ReceivableIssued)
+    rid = assigned.receivableId
+    assert (issued.id, issued.debtor, issued.supplier, issued.amount, issued.dueDate) == (rid, lessee.address, lessor.address, 5_000 * UNIT, end + PAYMENT_TERM)
+    assert receivables.ownerOf(rid) == lessor.address
+    assert lease.outstanding(active) == 0 and lease.leaseOf(active).settled == 1
+    _, due_at, is_assigned, receivable_id = lease.periodOf(active, 0)
+    assert (due_at, is_assigned, receivable_id) == (end + PAYMENT_TERM, True, rid)
+    with ape.reverts(lease.LeasePeriodNotAssignable, leaseId=0, period=0):
+        lease.assignPeriod(active, 0, sender=lessor)  # once only
+
+    before = token.balanceOf(lessor)
+    tx = receivables.applyForFinancing(rid, sender=lessor)
+    (financed,) = tx.events.filter(receivables.ReceivableFinanced)
+    assert token.balanceOf(lessor) == before + financed.advance > before
+    receivables.repay(rid, 5_000 * UNIT, sender=lessee)  # the lessee now pays the pool
+    assert receivables.ownerOf(rid) == pool.address
+
+
+def test_only_trusted_contracts_issue_for_a_debtor(receivables, lessor, lessee, chain):
+    with ape.reverts(receivables.AccessControlUnauthorizedAccount):
+        receivables.issueFor(lessee, lessor, UNIT, chain.pending_timestamp + DAY, b"\x00" * 32, b"\x01" * 32, sender=lessor)
+
+
+def test_pause_stops_new_leases_but_not_payments(lease, active, bank, lessor, lessee, chain):
+    lease.pause(sender=bank)
+    with ape.reverts(lease.EnforcedPause):
+        lease.offer(lessee, "EXC-002", TERMS, TIERS, sender=lessor)
+    chain.mine(timestamp=end_of_period(lease, active, 0) + REPORT_DELAY)
+    lease.payRent(active, 2_000 * UNIT, sender=lessee)
+    assert lease.outstanding(active) == 0
+
+
+def test_settings_are_the_banks_and_bounded(lease, bank, stranger):
+    with ape.reverts(lease.AccessControlUnauthorizedAccount):
+        lease.setSettings(DAY, DAY, DAY, sender=stranger)
+    for bad in [(0, DAY, DAY), (DAY, DAY, 0), (91 * DAY, DAY, DAY)]:
+        with ape.reverts(lease.LeaseInvalidSettings):
+            lease.setSettings(*bad, sender=bank)
+    tx = lease.setSettings(3 * DAY, 5 * DAY, 3600, sender=bank)
+    assert [(e.paymentTerm, e.gracePeriod, e.reportDelay) for e in tx.events.filter(lease.SettingsSet)] == [(3 * DAY, 5 * DAY, 3600)]
