@@ -422,5 +422,82 @@ def credit_oracle_run(settings: Settings, data_dir, consents_dir, model_dir, pol
     asyncio.run(run(config))
 
 
+def _broker(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+@main.group("iot-oracle")
+def iot_oracle() -> None:
+    """The IoT oracle daemon."""
+
+
+@iot_oracle.command("run")
+@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="MQTT broker HOST:PORT.")
+@click.option("--group", default=None, help="Shared subscription group: instances in one group split the fleet.")
+@click.option("--client-id", default="yinqi-iot-oracle", show_default=True, help="Fixed MQTT client id (the broker keeps its session).")
+@click.option("--rules", "rules_path", default=None, type=click.Path(exists=True, dir_okay=False), help="Rules TOML [oracles/iot/rules.toml].")
+@click.option("--state", default=None, help="Device state and outbox SQLite file [$YINQI_HOME/iot-oracle.sqlite].")
+@click.option("--signer", default="dev:8", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH.")
+@click.option("--flush-interval", type=click.FloatRange(0.05), default=2.0, show_default=True, help="Seconds between report batches.")
+@click.option("--tick-interval", type=click.FloatRange(0.05), default=30.0, show_default=True, help="Seconds between idle checks.")
+@click.option("--lease-refresh", type=click.FloatRange(0.05), default=30.0, show_default=True, help="Seconds between lease look-ups.")
+@click.option("--connect-attempts", type=click.IntRange(1), default=8, show_default=True, help="Broker connection tries at start (backoff doubles).")
+@click.pass_obj
+@_one_line_errors
+def iot_oracle_run(settings: Settings, broker, group, client_id, rules_path, state, signer, flush_interval, tick_interval,
+                   lease_refresh, connect_attempts) -> None:  # fmt: skip
+    """Apply device telemetry to the rules and push usage and risk flags on chain until Ctrl-C."""
+    import asyncio
+    from pathlib import Path
+
+    from oracles.iot.daemon import IotOracleConfig, run
+    from oracles.iot.rules import DEFAULT_RULES
+
+    host, port = _broker(broker)
+    config = IotOracleConfig(
+        broker_host=host, broker_port=port, group=group, client_id=client_id,
+        rules=Path(rules_path) if rules_path else DEFAULT_RULES,
+        state=Path(state) if state else settings.home / "iot-oracle.sqlite", signer=signer,
+        flush_interval=flush_interval, tick_interval=tick_interval, lease_refresh=lease_refresh,
+        connect_attempts=connect_attempts, settings=settings,
+    )  # fmt: skip
+    asyncio.run(run(config))
+
+
+@main.group("devices")
+def devices() -> None:
+    """Simulated IoT devices."""
+
+
+@devices.command("simulate")
+@click.option("--broker", default="127.0.0.1:1883", show_default=True, help="MQTT broker HOST:PORT.")
+@click.option("--count", type=click.IntRange(1, 100_000), default=5, show_default=True, help="Devices in the fleet.")
+@click.option("--rate", type=click.FloatRange(0), default=5.0, show_default=True, help="Messages per second over the fleet (0: flat out).")
+@click.option("--scenario", type=click.Choice(["normal", "idle", "geofence", "fuel", "tamper", "mixed"]), default="mixed", show_default=True)
+@click.option("--messages", type=click.IntRange(1), default=None, help="Stop after this many messages.")
+@click.option("--duration", type=click.FloatRange(0.1), default=None, help="Stop after this many seconds.")
+@click.option("--speedup", type=click.FloatRange(1), default=60.0, show_default=True, help="Machine hours per real hour.")
+@click.option("--prefix", default="EXC-", show_default=True, help="Device id prefix (ids are PREFIX001, PREFIX002, …).")
+@click.pass_obj
+@_one_line_errors
+def devices_simulate(settings: Settings, broker, count, rate, scenario, messages, duration, speedup, prefix) -> None:
+    """Publish the article's telemetry for a simulated fleet (device/<id>/data, QoS 1) until Ctrl-C."""
+    import asyncio
+    import json
+
+    from oracles.iot.simulator import fleet, simulate
+
+    host, port = _broker(broker)
+    try:
+        sent = asyncio.run(simulate(host, port, fleet(count, scenario, prefix), rate=rate, messages=messages,
+                                    duration=duration, speedup=speedup))  # fmt: skip
+    except KeyboardInterrupt:
+        return
+    click.echo(json.dumps({"sent": sent}))
+
+
 if __name__ == "__main__":
     main()

@@ -68,3 +68,12 @@ def env_for(tmp_path):
         return env
 
     return build
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A real mosquitto on a free port, as a plain process the test may stop and restart."""
+    from backend.broker import LocalBroker
+
+    with LocalBroker(tmp_path / "mosquitto", free_port()) as running:
+        yield running

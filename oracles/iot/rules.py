@@ -86,6 +86,7 @@ class FlagChange:
     raised: bool  # True: raised; False: cleared
     at: float  # unix seconds
     detail: str
+    flags: Flag = Flag(0)  # all the device's flags right after this change
 
 
 @dataclass
@@ -113,6 +114,9 @@ class RuleEngine:
         changes: list[FlagChange] = []
         if state.last is not None and t == state.last:
             return changes  # a duplicate delivery (MQTT QoS 1): nothing new
+        if _stale(t, state.last):
+            # meters are cumulative, so an older message adds nothing the newer one did not count
+            raise BadMessage(Rejection.STALE, f"{t.device_id} at {t.timestamp:.0f} after {state.last.timestamp:.0f}")
         if problem := _tamper(t, state.last, rules, now):
             state.clean_streak = 0
             self._set(state, t.device_id, Flag.TAMPER, True, t.timestamp, problem, changes)
@@ -177,7 +181,12 @@ class RuleEngine:
         if (flag in state.flags) == raised:
             return  # already so: one incident, one change
         state.flags = state.flags | flag if raised else state.flags & ~flag
-        changes.append(FlagChange(device_id, flag, raised, at, detail))
+        changes.append(FlagChange(device_id, flag, raised, at, detail, state.flags))
+
+
+def _stale(t: Telemetry, last: Telemetry | None) -> bool:
+    """Not after the last message, and no meter beyond it: an earlier message arriving late."""
+    return last is not None and t.timestamp <= last.timestamp and t.working_hours <= last.working_hours and t.fuel <= last.fuel
 
 
 def _tamper(t: Telemetry, last: Telemetry | None, rules: DeviceRules, now: float) -> str | None:

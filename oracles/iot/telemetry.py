@@ -30,6 +30,7 @@ class Rejection(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     TOPIC_MISMATCH = "topic_mismatch"
     UNKNOWN_DEVICE = "unknown_device"
+    STALE = "stale"  # older than what the device already reported: a redelivery or a reordering
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def test_deploy_adds_only_what_an_older_manifest_lacks(settings, local_chain):
     older.save(path)
     result = deploy(settings, environ={})
     assert result.deployed == ["Receivables"]
-    assert result.granted == ["FinancingPool.LENDER_ROLE → Receivables"]
+    assert result.granted == ["FinancingPool.LENDER_ROLE → Receivables", "Receivables.ISSUER_ROLE → EquipmentLease"]
     assert result.manifest.record("FinancingPool").address == first.record("FinancingPool").address
 
 

@@ -193,3 +193,12 @@ def test_bad_rules_file_is_refused(tmp_path):
     path.write_text("[defaults]\nidle_hourz = 3\n")
     with pytest.raises(DataError, match="unknown settings"):
         RuleBook.load(path)
+
+
+def test_an_older_message_arriving_late_is_stale_not_tamper(engine):
+    feed(engine, steps=3)
+    first = Telemetry("EXC-001", T0, 31.0, 115.0, 1000.0, 5000.0)
+    with pytest.raises(BadMessage) as caught:
+        engine.observe(first, now=T0 + 3 * HOUR)  # a redelivery after newer messages
+    assert caught.value.reason == Rejection.STALE
+    assert Flag.TAMPER not in engine.states["EXC-001"].flags

@@ -1,0 +1,105 @@
+"""The embedded MQTT broker: Debian's mosquitto 2, started as a plain process with our own config
+file, so the demo and the tests can start, stop and restart it. Production runs its own broker
+(cluster); the daemons only need HOST:PORT."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from backend.errors import YinqiError
+from backend.node import _die_with_parent
+
+log = logging.getLogger(__name__)
+
+CONFIG = """\
+listener {port} {host}
+allow_anonymous true
+# Messages for a disconnected oracle wait in its session, without a cap (the default drops past 1,000).
+max_queued_messages 0
+persistence true
+persistence_location {home}/
+autosave_interval 5
+log_dest stdout
+"""
+
+
+class BrokerError(YinqiError):
+    pass
+
+
+class LocalBroker:
+    """One mosquitto on `host`:`port`, its config and persistence under `home`."""
+
+    def __init__(self, home: Path, port: int, host: str = "127.0.0.1", binary: str | None = None) -> None:
+        self.home, self.port, self.host = Path(home), port, host
+        self.binary = binary or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self, timeout: float = 10.0) -> None:
+        if not Path(self.binary).exists():
+            raise BrokerError(f"mosquitto not found ({self.binary}): apt-get install mosquitto, or run scripts/setup")
+        if _listening(self.host, self.port):
+            raise BrokerError(f"something already listens on {self.address}")
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self.home / "mosquitto.conf"
+        config.write_text(CONFIG.format(host=self.host, port=self.port, home=self.home))
+        with open(self.home / "mosquitto.log", "ab") as out:
+            self._process = subprocess.Popen(
+                [self.binary, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise BrokerError(f"mosquitto exited with code {self._process.returncode}; see {self.home / 'mosquitto.log'}")
+            if _listening(self.host, self.port):
+                log.info("mosquitto up at %s (pid %s)", self.address, self.pid)
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.address} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # mosquitto saves its persistence file on SIGTERM
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Stop it the hard way (a crash): no persistence save."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "LocalBroker":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0

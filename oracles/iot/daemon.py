@@ -1,0 +1,254 @@
+"""The IoT oracle: device telemetry from MQTT → rules → usage per lease period and risk flags on chain.
+
+Flow: the gmqtt callback only queues the message and waits; a worker applies queued messages in
+batches (:class:`~oracles.iot.store.DeviceStore`, one SQLite transaction) and only then lets the
+callback return, which sends the PUBACK (``optimistic_acknowledgement=False``). A timer runs the
+idle rule over every device, silent ones included. A flusher turns what the store holds and the
+chain lacks — usage per (lease, period) and each flag change — into reports through the gateway,
+via the outbox (:mod:`oracles.outbox`): a restart or ``kill -9`` at any point loses and duplicates
+nothing. The broker keeps the oracle's session (fixed client id, no clean start), so messages that
+arrive while it is down wait for it. Several instances on one host may share a subscription group
+and the store file; flushing is serialised by a file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backend.accounts import signer_from_spec
+from backend.chain import connect
+from backend.config import Settings
+from backend.errors import ChainError, YinqiError
+from backend.feeds import IOT_FEED
+from backend.manifest import Manifest
+from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.iot.mqtt import TOPIC, FlowControlledClient, connect as mqtt_connect, shared
+from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
+from oracles.iot.store import DeviceStore, LeaseInfo, Message
+from oracles.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+RUNNING = (2, 3, 4)  # EquipmentLease statuses that take reports: Active, Frozen, Defaulted
+SESSION_EXPIRY = 7 * 86_400  # seconds the broker keeps our session (and queues messages) while we are down
+
+
+@dataclass(frozen=True)
+class IotOracleConfig:
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    group: str | None = None  # MQTT 5 shared subscription group: instances in one group split the fleet
+    client_id: str = "yinqi-iot-oracle"  # fixed, so the broker keeps our session across restarts
+    rules: Path = DEFAULT_RULES
+    state: Path = Path(".yinqi/iot-oracle.sqlite")
+    signer: str = "dev:8"  # dev:N on the local chain; env:NAME or keystore:PATH elsewhere
+    flush_interval: float = 2.0  # seconds between report batches
+    tick_interval: float = 30.0  # seconds between idle checks
+    lease_refresh: float = 30.0  # seconds between re-reading which device is under which lease
+    batch_max: int = 500  # messages per store transaction
+    in_flight: int = 1000  # receive-maximum we advertise: unacknowledged messages the broker may send us
+    words_per_report: int = 100
+    connect_attempts: int = 8  # to the broker at start, with exponential backoff
+    settings: Settings = field(default_factory=Settings.from_env)
+
+
+class IotOracle:
+    """The synchronous core: the store, the chain's leases, and pushing reports."""
+
+    def __init__(self, config: IotOracleConfig) -> None:
+        self.config = config
+        self.store = DeviceStore(config.state, RuleEngine(RuleBook.load(config.rules)))
+        self.w3 = connect(config.settings.rpc_url, config.settings.rpc_timeout)
+        self.manifest = Manifest.for_chain(config.settings, self.w3)
+        self.lease_contract = self.manifest.contract(self.w3, "EquipmentLease")
+        self.outbox = Outbox(config.state)
+        signer = signer_from_spec(config.signer, self.w3.eth.chain_id)
+        self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, IOT_FEED)
+        self.leases: dict[str, LeaseInfo] = {}
+        self._leases_read_at = 0.0
+        with self._flush_lock():
+            if recovered := self.publisher.recover():
+                log.info("settled %d report(s) left pending by the last run", recovered)
+        self.refresh_leases()
+
+    def close(self) -> None:
+        self.store.close()
+        self.outbox.close()
+
+    def refresh_leases(self) -> None:
+        """Which of the rules file's devices is under a running lease, as the chain says now."""
+        leases = {}
+        for device in self.store.engine.book.devices:
+            found, lease_id = self.lease_contract.functions.openLeaseOf(device).call()
+            if not found:
+                continue
+            lease = self.lease_contract.functions.leaseOf(lease_id).call()
+            lessee, start, period_seconds, periods, _flags, _lessor, status, *_ = lease
+            if status in RUNNING:
+                leases[device] = LeaseInfo(lease_id, start, period_seconds, periods)
+        if leases != self.leases:
+            log.info("devices under lease: %s", {d: i.lease_id for d, i in leases.items()})
+        self.leases = leases
+        self._leases_read_at = time.monotonic()
+
+    def flush(self) -> int:
+        """Put on chain what the store holds and the chain lacks; how many reports that took."""
+        if time.monotonic() - self._leases_read_at > self.config.lease_refresh:
+            self.refresh_leases()
+        with self._flush_lock():
+            known = self.outbox.confirmed_values(IOT_FEED) | self.outbox.pending_values(IOT_FEED)
+            usage = {key: int(hours * 100) for key, hours in self.store.usage().items()}
+            words: list[tuple[int, str, str]] = []
+            for (lease_id, k), hundredths in sorted(usage.items()):
+                key, value = f"usage:{lease_id}:{k}", str(hundredths)
+                if known.get(key) != value:
+                    words.append((pack_lease_word(lease_id, k, hundredths), key, value))
+            for change in self.store.flag_changes():
+                lease = self.leases.get(change["device_id"])
+                key = f"flags:{change['device_id']}:{change['n']}"
+                if lease is None or change["at"] < lease.start or key in known:
+                    continue
+                k = lease.period_at(change["at"])
+                k = lease.periods if k is None else k  # beyond the term: the flags still apply
+                word = pack_lease_word(lease.lease_id, k, usage.get((lease.lease_id, k), 0), change["flags"])
+                words.append((word, key, str(change["flags"])))
+            size = self.config.words_per_report
+            for start in range(0, len(words), size):
+                batch = words[start : start + size]
+                self.publisher.publish(lease_payload(w for w, _, _ in batch), {key: value for _, key, value in batch})
+            return -(-len(words) // size)
+
+    @contextmanager
+    def _flush_lock(self):
+        with open(f"{self.config.state}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class _RateLimitedLog:
+    """At most one log line per rejection reason per `every` seconds, with the count since."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every, self._last, self._pending = every, {}, {}
+
+    def rejected(self, reasons: dict[str, int]) -> None:
+        now = time.monotonic()
+        for reason, n in reasons.items():
+            self._pending[reason] = self._pending.get(reason, 0) + n
+            if now - self._last.get(reason, -1e9) >= self.every:
+                log.warning("rejected %d message(s): %s", self._pending.pop(reason), reason)
+                self._last[reason] = now
+
+
+async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or `shutdown_trigger`): what was received is applied and pushed first."""
+    stop = shutdown_trigger or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if shutdown_trigger is None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    oracle = await asyncio.to_thread(IotOracle, config)
+    queue: asyncio.Queue[tuple[Message, asyncio.Future]] = asyncio.Queue()
+    handled = [0]  # messages this instance applied (with a shared subscription, its share)
+    subscribed = asyncio.Event()
+
+    async def on_message(client, topic, payload, qos, properties):  # thin: queue it, await the commit
+        done = loop.create_future()
+        queue.put_nowait((Message(topic, payload), done))
+        return await done
+
+    def on_connect(client, flags, rc, properties):
+        client.subscribe(shared(TOPIC, config.group), qos=1)
+
+    client = FlowControlledClient(
+        config.client_id, clean_session=False, optimistic_acknowledgement=False,
+        session_expiry_interval=SESSION_EXPIRY, receive_maximum=config.in_flight,
+    )  # fmt: skip
+    client.on_message = on_message
+    client.on_connect = on_connect
+    client.on_subscribe = lambda *a: subscribed.set()
+    tasks = [
+        asyncio.create_task(_worker(oracle, queue, config, handled), name="worker"),
+        asyncio.create_task(_every(config.tick_interval, stop, lambda: _tick(oracle)), name="idle-timer"),
+        asyncio.create_task(_every(config.flush_interval, stop, lambda: _flush(oracle)), name="flusher"),
+    ]
+    try:
+        await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
+        await asyncio.wait_for(subscribed.wait(), timeout=30)
+        print(json.dumps({"ready": True, "devices": len(oracle.store.engine.book.devices), "leases": len(oracle.leases)}), flush=True)
+        await stop.wait()
+        log.info("stopping: finishing what was received")
+        while not queue.empty():
+            await asyncio.sleep(0.05)
+        await client.disconnect()
+        await _flush(oracle)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        counters = oracle.store.counters()
+        oracle.close()
+        print(json.dumps({"stopped": True, "handled": handled[0], "counters": counters}), flush=True)
+
+
+async def _worker(oracle: IotOracle, queue: asyncio.Queue, config: IotOracleConfig, handled: list[int]) -> None:
+    limiter = _RateLimitedLog()
+    while True:
+        batch = [await queue.get()]
+        while len(batch) < config.batch_max and not queue.empty():
+            batch.append(queue.get_nowait())
+        delay = 0.1
+        while True:
+            try:
+                result = await asyncio.to_thread(oracle.store.apply, [m for m, _ in batch], time.time(), oracle.leases)
+                break
+            except Exception:  # the store is the only copy: never drop the batch, never ack it unapplied
+                log.exception("applying %d message(s) failed; retrying in %.1fs", len(batch), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        handled[0] += len(batch)
+        limiter.rejected(result.rejected or {})
+        for change in result.changes or ():
+            _log_change(change)
+        for _, done in batch:
+            if not done.done():
+                done.set_result(0)
+
+
+async def _tick(oracle: IotOracle) -> None:
+    for change in await asyncio.to_thread(oracle.store.tick, time.time()):
+        _log_change(change)
+
+
+async def _flush(oracle: IotOracle) -> None:
+    try:
+        if reports := await asyncio.to_thread(oracle.flush):
+            log.info("pushed %d report(s)", reports)
+    except (ChainError, OSError) as exc:
+        log.warning("chain unavailable (%s); the reports wait in the outbox", exc)
+    except YinqiError as exc:  # e.g. a report the chain refused: it stays pending, to be looked at
+        log.error("pushing reports failed: %s", exc)
+
+
+async def _every(seconds: float, stop: asyncio.Event, action) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        except TimeoutError:
+            await action()
+
+
+def _log_change(change) -> None:
+    verb = "raised" if change.raised else "cleared"
+    log.warning("device %s: %s %s (%s)", change.device_id, change.flag.name, verb, change.detail)

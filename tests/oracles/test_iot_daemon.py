@@ -1,0 +1,290 @@
+"""The IoT oracle daemon against a real mosquitto and a real anvil: every rule raises and clears once
+on chain, a silent device is caught by the timer, malformed input is counted and never crashes it,
+``kill -9`` and restart lose and duplicate nothing, two instances split one fleet."""
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.audit import decoded_logs
+from backend.chain import connect, send
+from backend.deploy import deploy
+from backend.dev_accounts import dev_account
+from backend.leasing import LeaseService, LeaseTerms
+from backend.manifest import Manifest
+from oracles.iot.simulator import fleet, rules_toml, simulate
+from oracles.iot.store import DeviceStore
+from oracles.iot.rules import RuleBook, RuleEngine
+
+YINQI = str(Path(sys.executable).with_name("yinqi"))
+UNIT = 10**6
+BANK, LESSOR, LESSEE = dev_account(0), dev_account(1), dev_account(6)
+RULES = dict(idle_hours=0.002, idle_clear_hours=0.01, fuel_window_hours=1.0, fuel_min_hours=0.5, geofence_confirm=2,
+             tamper_clear_messages=3)  # fmt: skip  # idle after 7.2 s: the timer's work is seen in a test
+FLAG_BITS = {"IDLE": 1, "GEOFENCE": 2, "FUEL": 4, "TAMPER": 8}
+
+
+@pytest.fixture
+def world(settings, local_chain, tmp_path, env_for):
+    """The contracts, a lessor and a lessee onboarded, and a running lease for each of five devices."""
+    manifest = deploy(settings, environ={}).manifest
+    w3 = connect(local_chain.url)
+    registry, token = manifest.contract(w3, "ParticipantRegistry"), manifest.contract(w3, "SettlementToken")
+    r = registry.functions
+    decoder = manifest.revert_decoder()
+    for account, roles in ((LESSOR, r.ROLE_SUPPLIER().call()), (LESSEE, r.ROLE_LESSEE().call() | r.ROLE_CORE_ENTERPRISE().call())):
+        send(w3, BANK, r.onboard(account.address, roles, b"\x01" * 32, "test"), decoder=decoder)
+    send(w3, BANK, token.functions.mint(LESSEE.address, 1_000_000 * UNIT), decoder=decoder)
+    devices = fleet(5, "mixed")
+    service = LeaseService(w3, manifest)
+    terms = LeaseTerms(86_400, 24, 1_000 * UNIT, 10 * UNIT, ((10, 50 * UNIT), (1_000, 40 * UNIT)))
+    leases = {}
+    for device in devices:
+        leases[device.device_id] = lease_id = service.offer(LESSOR, LESSEE.address, device.device_id, terms)
+        service.accept(LESSEE, lease_id)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(rules_toml(devices, **RULES))
+    return w3, manifest, devices, leases, rules, env_for(settings)
+
+
+class Daemon:
+    """`yinqi iot-oracle run` as a subprocess; stdout to a file so the test can wait for its lines."""
+
+    def __init__(self, tmp_path: Path, broker, rules: Path, env: dict, *, name="a", group=None, state=None, extra_env=None):
+        self.out = tmp_path / f"iot-{name}.out"
+        self.err = tmp_path / f"iot-{name}.err"
+        self.state = state or tmp_path / "iot.sqlite"
+        self.args = [YINQI, "-v", "iot-oracle", "run", "--broker", broker.address, "--rules", str(rules),
+                     "--state", str(self.state), "--client-id", f"oracle-{name}", "--flush-interval", "0.3",
+                     "--tick-interval", "0.5", "--lease-refresh", "60"]  # fmt: skip
+        if group:
+            self.args += ["--group", group]
+        self.env = {**env, **(extra_env or {})}
+        self.process = None
+
+    def start(self, timeout=60):
+        self.out.write_text("")
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self.out.open("w"), stderr=self.err.open("w"))
+        wait_for(lambda: '"ready"' in self.out.read_text() or self.process.poll() is not None, timeout, "daemon ready")
+        assert self.process.poll() is None, self.err.read_text()[-3000:]
+        return self
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(60) == 0, self.err.read_text()[-3000:]
+        return json.loads(self.out.read_text().strip().splitlines()[-1])
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def chain_flag_changes(w3, manifest, leases):
+    """Per device, the (flag, raised) changes the lease contract recorded, in order."""
+    by_lease = {lease_id: device for device, lease_id in leases.items()}
+    changes = {device: [] for device in leases}
+    for event in decoded_logs(w3, manifest, "EquipmentLease"):
+        if event["event"] == "RiskFlagsChanged":
+            a = event["args"]
+            for name, bit in FLAG_BITS.items():
+                if (a["previous"] ^ a["flags"]) & bit:
+                    changes[by_lease[a["leaseId"]]].append((name, bool(a["flags"] & bit)))
+    return changes
+
+
+def chain_usage(w3, manifest):
+    """(lease, period) → the last usage reported, and how many times usage was reported at all."""
+    usage, reports = {}, 0
+    for event in decoded_logs(w3, manifest, "EquipmentLease"):
+        if event["event"] == "UsageReported":
+            usage[(event["args"]["leaseId"], event["args"]["period"])] = event["args"]["usage"]
+            reports += 1
+    return usage, reports
+
+
+def store_of(state, rules):
+    return DeviceStore(state, RuleEngine(RuleBook.load(rules)))
+
+
+def test_rules_raise_and_clear_once_on_chain_and_the_timer_catches_silence(world, broker, tmp_path):
+    w3, manifest, devices, leases, rules, env = world
+    daemon = Daemon(tmp_path, broker, rules, env).start()
+    host, port = broker.host, broker.port
+    try:
+        asyncio.run(simulate(host, port, devices, rate=20, duration=4, speedup=3600))
+        # silence: every device, working or not, must be caught idle by the timer alone
+        wait_for(lambda: all(("IDLE", True) in c for c in chain_flag_changes(w3, manifest, leases).values()), 60, "idle flags")
+        for device in devices:  # recover: work normally again
+            device.scenario = "normal"
+        asyncio.run(simulate(host, port, devices, rate=20, duration=3, speedup=3600))
+        time.sleep(1.5)
+        stopped = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    on_chain = chain_flag_changes(w3, manifest, leases)
+    store = store_of(daemon.state, rules)
+    for device in devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local, device.device_id  # every change, once, in order
+        assert len(set(local)) == len(local)  # one raise and one clear per incident
+    assert on_chain["EXC-001"] == [("IDLE", True), ("IDLE", False)]  # normal: only its silence
+    assert on_chain["EXC-002"] == [("IDLE", True), ("IDLE", False)]  # idle until it worked again
+    assert on_chain["EXC-003"][0] == ("GEOFENCE", True) and ("GEOFENCE", False) not in on_chain["EXC-003"]
+    assert on_chain["EXC-004"][0] == ("FUEL", True) and ("FUEL", False) in on_chain["EXC-004"]
+    assert on_chain["EXC-005"][0] == ("TAMPER", True) and ("TAMPER", False) in on_chain["EXC-005"]
+    usage, _ = chain_usage(w3, manifest)
+    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
+    normal = devices[0]
+    worked = usage[(leases["EXC-001"], 0)] / 100
+    assert worked == pytest.approx(normal.hours - 1000.0, abs=0.02)  # every hour the meter counted
+    assert stopped["counters"]["accepted"] > 0
+
+
+def FlagName(bit):
+    return {v: k for k, v in FLAG_BITS.items()}[bit]
+
+
+def malformed(rng: random.Random) -> tuple[str, bytes]:
+    """One message the oracle must refuse: broken JSON, wrong or missing fields, oversized, unknown
+    device, wrong topic."""
+    doc = {"device_id": "EXC-001", "timestamp": time.time(), "location": {"lat": 35.0, "lon": 115.0},
+           "working_hours": 1000.0, "fuel_consumption": 6000.0}  # fmt: skip
+    kind = rng.randrange(7)
+    topic = "device/EXC-001/data"
+    if kind == 0:
+        doc.pop(rng.choice(list(doc)))
+    elif kind == 1:
+        doc[rng.choice(list(doc))] = rng.choice([None, "x", [], True, -5, float("inf")])
+    elif kind == 2:
+        doc["location"] = rng.choice([None, {"lat": 91, "lon": 1}, {"lon": 1}, [31, 115], "31,115"])
+    elif kind == 5:
+        doc["device_id"] = topic_id = f"GHOST-{rng.randrange(100)}"
+        topic = f"device/{topic_id}/data"
+    elif kind == 6:
+        topic = "device/EXC-002/data"  # the payload says EXC-001
+    raw = json.dumps(doc).encode()
+    if kind == 3:
+        raw = raw[: rng.randrange(len(raw))]
+    elif kind == 4:
+        raw = rng.choice([raw + b" " * 5_000, b"\xff\xfe" + raw, b"[1, 2, 3]", b"null"])
+    return topic, raw
+
+
+def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, broker, tmp_path):
+    w3, manifest, devices, leases, rules, env = world
+    daemon = Daemon(tmp_path, broker, rules, env).start()
+    rng = random.Random(11)
+    bad = [malformed(rng) for _ in range(1_000)]
+
+    async def publish():
+        from oracles.iot.mqtt import FlowControlledClient, connect as mqtt_connect
+
+        client = FlowControlledClient()
+        await mqtt_connect(client, broker.host, broker.port)
+        for topic, payload in bad:
+            await client.send(topic, payload)
+        await client.drain()
+        await client.disconnect()
+
+    try:
+        asyncio.run(publish())
+        asyncio.run(simulate(broker.host, broker.port, devices[:1], rate=0, messages=3, speedup=3600))  # still alive
+        store = store_of(daemon.state, rules)
+        wait_for(lambda: store.counters().get("accepted", 0) >= 3, 30, "the valid messages")
+        stopped = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    counters = stopped["counters"]
+    rejected = {k: v for k, v in counters.items() if k != "accepted"}
+    assert sum(rejected.values()) == 1_000, counters
+    assert counters["accepted"] == 3
+    assert {"missing_field", "wrong_type", "not_json", "oversized", "unknown_device", "topic_mismatch"} <= rejected.keys()
+    assert not any(chain_flag_changes(w3, manifest, leases).values()), chain_flag_changes(w3, manifest, leases)
+
+
+@pytest.mark.parametrize("crash", ["kill-9", "publish.after_send:2"])
+def test_kill_and_restart_lose_and_duplicate_nothing(world, broker, tmp_path, crash):
+    w3, manifest, devices, leases, rules, env = world
+    extra = {"YINQI_FAILPOINT": crash} if crash != "kill-9" else {}
+    daemon = Daemon(tmp_path, broker, rules, env, extra_env=extra).start()
+    try:
+        if crash == "kill-9":
+            asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+            daemon.kill()
+        else:
+            asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+            wait_for(lambda: daemon.process.poll() is not None, 60, "the failpoint")
+            assert daemon.process.returncode == 137
+        # the fleet goes on while the oracle is down: the broker queues for the oracle's session
+        asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+        daemon.env.pop("YINQI_FAILPOINT", None)
+        daemon.start()
+        asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1, speedup=3600))
+        time.sleep(2)
+        daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    store = store_of(daemon.state, rules)
+    on_chain = chain_flag_changes(w3, manifest, leases)
+    for device in devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local  # none lost, none twice
+    usage, _ = chain_usage(w3, manifest)
+    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
+    worked = usage[(leases["EXC-001"], 0)] / 100
+    assert worked == pytest.approx(devices[0].hours - 1000.0, abs=0.02)  # no work lost across the crash
+    assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
+
+
+def test_two_instances_split_one_fleet_without_duplicates(world, broker, tmp_path):
+    w3, manifest, devices, leases, rules, env = world
+    a = Daemon(tmp_path, broker, rules, env, name="a", group="oracles").start()
+    b = Daemon(tmp_path, broker, rules, env, name="b", group="oracles").start()
+    try:
+        sent = asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=3, speedup=3600))
+        store = store_of(a.state, rules)
+        wait_for(lambda: sum(store.counters().values()) >= sent, 30, "every message handled")
+        time.sleep(1.5)
+        stopped_a, stopped_b = a.stop(), b.stop()
+    finally:
+        for d in (a, b):
+            if d.process.poll() is None:
+                d.kill()
+    assert stopped_a["handled"] > 0 and stopped_b["handled"] > 0  # both took a share
+    assert stopped_a["handled"] + stopped_b["handled"] == sent  # and no message went to both
+    on_chain = chain_flag_changes(w3, manifest, leases)
+    for device in devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local and len(set(local)) == len(local)
+    assert on_chain["EXC-004"][:1] == [("FUEL", True)]
+    usage, _ = chain_usage(w3, manifest)
+    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
+
+
+def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
+    from tests.conftest import assert_one_line_error, free_port
+
+    _, _, _, _, rules, env = world
+    result = subprocess.run([YINQI, "iot-oracle", "run", "--broker", f"127.0.0.1:{free_port()}", "--rules", str(rules),
+                             "--state", str(tmp_path / "s.sqlite"), "--connect-attempts", "2"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert_one_line_error(result, "did not answer")
