@@ -4,6 +4,7 @@ file, so the demo and the tests can start, stop and restart it. Production runs 
 
 from __future__ import annotations
 
+import getpass
 import logging
 import shutil
 import socket
@@ -13,12 +14,15 @@ from pathlib import Path
 from types import TracebackType
 
 from backend.errors import YinqiError
-from backend.node import _die_with_parent
+from backend.node import die_with_parent
 
 log = logging.getLogger(__name__)
 
 CONFIG = """\
 listener {port} {host}
+# Run as whoever started us: mosquitto started as root would switch to user mosquitto, which drops
+# the parent-death signal, so a killed demo would leave its broker behind.
+user {user}
 allow_anonymous true
 # Messages for a disconnected oracle wait in its session, without a cap (the default drops past 1,000).
 max_queued_messages 0
@@ -56,11 +60,11 @@ class LocalBroker:
             raise BrokerError(f"something already listens on {self.address}")
         self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "mosquitto.conf"
-        config.write_text(CONFIG.format(host=self.host, port=self.port, home=self.home))
+        config.write_text(CONFIG.format(host=self.host, port=self.port, home=self.home, user=getpass.getuser()))
         with open(self.home / "mosquitto.log", "ab") as out:
             self._process = subprocess.Popen(
                 [self.binary, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=die_with_parent,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

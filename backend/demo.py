@@ -1,15 +1,20 @@
 """``yinqi demo``: everything up on the embedded defaults, seeded with a realistic cast.
 
-Now: the local chain, the contracts, and the demo participants onboarded and funded. Each product
-issue adds its part (broker, oracles, API and UI) here.
+Now: the local chain, the contracts, the demo participants onboarded and funded, a supply chain in
+motion, a scored merchant, and a leased fleet reporting over the demo's own MQTT broker through the
+IoT oracle. The API and UI (issue #6) come next.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from web3 import Web3
 
@@ -20,7 +25,8 @@ from backend.deploy import deploy
 from backend.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
 from backend.errors import ChainError
 from backend.manifest import Manifest
-from backend.node import LocalChain
+from backend.broker import LocalBroker
+from backend.node import LocalChain, die_with_parent
 from backend.pool import deposit
 from backend.receivables import ReceivablesService
 
@@ -39,17 +45,18 @@ class Member:
 
 DEMO_CAST: tuple[Member, ...] = (
     Member(0, "Yinqi Demo Bank 银企示范银行", ("BANK",), 10_000_000),
-    Member(1, "Huaxia Heavy Machinery 华夏重工 (core enterprise)", ("CORE_ENTERPRISE",), 5_000_000),
+    Member(1, "Huaxia Heavy Machinery 华夏重工 (core enterprise, lessor)", ("CORE_ENTERPRISE", "SUPPLIER"), 5_000_000),
     Member(2, "Jinggong Hydraulics 精工液压 (tier-1 supplier)", ("SUPPLIER",), 100_000),
     Member(3, "Hengtong Castings 恒通铸造 (tier-2 supplier)", ("SUPPLIER",), 50_000),
     Member(4, "Lvyuan Steel 绿源钢材 (tier-3 supplier)", ("SUPPLIER",), 20_000),
     Member(5, "Chenxi Online Store 晨曦网店 (merchant)", ("MERCHANT",), 10_000),
-    Member(6, "Dongfang Construction 东方建工 (lessee)", ("LESSEE",), 200_000),
+    Member(6, "Dongfang Construction 东方建工 (lessee)", ("LESSEE", "CORE_ENTERPRISE"), 200_000),
     Member(7, "Credit oracle operator 信用预言机", ("CREDIT_ORACLE",), 0),
     Member(8, "IoT oracle operator 物联网预言机", ("IOT_ORACLE",), 0),
 )
 AUDITOR_INDEX = 9  # auditors need no role: they only read
 BANK, CORE, TIER1, TIER2, TIER3 = (dev_account(i) for i in range(5))
+LESSOR, LESSEE = CORE, dev_account(6)  # the machinery maker leases its excavators to a builder
 DAY = 24 * 3600
 
 
@@ -136,6 +143,34 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     return f"Credit oracle scored merchant {merchant_id} (#5): score {line[1]}, limit {line[0] // TOKEN_UNIT:,} DCNY."
 
 
+DEMO_RULES = dict(idle_hours=0.03)  # the demo's idle device is flagged within two minutes, not a day
+
+
+def start_iot(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
+    """Lease the demo fleet (one device per scenario), then run the IoT oracle and the simulator as
+    child processes against the demo's broker. Their logs go to $YINQI_HOME/iot-*.log."""
+    from backend.leasing import LeaseService
+    from oracles.iot.simulator import fleet, rules_toml
+
+    devices = fleet(5, "mixed")
+    LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices])
+    rules = settings.home / "iot-rules.toml"
+    rules.write_text(rules_toml(devices, **DEMO_RULES))
+    broker = f"127.0.0.1:{settings.mqtt_port}"
+    yinqi = str(Path(sys.executable).with_name("yinqi"))
+    commands = {
+        "iot-oracle": [yinqi, "-v", "iot-oracle", "run", "--broker", broker, "--rules", str(rules), "--tick-interval", "5"],
+        "iot-devices": [yinqi, "devices", "simulate", "--broker", broker, "--count", "5", "--rate", "2", "--scenario", "mixed"],
+    }
+    children = []
+    for name, command in commands.items():
+        with open(settings.home / f"{name}.log", "ab") as log_file:
+            children.append(subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             preexec_fn=die_with_parent))  # fmt: skip
+        time.sleep(1.0)  # the oracle subscribes before the fleet publishes
+    return children
+
+
 def describe(settings: Settings, manifest: Manifest, url: str) -> str:
     """What to tell a person: where the chain is and which dev accounts to import into a wallet."""
     names = {m.index: m.name for m in DEMO_CAST} | {AUDITOR_INDEX: "Auditor 审计 (read-only)"}
@@ -152,13 +187,18 @@ def describe(settings: Settings, manifest: Manifest, url: str) -> str:
     for index in range(DEV_ACCOUNT_COUNT):
         account = dev_account(index)
         lines.append(f"  #{index} {account.address}  key 0x{account.key.hex().removeprefix('0x')}  {names[index]}")
-    lines += ["", "Press Ctrl-C to stop; the chain keeps its state for the next start."]
+    lines += [
+        "",
+        f"MQTT broker: 127.0.0.1:{settings.mqtt_port}; five simulated devices (normal, idle, geofence, fuel, tamper) "
+        "publish to device/<id>/data; the IoT oracle pushes their usage and risk flags to their leases.",
+        "", "Press Ctrl-C to stop; the chain keeps its state for the next start.",
+    ]  # fmt: skip
     return "\n".join(lines)
 
 
 def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], None] = print) -> None:
     """Bring everything up, tell the user how to connect, and hold until ``stop`` is set."""
-    chain = None
+    chain, broker, children = None, None, []
     try:
         running = rpc_chain_id(settings.rpc_url)
         if running is None:
@@ -175,6 +215,9 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
             echo("Seeded a supply chain: receivables issued, split down three tiers, two financed.")
         if credit := seed_credit(settings, w3):
             echo(credit)
+        broker = LocalBroker(settings.home / "mosquitto", settings.mqtt_port)
+        broker.start()
+        children = start_iot(settings, w3, result.manifest)
         if result.deployed:
             echo(f"Deployed: {', '.join(result.deployed)}")
         if seeded:
@@ -184,6 +227,15 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
             if chain is not None and chain.exit_code() is not None:
                 raise ChainError("the local chain stopped unexpectedly; see .yinqi/anvil.log")
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if broker is not None:
+            broker.stop()
         if chain is not None:
             chain.stop()
             echo("Stopped the local chain (state saved).")

@@ -41,6 +41,12 @@ class LeaseView:
     minimum_rent: int
 
 
+DEMO_TERMS = LeaseTerms(
+    period_seconds=86_400, periods=30, deposit=20_000 * 10**6, minimum_rent=200 * 10**6,
+    tiers=((8, 150 * 10**6), (16, 120 * 10**6), (24, 100 * 10**6)),  # DCNY per hour, falling with use
+)
+
+
 class LeaseService:
     def __init__(self, w3: Web3, manifest: Manifest) -> None:
         self.w3, self.manifest = w3, manifest
@@ -83,3 +89,15 @@ class LeaseService:
 
     def _send(self, account: LocalAccount, call, what: str):
         return send(self.w3, account, call, decoder=self._decoder, what=what)
+
+    def lease_fleet(self, lessor: LocalAccount, lessee: LocalAccount, device_ids, terms: LeaseTerms = DEMO_TERMS) -> dict[str, int]:
+        """Offer and accept a lease for every device not yet under one; device id → lease id."""
+        leases = {}
+        for device_id in device_ids:
+            lease_id = self.open_lease(device_id)
+            if lease_id is None:
+                lease_id = self.offer(lessor, lessee.address, device_id, terms)
+            if self.lease(lease_id).status == "Offered":
+                self.accept(lessee, lease_id)
+            leases[device_id] = lease_id
+        return leases

@@ -21,14 +21,25 @@ from backend.node import LocalChain
 RESULTS = Path(os.environ.get("YINQI_BENCH_RESULTS", Path(__file__).parent / "results"))
 
 
-@contextmanager
-def private_chain() -> Iterator[tuple[Settings, Web3, Manifest]]:
-    """A fresh anvil on a free port with every contract deployed; gone afterwards."""
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """The environment a `yinqi` subprocess needs to use `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YINQI_")}
+    return env | {"YINQI_HOME": str(settings.home), "YINQI_DEPLOYMENTS": str(settings.deployments_dir),
+                  "YINQI_CHAIN_PORT": str(settings.chain_port)}  # fmt: skip
+
+
+@contextmanager
+def private_chain() -> Iterator[tuple[Settings, Web3, Manifest]]:
+    """A fresh anvil on a free port with every contract deployed; gone afterwards."""
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="yinqi-bench-") as tmp:
         settings = replace(
             Settings(), home=Path(tmp) / "home", deployments_dir=Path(tmp) / "deployments",

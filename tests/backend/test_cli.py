@@ -88,10 +88,27 @@ def _anvils_of(settings) -> list[int]:
     return pids
 
 
+def _children_of(settings) -> list[int]:
+    """PIDs of the demo's broker, IoT oracle and simulator (their command lines name this test's home
+    or its MQTT port)."""
+    marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}")
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if ("mosquitto" in cmdline or "iot-oracle" in cmdline or "devices" in cmdline) and any(m in cmdline for m in marks):
+                pids.append(int(entry.name))
+    return pids
+
+
 def _start_demo(settings, env_for):
     proc = subprocess.Popen(
-        [YINQI, "demo"], env=env_for(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [YINQI, "demo"], env=env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     lines = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -109,18 +126,20 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
     proc, out = _start_demo(settings, env_for)
     try:
         assert f"Chain RPC: {settings.rpc_url} (chain id 31337)" in out
-        assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine" in out
+        assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine, EquipmentLease" in out
         assert "Onboarded and funded 9 demo participants" in out
         assert "Seeded a supply chain" in out
         assert "Credit oracle scored merchant M000005" in out
         assert "#0 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" in out
         assert "Auditor" in out
         assert len(_anvils_of(settings)) == 1
+        assert f"MQTT broker: 127.0.0.1:{settings.mqtt_port}" in out
+        assert len(_children_of(settings)) == 3  # broker, IoT oracle, device simulator
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
-    assert not _anvils_of(settings)
+    assert not _anvils_of(settings) and not _children_of(settings)
 
     # A second start resumes the saved chain: nothing to deploy, nobody to onboard.
     proc, out = _start_demo(settings, env_for)
@@ -139,6 +158,9 @@ def test_killed_demo_takes_its_chain_with_it(settings, env_for):
     while time.monotonic() < deadline and _anvils_of(settings):
         time.sleep(0.1)
     assert not _anvils_of(settings), f"anvil {anvil_pid} outlived its parent"
+    while time.monotonic() < deadline and _children_of(settings):
+        time.sleep(0.1)
+    assert not _children_of(settings), "the broker or an IoT process outlived the demo"
 
 
 @pytest.mark.parametrize("variable", ["YINQI_CHAIN_PORT", "YINQI_ADMIN_TRANSFER_DELAY"])

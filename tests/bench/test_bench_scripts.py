@@ -35,3 +35,13 @@ def test_credit_throughput_bench_scores_and_pushes(tmp_path, monkeypatch):
     rows = json.loads((tmp_path / "credit_throughput.json").read_text())
     assert len(rows) == 4 and all(row["value"] > 0 for row in rows)
     assert rows[1]["reference"] > 0  # the article's RandomForest, measured in the same run
+
+
+def test_iot_ingest_bench_compares_with_a_raw_subscriber(tmp_path, monkeypatch):
+    from bench import iot_ingest
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    iot_ingest.main(["--messages", "1500", "--devices", "10", "--samples", "2"])
+    ingest, median, _ = json.loads((tmp_path / "iot_ingest.json").read_text())
+    assert ingest["value"] > 0 and ingest["reference"] > 0  # both measured in the same run
+    assert median["value"] > 0 and median["reference"] > 0

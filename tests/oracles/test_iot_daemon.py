@@ -4,7 +4,6 @@ on chain, a silent device is caught by the timer, malformed input is counted and
 
 import asyncio
 import json
-import os
 import random
 import signal
 import subprocess
@@ -15,18 +14,16 @@ from pathlib import Path
 import pytest
 
 from backend.audit import decoded_logs
-from backend.chain import connect, send
+from backend.chain import connect
+from backend.demo import LESSEE, LESSOR, seed
 from backend.deploy import deploy
-from backend.dev_accounts import dev_account
 from backend.leasing import LeaseService, LeaseTerms
-from backend.manifest import Manifest
 from oracles.iot.simulator import fleet, rules_toml, simulate
 from oracles.iot.store import DeviceStore
 from oracles.iot.rules import RuleBook, RuleEngine
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 UNIT = 10**6
-BANK, LESSOR, LESSEE = dev_account(0), dev_account(1), dev_account(6)
 RULES = dict(idle_hours=0.002, idle_clear_hours=0.01, fuel_window_hours=1.0, fuel_min_hours=0.5, geofence_confirm=2,
              tamper_clear_messages=3)  # fmt: skip  # idle after 7.2 s: the timer's work is seen in a test
 FLAG_BITS = {"IDLE": 1, "GEOFENCE": 2, "FUEL": 4, "TAMPER": 8}
@@ -37,19 +34,10 @@ def world(settings, local_chain, tmp_path, env_for):
     """The contracts, a lessor and a lessee onboarded, and a running lease for each of five devices."""
     manifest = deploy(settings, environ={}).manifest
     w3 = connect(local_chain.url)
-    registry, token = manifest.contract(w3, "ParticipantRegistry"), manifest.contract(w3, "SettlementToken")
-    r = registry.functions
-    decoder = manifest.revert_decoder()
-    for account, roles in ((LESSOR, r.ROLE_SUPPLIER().call()), (LESSEE, r.ROLE_LESSEE().call() | r.ROLE_CORE_ENTERPRISE().call())):
-        send(w3, BANK, r.onboard(account.address, roles, b"\x01" * 32, "test"), decoder=decoder)
-    send(w3, BANK, token.functions.mint(LESSEE.address, 1_000_000 * UNIT), decoder=decoder)
+    seed(w3, manifest)  # the demo cast: the machinery maker leases to the builder
     devices = fleet(5, "mixed")
-    service = LeaseService(w3, manifest)
     terms = LeaseTerms(86_400, 24, 1_000 * UNIT, 10 * UNIT, ((10, 50 * UNIT), (1_000, 40 * UNIT)))
-    leases = {}
-    for device in devices:
-        leases[device.device_id] = lease_id = service.offer(LESSOR, LESSEE.address, device.device_id, terms)
-        service.accept(LESSEE, lease_id)
+    leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices], terms)
     rules = tmp_path / "rules.toml"
     rules.write_text(rules_toml(devices, **RULES))
     return w3, manifest, devices, leases, rules, env_for(settings)

@@ -1,0 +1,168 @@
+"""IoT oracle ingest rate next to a raw subscriber, and the latency from an anomalous message to its
+flag on chain.
+
+    python -m bench.iot_ingest [--messages 20000] [--devices 50]
+
+Same private mosquitto, same publisher (`yinqi devices simulate --rate 0`, a separate process), same
+run. The raw subscriber is a bare gmqtt client counting QoS 1 messages; the daemon parses, runs the
+rules and commits each batch to SQLite before acknowledging. Rate = messages / (last handled −
+first handled). Latency: a device's meters run backwards (tamper) → the lease's flags on chain,
+polled every 10 ms, next to the time one report takes from submission to receipt on the same anvil.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from backend.broker import LocalBroker
+from backend.demo import LESSEE, LESSOR, seed
+from backend.leasing import DEMO_TERMS, LeaseService
+from bench._harness import env_for, free_port, private_chain, write_results
+from oracles.iot.mqtt import TOPIC, FlowControlledClient, connect
+from oracles.iot.rules import RuleBook, RuleEngine
+from oracles.iot.simulator import SimDevice, fleet, rules_toml
+from oracles.iot.store import DeviceStore
+
+YINQI = str(Path(sys.executable).with_name("yinqi"))
+TARGET = 0.5  # the daemon ingests at least half what a raw subscriber does
+
+
+def _publisher(broker: LocalBroker, messages: int, devices: int) -> subprocess.Popen:
+    return subprocess.Popen([YINQI, "devices", "simulate", "--broker", broker.address, "--count", str(devices),
+                             "--scenario", "normal", "--rate", "0", "--messages", str(messages), "--speedup", "60"],
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+async def _raw_rate(broker: LocalBroker, messages: int, devices: int) -> float:
+    stamps: list[float] = []
+    done = asyncio.Event()
+
+    def on_message(client, topic, payload, qos, properties):
+        stamps.append(time.perf_counter())
+        if len(stamps) >= messages:
+            done.set()
+        return 0
+
+    client = FlowControlledClient()
+    client.on_message = on_message
+    await connect(client, broker.host, broker.port)
+    client.subscribe(TOPIC, qos=1)
+    await asyncio.sleep(0.5)
+    publisher = _publisher(broker, messages, devices)
+    await asyncio.wait_for(done.wait(), timeout=600)
+    await client.disconnect()
+    publisher.wait()
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def _daemon(broker, rules: Path, state: Path, env: dict, out: Path) -> subprocess.Popen:
+    process = subprocess.Popen([YINQI, "iot-oracle", "run", "--broker", broker.address, "--rules", str(rules),
+                                "--state", str(state), "--flush-interval", "0.05", "--tick-interval", "5"],
+                               env=env, stdout=out.open("w"), stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while '"ready"' not in out.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the IoT oracle did not start")
+        time.sleep(0.1)
+    return process
+
+
+def _daemon_rate(broker, rules, state, env, out, messages, devices) -> float:
+    process = _daemon(broker, rules, state, env, out)
+    store = DeviceStore(state, RuleEngine(RuleBook.load(rules)))
+    try:
+        publisher = _publisher(broker, messages, devices)
+        first = last = None
+        while True:
+            handled = sum(store.counters().values())
+            now = time.perf_counter()
+            if handled and first is None:
+                first, first_count = now, handled
+            if handled >= messages:
+                last = now
+                break
+            time.sleep(0.02)
+        publisher.wait()
+        return (messages - first_count) / (last - first)
+    finally:
+        store.close()
+        process.terminate()
+        process.wait(60)
+
+
+def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int) -> tuple[list[float], list[float]]:
+    lease = manifest.contract(w3, "EquipmentLease")
+    process = _daemon(broker, rules, state, env, out)
+    latencies, report_times = [], []
+
+    async def tamper(device: SimDevice) -> None:
+        client = FlowControlledClient()
+        await connect(client, broker.host, broker.port)
+        for _ in range(2):  # two clean messages, then the meters jump backwards
+            await client.send(f"device/{device.device_id}/data", device.message(time.time(), 60))
+            await asyncio.sleep(0.05)
+        device.scenario, device.sent = "tamper", 4
+        t0 = time.perf_counter()
+        await client.send(f"device/{device.device_id}/data", device.message(time.time(), 60))
+        while not lease.functions.leaseOf(leases[device.device_id]).call()[4] & 8:
+            await asyncio.sleep(0.01)
+        latencies.append(time.perf_counter() - t0)
+        await client.disconnect()
+
+    try:
+        for device in fleet(samples, "normal", prefix="LAT-"):
+            asyncio.run(tamper(device))
+        # the reference: one transaction from submission to receipt on this anvil
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[9], "to": w3.eth.accounts[9], "value": 1}))
+            report_times.append(time.perf_counter() - t0)
+    finally:
+        process.terminate()
+        process.wait(60)
+    return latencies, report_times
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--devices", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=5)
+    args = parser.parse_args(argv)
+    with private_chain() as (settings, w3, manifest), tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        seed(w3, manifest)
+        fleet_ids = [d.device_id for d in fleet(args.devices, "normal")] + [d.device_id for d in fleet(args.samples, prefix="LAT-")]
+        terms = replace(DEMO_TERMS, deposit=10**6)  # one DCNY each: the lessee's funds cover a large fleet
+        leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, fleet_ids, terms)
+        rules = tmp / "rules.toml"
+        rules.write_text(rules_toml([SimDevice(d, "normal") for d in fleet_ids]))
+        env = env_for(settings)
+        with LocalBroker(tmp / "broker", free_port()) as broker:
+            raw = asyncio.run(_raw_rate(broker, args.messages, args.devices))
+            daemon = _daemon_rate(broker, rules, tmp / "iot.sqlite", env, tmp / "out", args.messages, args.devices)
+            latencies, reference = _latency(broker, rules, tmp / "lat.sqlite", env, tmp / "out2", w3, manifest, leases, args.samples)
+    rows = [
+        {"figure": "ingest, messages/s", "value": round(daemon), "reference": round(raw), "ratio": daemon / raw,
+         "reference is": "raw gmqtt subscriber, same broker", "target": f"≥ {TARGET}", "met": "yes" if daemon / raw >= TARGET else "no"},
+        {"figure": "anomaly → flag on chain, ms (median)", "value": round(statistics.median(latencies) * 1000),
+         "reference": round(statistics.median(reference) * 1000), "ratio": statistics.median(latencies) / statistics.median(reference),
+         "reference is": "one transaction to receipt, same anvil", "target": "", "met": ""},
+        {"figure": "anomaly → flag on chain, ms (max)", "value": round(max(latencies) * 1000), "reference": None,
+         "ratio": None, "reference is": f"{len(latencies)} samples", "target": "", "met": ""},
+    ]  # fmt: skip
+    write_results("iot_ingest", rows, ["figure", "value", "reference", "ratio", "reference is", "target", "met"])
+    print(json.dumps({"messages": args.messages, "devices": args.devices}))
+
+
+if __name__ == "__main__":
+    main()
