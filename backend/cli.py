@@ -118,6 +118,45 @@ def demo(settings: Settings) -> None:
     run_demo(settings, _stop_on_signals(), echo=click.echo)
 
 
+@main.command("api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_obj
+@_one_line_errors
+def api(settings: Settings, host: str, port: int) -> None:
+    """Serve the read-only API and the web frontend (hypercorn) until Ctrl-C; follows the chain into
+    the event index ($YINQI_HOME/index.sqlite)."""
+    import asyncio
+    import signal as signals
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from backend.api import create_app
+    from backend.api.config import ApiConfig
+
+    app = create_app(ApiConfig.from_env())
+    context = app.extensions["yinqi"]
+    context.index()  # connect, read the manifest and catch the index up before taking requests
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.graceful_timeout = 5.0
+    config.accesslog = None
+
+    async def main_() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signals.SIGINT, signals.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"Yinqi API and web UI on http://{host}:{port}/ (chain {context.manifest.chain_id})")
+        await serve(app, config, mode="wsgi", shutdown_trigger=stop.wait)
+
+    try:
+        asyncio.run(main_())
+    finally:
+        context.close()
+
+
 # --- receivables ----------------------------------------------------------------------------------
 
 
@@ -417,7 +456,7 @@ def credit_oracle_run(settings: Settings, data_dir, consents_dir, model_dir, pol
         data_dir=Path(data_dir), consents_dir=Path(consents_dir), model_dir=Path(model_dir),
         policy=Path(policy_path) if policy_path else DEFAULT_POLICY,
         state=Path(state) if state else settings.home / "credit-oracle.sqlite",
-        signer=signer, interval=interval, batch_size=batch_size, once=once, settings=settings,
+        reasons=settings.home / "credit" / "reasons.json", signer=signer, interval=interval, batch_size=batch_size, once=once, settings=settings,
     )  # fmt: skip
     asyncio.run(run(config))
 

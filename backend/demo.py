@@ -124,18 +124,22 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
         train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), model_dir)
     if not (data_dir / "merchants.csv").exists():
         generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
-    merchant, merchant_id = dev_account(5), f"M{5:06d}"
-    consent_file = consents_dir / f"{merchant_id}.json"
-    if not consent_file.exists():
-        now = w3.eth.get_block("latest")["timestamp"]
-        consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
-        consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
+    merchant, merchant_id = dev_account(5), _best_merchant(model_dir, data_dir / "merchants.csv")
+    consent_file = consents_dir / "demo-merchant.json"
+    now = w3.eth.get_block("latest")["timestamp"]
+    consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
+    consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
     config = CreditOracleConfig(data_dir=data_dir, consents_dir=consents_dir, model_dir=model_dir,
-                                state=home / "outbox.sqlite", signer="dev:7", settings=settings)  # fmt: skip
+                                state=home / "outbox.sqlite", reasons=home / "reasons.json", signer="dev:7",
+                                settings=settings)  # fmt: skip
     oracle = CreditOracle(config)
     try:
         result = oracle.cycle()
-        line = oracle.manifest.contract(w3, "CreditLine").functions.lineOf(merchant.address).call()
+        credit_line = oracle.manifest.contract(w3, "CreditLine")
+        if credit_line.functions.lineOf(merchant.address).call()[5]:  # a raise beyond the bank's step: held
+            send(w3, BANK, credit_line.functions.confirmLimit(merchant.address), decoder=oracle.manifest.revert_decoder(),
+                 what="confirming the demo merchant's limit")  # fmt: skip  # the bank's credit officer approves it
+        line = credit_line.functions.lineOf(merchant.address).call()
     finally:
         oracle.close()
     if not result.reports:
@@ -169,6 +173,18 @@ def start_iot(settings: Settings, w3: Web3, manifest: Manifest) -> list[subproce
                                              preexec_fn=die_with_parent))  # fmt: skip
         time.sleep(1.0)  # the oracle subscribes before the fleet publishes
     return children
+
+
+def _best_merchant(model_dir, data_file) -> str:
+    """The synthetic merchant the model likes best: the demo merchant's data, so it gets a line to draw on."""
+    import pandas as pd
+
+    from oracles.credit.model import CreditModel
+    from oracles.credit.policy import Policy
+    from oracles.credit.scoring import decide
+
+    decisions = decide(CreditModel.load(model_dir), Policy.load(), pd.read_csv(data_file))
+    return max(decisions, key=lambda d: (d.decision.limit, d.decision.score, d.merchant_id)).merchant_id
 
 
 def describe(settings: Settings, manifest: Manifest, url: str) -> str:

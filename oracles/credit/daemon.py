@@ -44,6 +44,7 @@ class CreditOracleConfig:
     model_dir: Path
     policy: Path = DEFAULT_POLICY
     state: Path = Path(".yinqi/credit-oracle.sqlite")
+    reasons: Path | None = None  # each merchant's decision and reasons, for the API; default beside `state`
     signer: str = "dev:7"  # dev:N on the local chain; env:NAME or keystore:PATH elsewhere
     interval: float = 60.0  # seconds between cycles
     batch_size: int = 100
@@ -96,6 +97,7 @@ class CreditOracle:
             if known.get(address) != hex(word):
                 changed.append((address, word, _feature_leaf(address, features.loc[d.merchant_id])))
         report.changed = len(changed)
+        self._write_reasons(decisions, consents)
         size = self.config.batch_size
         for start in range(0, len(changed), size):
             batch = changed[start : start + size]
@@ -104,6 +106,23 @@ class CreditOracle:
             self.publisher.publish(payload, {address: hex(word) for address, word, _ in batch})
             report.reports += 1
         return report
+
+    def _write_reasons(self, decisions, consents: dict[str, str]) -> None:
+        """Each scored merchant's decision and its top reasons, for the API to show the merchant
+        (off chain: the reasons name the merchant's own figures). Written whole, then renamed."""
+        doc = {
+            consents[d.merchant_id].lower(): {
+                "merchant_id": d.merchant_id, "score": d.decision.score, "limit": d.decision.limit,
+                "rate_bps": d.decision.rate_bps, "model_sha256": d.model_sha256, "policy_sha256": d.policy_sha256,
+                "reasons": [{"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 4)} for r in d.reasons],
+            }
+            for d in decisions
+        }  # fmt: skip
+        path = self.config.reasons or self.config.state.with_name("credit-reasons.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1, default=str))
+        tmp.replace(path)
 
     def _valid_consents(self, report: CycleReport) -> dict[str, str]:
         """merchant_id → wallet address, for every consent that verifies now."""

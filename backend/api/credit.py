@@ -1,0 +1,39 @@
+"""Credit lines: the list folded from the index; one line live (interest to this second) with the
+credit oracle's reasons for its score."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.api.context import ctx
+from backend.api.schemas import Page, PageArgs, checked_address, page_of
+from backend.index import views
+from backend.index.store import EventFilter
+
+blp = Blueprint("credit", __name__, url_prefix="/api/credit-lines", description="Revolving credit")
+LINE_STATUSES = ("None", "Active", "Frozen", "Defaulted")  # ICreditLine.LineStatus
+
+
+@blp.route("")
+class CreditLines(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, Page)
+    def get(self, args):
+        """Every merchant line the credit oracle has set, as the index has them."""
+        return page_of(views.credit_lines(ctx().index()), args)
+
+
+@blp.route("/<address>")
+class CreditLine(MethodView):
+    @blp.response(200)
+    def get(self, address):
+        """One merchant's line now, its history, and the reasons the oracle gave for its score."""
+        merchant = checked_address(address)
+        c = ctx()
+        line = c.manifest.contract(c.w3, "CreditLine").functions.lineOf(merchant).call()
+        limit, score, rate_bps, scored_at, status, pending, drawn, interest, accrued_at = line
+        history = c.index().query(EventFilter(contract="CreditLine", party=merchant))
+        reasons = c.credit_reasons().get(merchant.lower())
+        return {"merchant": merchant, "limit": limit, "score": score, "rate_bps": rate_bps, "scored_at": scored_at,
+                "status": LINE_STATUSES[status], "pending_limit": pending, "drawn": drawn, "interest": interest,
+                "available": max(limit - drawn, 0), "reasons": reasons,
+                "history": [e.to_json() for e in history]}  # fmt: skip

@@ -1,0 +1,46 @@
+"""Equipment leases: the list folded from the index, one lease live with its periods and schedule."""
+
+from flask import abort
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.api.context import ctx
+from backend.api.schemas import Page, PartyPageArgs, page_of
+from backend.index import views
+from backend.index.store import EventFilter
+
+blp = Blueprint("leases", __name__, url_prefix="/api/leases", description="IoT equipment leasing")
+
+
+@blp.route("")
+class Leases(MethodView):
+    @blp.arguments(PartyPageArgs, location="query")
+    @blp.response(200, Page)
+    def get(self, args):
+        """Every lease (or those `party` leases out or in), as the index has them."""
+        return page_of(views.leases(ctx().index(), args["party"]), args)
+
+
+@blp.route("/<int:lease_id>")
+class Lease(MethodView):
+    @blp.response(200)
+    def get(self, lease_id):
+        """One lease now: terms, flags, each period's usage, rent, payment and due date, its history."""
+        c = ctx()
+        if lease_id >= c.leases.contract.functions.leaseCount().call():
+            abort(404, f"no lease #{lease_id}")
+        lease = c.leases.lease(lease_id)
+        fn = c.leases.contract.functions
+        periods = []
+        now = c.w3.eth.get_block("latest")["timestamp"]
+        current = (now - lease.start) // lease.period_seconds if lease.start else -1
+        for k in range(min(lease.periods, max(lease.billed, current + 1))):
+            (usage, rent, paid), due_at, assigned, receivable_id = fn.periodOf(lease_id, k).call()
+            periods.append({"period": k, "usage_hours": usage / 100, "rent": rent, "paid": paid, "due_at": due_at,
+                            "billed": k < lease.billed, "assigned": assigned,
+                            "receivable_id": receivable_id if assigned else None})  # fmt: skip
+        history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
+        device = next((row["device_id"] for row in views.leases(c.store) if row["id"] == lease_id), None)
+        return {**lease.__dict__, "device_id": device, "outstanding": fn.outstanding(lease_id).call(),
+                "tiers": [{"up_to_hours": up, "price_per_hour": price} for up, price in fn.tiersOf(lease_id).call()],
+                "periods": periods, "history": [e.to_json() for e in history]}  # fmt: skip

@@ -1,0 +1,52 @@
+"""Receivables: the list folded from the index, one receivable live from the chain with its history."""
+
+from dataclasses import asdict
+
+from flask import abort
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from backend.api.context import ctx
+from backend.api.schemas import Page, PartyPageArgs, page_of
+from backend.errors import TransactionFailed
+from backend.index import views
+from backend.index.store import EventFilter
+from backend.receivables import REFUSALS, STATUSES
+
+blp = Blueprint("receivables", __name__, url_prefix="/api/receivables", description="Receivables financing")
+
+
+class ReceivableArgs(PartyPageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(list(STATUSES[1:])))
+
+
+@blp.route("")
+class Receivables(MethodView):
+    @blp.arguments(ReceivableArgs, location="query")
+    @blp.response(200, Page)
+    def get(self, args):
+        """Every receivable (or those `party` owes or holds), as the index has them."""
+        rows = views.receivables(ctx().index(), args["party"])
+        if args["status"]:
+            rows = [r for r in rows if r["status"] == args["status"]]
+        return page_of(rows, args)
+
+
+@blp.route("/<int:rid>")
+class Receivable(MethodView):
+    @blp.response(200)
+    def get(self, rid):
+        """One receivable as the chain has it now, with every event about it."""
+        c = ctx()
+        try:
+            view = c.receivables.show(rid)
+        except TransactionFailed:
+            abort(404, f"no receivable #{rid}")
+        history = c.index().query(EventFilter(contract="Receivables", subject=str(rid)))
+        quote = None
+        if view.status == "Active":  # what financing would pay now, or why it would be refused
+            reason, advance = c.receivables.contract.functions.quote(rid).call()
+            quote = {"refusal": REFUSALS[reason], "advance": advance}
+        return {**asdict(view), "outstanding": view.outstanding, "quote": quote,
+                "history": [e.to_json() for e in history]}  # fmt: skip

@@ -1,0 +1,236 @@
+"""The HTTP API against a real anvil seeded like the demo: every endpoint with good and bad input, the
+OpenAPI document, and the event index (resume after restart, reorg)."""
+
+import csv
+import io
+from dataclasses import replace
+
+import pytest
+
+from backend.api import create_app
+from backend.api.config import ApiConfig
+from backend.chain import connect
+from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, seed, seed_credit, seed_supply_chain
+from backend.deploy import deploy
+from backend.feeds import IOT_FEED
+from backend.index import Indexer, IndexStore
+from backend.leasing import LeaseService
+from backend.node import LocalChain
+from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.outbox import Outbox
+from tests.conftest import free_port, make_settings
+
+DEMO_MEMBERS = 9
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api")
+    settings = make_settings(tmp, free_port())
+    with LocalChain(settings) as chain:
+        manifest = deploy(settings, environ={}).manifest
+        w3 = connect(chain.url)
+        seed(w3, manifest)
+        seed_supply_chain(w3, manifest)
+        seed_credit(settings, w3)
+        leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001", "EXC-002"])
+        from backend.dev_accounts import dev_account
+
+        outbox = Outbox(tmp / "iot-outbox.sqlite")
+        publisher = ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED)
+        publisher.publish(lease_payload([pack_lease_word(leases["EXC-002"], 0, 150, 2)]), {"flags:EXC-002:1": "2"})
+        outbox.close()
+        yield settings, w3, manifest, leases
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    settings, *_ = world
+    app = create_app(ApiConfig(settings=settings, follow=False, credit_reasons=settings.home / "credit" / "reasons.json"))
+    return app.test_client()
+
+
+def ok(response):
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def refused(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["code"] == status and body["status"] and "message" in body  # one error shape everywhere
+    return body
+
+
+def test_health_reports_chain_and_index(client, world):
+    _, w3, *_ = world
+    body = ok(client.get("/api/health"))
+    assert body["chain_id"] == 31337 and body["latest_block"] == w3.eth.block_number
+    assert body["indexed_block"] == body["latest_block"]
+
+
+def test_manifest_gives_the_frontend_addresses_and_abis(client, world):
+    _, _, manifest, _ = world
+    body = ok(client.get("/api/manifest"))
+    assert body["contracts"]["Receivables"]["address"] == manifest.record("Receivables").address
+    assert any(item.get("name") == "applyForFinancing" for item in body["contracts"]["Receivables"]["abi"])
+    assert set(body["contracts"]) >= {"EquipmentLease", "CreditLine", "SettlementToken"}
+
+
+def test_openapi_document_is_generated_and_lists_every_endpoint(client):
+    doc = ok(client.get("/api/openapi.json"))
+    assert doc["openapi"].startswith("3.")
+    paths = set(doc["paths"])
+    assert {"/api/health", "/api/participants", "/api/participants/{address}", "/api/receivables",
+            "/api/receivables/{rid}", "/api/credit-lines", "/api/credit-lines/{address}", "/api/leases",
+            "/api/leases/{lease_id}", "/api/alerts", "/api/kpis", "/api/kpis/series", "/api/audit/events",
+            "/api/audit/events.csv"} <= paths  # fmt: skip
+    params = {p["name"] for p in doc["paths"]["/api/receivables"]["get"]["parameters"]}
+    assert {"page", "page_size", "party", "status"} <= params
+
+
+def test_participants_list_filter_and_one(client):
+    body = ok(client.get("/api/participants"))
+    assert body["total"] == DEMO_MEMBERS
+    suppliers = ok(client.get("/api/participants?role=SUPPLIER"))["items"]
+    assert TIER1.address in {p["address"] for p in suppliers} and all("SUPPLIER" in p["roles"] for p in suppliers)
+    one = ok(client.get(f"/api/participants/{CORE.address.lower()}"))
+    assert one["address"] == CORE.address and "CORE_ENTERPRISE" in one["roles"] and one["name"].startswith("Huaxia")
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/participants?role=WIZARD", 422),
+        ("/api/participants?page=0", 422),
+        ("/api/participants?page_size=201", 422),
+        ("/api/participants?page=abc", 422),
+        ("/api/participants/0x123", 400),
+        ("/api/participants/0x000000000000000000000000000000000000dEaD", 404),
+        ("/api/receivables?party=not-an-address", 422),
+        ("/api/receivables?status=Lost", 422),
+        ("/api/receivables/999999", 404),
+        ("/api/receivables/-1", 404),
+        ("/api/credit-lines/0xZZ", 400),
+        ("/api/leases/999", 404),
+        ("/api/alerts?open=maybe", 422),
+        ("/api/kpis/series?bucket=year", 422),
+        ("/api/audit/events?contract=Nope", 422),
+        ("/api/audit/events?from_block=10&to_block=2", 400),
+        ("/api/audit/events?event=Drop%20table", 422),
+        ("/api/no-such-thing", 404),
+    ],
+)
+def test_bad_input_is_a_4xx_with_the_error_shape(client, url, status):
+    refused(client.get(url), status)
+
+
+def test_receivables_list_filters_and_detail(client):
+    body = ok(client.get("/api/receivables?page_size=100"))
+    assert body["total"] >= 6  # two issued, two splits of two parts each
+    statuses = {r["status"] for r in body["items"]}
+    assert {"Active", "Split", "Financed"} <= statuses
+    financed = ok(client.get("/api/receivables?status=Financed"))["items"]
+    assert len(financed) == 2
+    mine = ok(client.get(f"/api/receivables?party={TIER1.address}"))["items"]
+    assert mine and all(TIER1.address in (r["debtor"], r["holder"]) for r in mine)
+    first = ok(client.get("/api/receivables/0"))
+    assert first["status"] == "Split" and first["parts"] and [e["event"] for e in first["history"]][0] == "Transfer"
+    active = next(r for r in body["items"] if r["status"] == "Active")
+    detail = ok(client.get(f"/api/receivables/{active['id']}"))
+    assert detail["quote"]["refusal"] == "None" and 0 < detail["quote"]["advance"] <= detail["outstanding"]
+    page2 = ok(client.get("/api/receivables?page=2&page_size=2"))
+    assert page2["items"] == body["items"][2:4]
+
+
+def test_credit_line_with_reasons(client):
+    from backend.dev_accounts import dev_account
+
+    merchant = dev_account(5).address
+    lines = ok(client.get("/api/credit-lines"))["items"]
+    assert [line["merchant"].lower() for line in lines] == [merchant.lower()]
+    line = ok(client.get(f"/api/credit-lines/{merchant}"))
+    assert line["limit"] > 0 and line["status"] == "Active" and line["available"] == line["limit"]
+    assert line["reasons"]["reasons"] and {"feature", "value", "contribution"} <= line["reasons"]["reasons"][0].keys()
+    assert any(e["event"] == "ScoresApplied" for e in line["history"])
+
+
+def test_leases_alerts_and_kpis(client, world):
+    _, _, _, leases = world
+    rows = ok(client.get(f"/api/leases?party={LESSEE.address}"))["items"]
+    assert [r["device_id"] for r in rows] == ["EXC-001", "EXC-002"]
+    flagged = next(r for r in rows if r["device_id"] == "EXC-002")
+    assert flagged["flags"] == ["GEOFENCE"] and flagged["status"] == "Active"
+    detail = ok(client.get(f"/api/leases/{leases['EXC-002']}"))
+    assert detail["flags"] == ["GEOFENCE"] and detail["periods"][0]["usage_hours"] == 1.5
+    assert detail["tiers"][0]["up_to_hours"] == 8 and detail["device_id"] == "EXC-002"
+    alerts = ok(client.get("/api/alerts"))["items"]
+    assert [(a["device_id"], a["raised"]) for a in alerts] == [("EXC-002", ["GEOFENCE"])]
+    kpis = ok(client.get("/api/kpis"))
+    assert kpis["financing_applications"] == kpis["financing_approvals"] == 2 and kpis["approval_rate"] == 1.0
+    assert kpis["application_to_cash_seconds"] == 0  # the advance is paid in the application's transaction
+    assert kpis["npl_rate"] == 0 and kpis["financed_volume"] > 0 and kpis["credit_limits"] > 0
+    assert kpis["leases_with_open_flags"] == 1 and kpis["leases_active"] == 2
+    series = ok(client.get("/api/kpis/series?bucket=hour"))
+    assert sum(p["approvals"] for p in series["points"]) == 2
+
+
+def test_audit_filters_pages_and_csv(client):
+    body = ok(client.get("/api/audit/events?contract=Receivables&event=ReceivableFinanced"))
+    assert body["total"] == 2 and all(e["event"] == "ReceivableFinanced" for e in body["items"])
+    history = ok(client.get("/api/audit/events?contract=Receivables&subject=0"))["items"]
+    assert history and all(e["subject"] == "0" for e in history)
+    mine = ok(client.get(f"/api/audit/events?party={CORE.address}&page_size=200"))
+    assert mine["total"] > 0 and all(CORE.address.lower() in str(e["args"]).lower() for e in mine["items"])
+    response = client.get(f"/api/audit/events.csv?party={CORE.address}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["block", "log_index", "timestamp", "tx", "contract", "event", "subject", "args"]
+    assert len(rows) - 1 == mine["total"]
+
+
+def test_the_backend_never_signs(client):
+    """No endpoint takes a write: every path is GET only."""
+    doc = ok(client.get("/api/openapi.json"))
+    assert {method for path in doc["paths"].values() for method in path} - {"parameters"} == {"get"}
+    refused(client.post("/api/receivables", json={}), 405)
+
+
+def test_index_resumes_after_restart_without_duplicates(world, tmp_path):
+    settings, w3, manifest, _ = world
+    path = tmp_path / "index.sqlite"
+    first = Indexer(w3, manifest, IndexStore(path))
+    first.sync()
+    before = first.store.count()
+    first.store.close()
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-RESUME", LEASE_TERMS)  # one new event
+    again = Indexer(w3, manifest, IndexStore(path))  # a restart: re-reads the last blocks first
+    again.sync()
+    assert again.store.count() == before + 1
+    keys = [(e.block_number, e.log_index) for e in again.store.query()]
+    assert len(keys) == len(set(keys))
+
+
+def test_index_survives_a_reorg(world, tmp_path):
+    settings, w3, manifest, _ = world
+    index = Indexer(w3, manifest, IndexStore(tmp_path / "index.sqlite"))
+    index.sync()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-ORPHAN", LEASE_TERMS)
+    index.sync()
+    assert [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"][-1] == "EXC-ORPHAN"
+    w3.provider.make_request("evm_revert", [snapshot])  # the block with that offer is gone
+    w3.provider.make_request("evm_mine", [])
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-CANON", LEASE_TERMS)
+    index.sync()
+    offered = [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"]
+    assert "EXC-ORPHAN" not in offered and offered[-1] == "EXC-CANON"
+
+
+def test_a_chain_error_is_a_503_not_a_crash(world):
+    settings, *_ = world
+    app = create_app(ApiConfig(settings=replace(settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False))
+    refused(app.test_client().get("/api/health"), 503)
+
+
+from backend.leasing import DEMO_TERMS as LEASE_TERMS  # noqa: E402
