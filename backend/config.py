@@ -31,6 +31,7 @@ class Settings:
     iot_report_max_age: int = 3600  # seconds an IoT report's as-of time may be old
     rpc_timeout: float = 10.0
     mqtt_port: int = 1884  # the demo's own broker (1883 is often taken by the machine's)
+    api_port: int = 8000  # the demo's API and web UI
     anvil: Path | None = None  # an anvil binary to use instead of the npm one
 
     @property
@@ -54,7 +55,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
-        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``, ``YINQI_ORACLE_QUORUM``, ``YINQI_MQTT_PORT``, ``YINQI_ANVIL``."""
+        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``, ``YINQI_ORACLE_QUORUM``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``, ``YINQI_ANVIL``."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)
@@ -69,6 +70,7 @@ class Settings:
             grace_period=_int(env, "YINQI_GRACE_PERIOD", base.grace_period),
             oracle_quorum=_int(env, "YINQI_ORACLE_QUORUM", base.oracle_quorum),
             mqtt_port=_int(env, "YINQI_MQTT_PORT", base.mqtt_port),
+            api_port=_int(env, "YINQI_API_PORT", base.api_port),
             anvil=Path(env["YINQI_ANVIL"]) if env.get("YINQI_ANVIL") else None,
         )
 

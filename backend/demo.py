@@ -2,7 +2,7 @@
 
 Now: the local chain, the contracts, the demo participants onboarded and funded, a supply chain in
 motion, a scored merchant, and a leased fleet reporting over the demo's own MQTT broker through the
-IoT oracle. The API and UI (issue #6) come next.
+IoT oracle, and the API serving the web UI.
 """
 
 from __future__ import annotations
@@ -150,9 +150,10 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
 DEMO_RULES = dict(idle_hours=0.03)  # the demo's idle device is flagged within two minutes, not a day
 
 
-def start_iot(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
-    """Lease the demo fleet (one device per scenario), then run the IoT oracle and the simulator as
-    child processes against the demo's broker. Their logs go to $YINQI_HOME/iot-*.log."""
+def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
+    """Lease the demo fleet (one device per scenario), then run the IoT oracle and the simulator
+    against the demo's broker, and the API with the web UI, as child processes. Their logs go to
+    $YINQI_HOME/<name>.log."""
     from backend.leasing import LeaseService
     from oracles.iot.simulator import fleet, rules_toml
 
@@ -165,6 +166,7 @@ def start_iot(settings: Settings, w3: Web3, manifest: Manifest) -> list[subproce
     commands = {
         "iot-oracle": [yinqi, "-v", "iot-oracle", "run", "--broker", broker, "--rules", str(rules), "--tick-interval", "5"],
         "iot-devices": [yinqi, "devices", "simulate", "--broker", broker, "--count", "5", "--rate", "2", "--scenario", "mixed"],
+        "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
     children = []
     for name, command in commands.items():
@@ -205,6 +207,7 @@ def describe(settings: Settings, manifest: Manifest, url: str) -> str:
         lines.append(f"  #{index} {account.address}  key 0x{account.key.hex().removeprefix('0x')}  {names[index]}")
     lines += [
         "",
+        f"Web UI and API: http://127.0.0.1:{settings.api_port}/ (OpenAPI: /api/openapi.json); connect your wallet there.",
         f"MQTT broker: 127.0.0.1:{settings.mqtt_port}; five simulated devices (normal, idle, geofence, fuel, tamper) "
         "publish to device/<id>/data; the IoT oracle pushes their usage and risk flags to their leases.",
         "", "Press Ctrl-C to stop; the chain keeps its state for the next start.",
@@ -233,7 +236,7 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
             echo(credit)
         broker = LocalBroker(settings.home / "mosquitto", settings.mqtt_port)
         broker.start()
-        children = start_iot(settings, w3, result.manifest)
+        children = start_services(settings, w3, result.manifest)
         if result.deployed:
             echo(f"Deployed: {', '.join(result.deployed)}")
         if seeded:

@@ -38,7 +38,7 @@ def make_settings(tmp_path, port: int, **overrides) -> Settings:
         deployments_dir=tmp_path / "deployments",
         rpc_url=f"http://127.0.0.1:{port}",
         chain_port=port,
-        **{"mqtt_port": free_port(), **overrides},
+        **{"mqtt_port": free_port(), "api_port": free_port(), **overrides},
     )
 
 

@@ -21,4 +21,4 @@ class Alerts(MethodView):
     @blp.response(200, Page)
     def get(self, args):
         """Open alerts (one per lease, its latest change), or every flag change with `open=false`."""
-        return page_of(views.alerts(ctx().index(), args["open"]), args)
+        return page_of(ctx().view(views.alerts, args["open"]), args)

@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -28,6 +29,7 @@ class YinqiContext:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._views: dict[tuple, Any] = {}
 
     @cached_property
     def w3(self) -> Web3:
@@ -59,6 +61,21 @@ class YinqiContext:
         if not self.config.follow:
             indexer.sync()
         return self.store
+
+    def view(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(index, *args)` (a fold in :mod:`backend.index.views`), computed once per indexed block:
+        many clients asking for the same list between two blocks share one fold. Callers must not
+        mutate what it returns."""
+        store = self.index()
+        key = (fn.__name__, args, store.get("block"))
+        with self._lock:
+            if key in self._views:
+                return self._views[key]
+        value = fn(store, *args)
+        with self._lock:
+            self._views = {k: v for k, v in self._views.items() if k[2] == key[2]}  # older blocks' folds go
+            self._views[key] = value
+        return value
 
     @cached_property
     def receivables(self) -> ReceivablesService:

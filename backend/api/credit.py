@@ -19,7 +19,7 @@ class CreditLines(MethodView):
     @blp.response(200, Page)
     def get(self, args):
         """Every merchant line the credit oracle has set, as the index has them."""
-        return page_of(views.credit_lines(ctx().index()), args)
+        return page_of(ctx().view(views.credit_lines), args)
 
 
 @blp.route("/<address>")

@@ -13,9 +13,17 @@ VENDOR = {  # URL name → file under node_modules
 }
 
 
+def _send(directory, name: str, **kwargs):
+    # Whole files, never 304s: hypercorn's WSGI path sends a 304 with the file's Content-Length,
+    # which chromium refuses on reload. The files are small and served on a local network.
+    response = send_from_directory(directory, name, conditional=False, etag=False, max_age=0, **kwargs)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/")
 def index():
-    return send_from_directory(FRONTEND, "index.html")
+    return _send(FRONTEND, "index.html")
 
 
 @bp.get("/vendor/<name>")
@@ -23,9 +31,9 @@ def vendor(name: str):
     if name not in VENDOR:
         abort(404)
     path = PROJECT_ROOT / "node_modules" / VENDOR[name]
-    return send_from_directory(path.parent, path.name, mimetype="text/javascript")
+    return _send(path.parent, path.name, mimetype="text/javascript")
 
 
 @bp.get("/<path:name>")
 def static(name: str):
-    return send_from_directory(FRONTEND, name)
+    return _send(FRONTEND, name)

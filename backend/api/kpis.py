@@ -19,7 +19,7 @@ class Kpis(MethodView):
     def get(self):
         """Applications, approvals and approval rate, financed volume, time to cash, NPL rate, credit
         utilisation, leases with open flags."""
-        return asdict(views.kpis(ctx().index()))
+        return asdict(ctx().view(views.kpis))
 
 
 class SeriesArgs(Schema):
@@ -32,4 +32,4 @@ class Series(MethodView):
     @blp.response(200)
     def get(self, args):
         """The KPIs' underlying counts per hour, day or week."""
-        return views.series(ctx().index(), BUCKETS[args["bucket"]])
+        return ctx().view(views.series, BUCKETS[args["bucket"]])

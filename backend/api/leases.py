@@ -18,7 +18,7 @@ class Leases(MethodView):
     @blp.response(200, Page)
     def get(self, args):
         """Every lease (or those `party` leases out or in), as the index has them."""
-        return page_of(views.leases(ctx().index(), args["party"]), args)
+        return page_of(ctx().view(views.leases, args["party"]), args)
 
 
 @blp.route("/<int:lease_id>")
@@ -40,7 +40,7 @@ class Lease(MethodView):
                             "billed": k < lease.billed, "assigned": assigned,
                             "receivable_id": receivable_id if assigned else None})  # fmt: skip
         history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
-        device = next((row["device_id"] for row in views.leases(c.store) if row["id"] == lease_id), None)
+        device = next((row["device_id"] for row in c.view(views.leases, None) if row["id"] == lease_id), None)
         return {**lease.__dict__, "device_id": device, "outstanding": fn.outstanding(lease_id).call(),
                 "tiers": [{"up_to_hours": up, "price_per_hour": price} for up, price in fn.tiersOf(lease_id).call()],
                 "periods": periods, "history": [e.to_json() for e in history]}  # fmt: skip

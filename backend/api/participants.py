@@ -21,7 +21,7 @@ class Participants(MethodView):
     @blp.response(200, Page)
     def get(self, args):
         """Every onboarded participant, optionally only those holding `role`."""
-        rows = views.participants(ctx().index())
+        rows = ctx().view(views.participants)
         if args["role"]:
             rows = [p for p in rows if args["role"] in p["roles"]]
         return page_of(rows, args)
@@ -40,6 +40,6 @@ class Participant(MethodView):
             from flask import abort
 
             abort(404, f"{account} is not an onboarded participant")
-        name = next((p["name"] for p in views.participants(c.index()) if p["address"] == account), "")
+        name = next((p["name"] for p in c.view(views.participants) if p["address"] == account), "")
         return {"address": account, "name": name, "roles": views.role_names(roles), "suspended": suspended,
                 "onboarded_at": onboarded_at, "updated_at": updated_at, "kyc_hash": "0x" + kyc_hash.hex()}  # fmt: skip

@@ -27,7 +27,7 @@ class Receivables(MethodView):
     @blp.response(200, Page)
     def get(self, args):
         """Every receivable (or those `party` owes or holds), as the index has them."""
-        rows = views.receivables(ctx().index(), args["party"])
+        rows = ctx().view(views.receivables, args["party"])
         if args["status"]:
             rows = [r for r in rows if r["status"] == args["status"]]
         return page_of(rows, args)

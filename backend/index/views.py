@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.audit import replay_receivables
 from backend.index.store import EventFilter, IndexStore
-from backend.leasing import FLAG_NAMES, LEASE_STATUSES
+from backend.leasing import FLAG_NAMES
 
 ROLE_NAMES = {1: "BANK", 2: "CORE_ENTERPRISE", 4: "SUPPLIER", 8: "MERCHANT", 16: "LESSEE", 32: "CREDIT_ORACLE", 64: "IOT_ORACLE"}
 

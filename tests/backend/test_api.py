@@ -10,7 +10,7 @@ import pytest
 from backend.api import create_app
 from backend.api.config import ApiConfig
 from backend.chain import connect
-from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, seed, seed_credit, seed_supply_chain
+from backend.demo import CORE, LESSEE, LESSOR, TIER1, seed, seed_credit, seed_supply_chain
 from backend.deploy import deploy
 from backend.feeds import IOT_FEED
 from backend.index import Indexer, IndexStore

@@ -91,7 +91,7 @@ def _anvils_of(settings) -> list[int]:
 def _children_of(settings) -> list[int]:
     """PIDs of the demo's broker, IoT oracle and simulator (their command lines name this test's home
     or its MQTT port)."""
-    marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}")
+    marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}", f"--port\x00{settings.api_port}")
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -99,14 +99,14 @@ def _children_of(settings) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if ("mosquitto" in cmdline or "iot-oracle" in cmdline or "devices" in cmdline) and any(m in cmdline for m in marks):
+            if any(w in cmdline for w in ("mosquitto", "iot-oracle", "devices", "api")) and any(m in cmdline for m in marks):
                 pids.append(int(entry.name))
     return pids
 
 
 def _start_demo(settings, env_for):
     proc = subprocess.Popen(
-        [YINQI, "demo"], env=env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port)),
+        [YINQI, "demo"], env=env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port), YINQI_API_PORT=str(settings.api_port)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines = []
@@ -134,7 +134,8 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         assert "Auditor" in out
         assert len(_anvils_of(settings)) == 1
         assert f"MQTT broker: 127.0.0.1:{settings.mqtt_port}" in out
-        assert len(_children_of(settings)) == 3  # broker, IoT oracle, device simulator
+        assert len(_children_of(settings)) == 4  # broker, IoT oracle, device simulator, API
+        assert f"Web UI and API: http://127.0.0.1:{settings.api_port}/" in out
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)

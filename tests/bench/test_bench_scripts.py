@@ -45,3 +45,13 @@ def test_iot_ingest_bench_compares_with_a_raw_subscriber(tmp_path, monkeypatch):
     ingest, median, _ = json.loads((tmp_path / "iot_ingest.json").read_text())
     assert ingest["value"] > 0 and ingest["reference"] > 0  # both measured in the same run
     assert median["value"] > 0 and median["reference"] > 0
+
+
+def test_api_latency_bench_measures_each_endpoint_against_a_static_file(tmp_path, monkeypatch):
+    from bench import api_latency
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    api_latency.main(["--clients", "10", "--requests", "50", "--receivables", "3"])
+    rows = json.loads((tmp_path / "api_latency.json").read_text())
+    assert [row["endpoint"] for row in rows][0] == "static file (reference)" and len(rows) == 5
+    assert all(row["p99 ms"] >= row["p50 ms"] > 0 for row in rows)

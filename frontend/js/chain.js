@@ -1,0 +1,88 @@
+// Contracts from the deployment manifest (never pasted addresses or ABIs) and sending a transaction
+// with its pending / confirmed / failed states, reverts explained as sentences.
+import { ethers } from "/vendor/ethers.min.js";
+import { api } from "./api.js";
+import { explainError, t } from "./i18n.js";
+
+export let manifest = null;
+let errorsInterface = null;
+
+export async function loadManifest() {
+  manifest = await api("/manifest");
+  const errors = new Map();
+  for (const { abi } of Object.values(manifest.contracts)) {
+    for (const item of abi) if (item.type === "error") errors.set(ethers.id(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`), item);
+  }
+  errorsInterface = new ethers.Interface([...errors.values()]);
+  return manifest;
+}
+
+export function contract(name, runner) {
+  const record = manifest.contracts[name];
+  return new ethers.Contract(record.address, record.abi, runner);
+}
+
+// The decoded custom error of a failed call, as a sentence; or the wallet's own message.
+export function explain(err) {
+  if (err?.code === "ACTION_REJECTED" || err?.code === 4001 || err?.info?.error?.code === 4001) return t("rejected");
+  if (err?.revert?.name) return explainError(err.revert.name, namedArgs(err.revert));
+  const data = findData(err);
+  if (data && data !== "0x") {
+    try {
+      const parsed = errorsInterface.parseError(data);
+      if (parsed) return explainError(parsed.name, namedArgs(parsed));
+    } catch { /* not one of ours */ }
+  }
+  return err?.shortMessage || err?.message || String(err);
+}
+
+function namedArgs(decoded) {
+  const out = {};
+  const inputs = decoded.fragment?.inputs || [];
+  inputs.forEach((input, i) => { out[input.name] = decoded.args[i]; });
+  return out;
+}
+
+function findData(err) {
+  for (const candidate of [err?.data, err?.info?.error?.data, err?.error?.data, err?.info?.error?.data?.data]) {
+    if (typeof candidate === "string" && candidate.startsWith("0x")) return candidate;
+  }
+  return null;
+}
+
+// Send one transaction, showing its state in the transactions panel; the receipt, or null if it failed.
+export async function send(label, build) {
+  const item = document.createElement("div");
+  item.className = "tx";
+  item.dataset.testid = "tx";
+  const state = document.createElement("span");
+  state.className = "state";
+  const text = document.createElement("div");
+  item.append(state, document.createTextNode(` ${label}`), text);
+  document.getElementById("txs").prepend(item);
+  const set = (cls, message) => { item.className = `tx ${cls}`; item.dataset.state = cls; state.textContent = t(cls); text.textContent = message || ""; };
+  set("pending");
+  try {
+    const tx = await build();
+    set("pending", tx.hash);
+    const receipt = await tx.wait();
+    await indexed(receipt.blockNumber); // lists come from the index: let it see this block first
+    set(receipt.status === 1 ? "confirmed" : "failed", `#${receipt.blockNumber} ${receipt.hash.slice(0, 18)}…`);
+    setTimeout(() => item.remove(), 15000);
+    return receipt.status === 1 ? receipt : null;
+  } catch (err) {
+    set("failed", explain(err));
+    return null;
+  }
+}
+
+async function indexed(block, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try { if ((await api("/health")).indexed_block >= block) return; } catch { return; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const units = (dcny) => ethers.parseUnits(String(dcny).replace(/,/g, ""), 6);
+export { ethers };

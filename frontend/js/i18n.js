@@ -1,0 +1,175 @@
+// UI strings and the sentence for every custom error the contracts can revert with, in 中文 and English.
+// Placeholders {name} take the error's arguments; money arguments are shown in DCNY, times as dates.
+
+export const STRINGS = {
+  dashboard: ["Dashboard", "运营看板"], core: ["Core enterprise", "核心企业"], supplier: ["Supplier", "供应商"],
+  bank: ["Bank", "银行"], merchant: ["Merchant", "商户"], lessee: ["Lessee", "承租人"], auditor: ["Auditor", "审计"],
+  connect: ["Connect wallet", "连接钱包"], connected: ["Connected", "已连接"], noWallet: ["No browser wallet found: install MetaMask or another EIP-1193 wallet.", "未发现浏览器钱包：请安装 MetaMask 或其他 EIP-1193 钱包。"],
+  wrongChain: ["Your wallet is on chain {have}; Yinqi runs on chain {want}.", "钱包当前在链 {have}，银企运行在链 {want}。"],
+  switchChain: ["Switch network", "切换网络"], pending: ["pending", "待确认"], confirmed: ["confirmed", "已确认"], failed: ["failed", "失败"],
+  rejected: ["You rejected the request in your wallet.", "您在钱包中拒绝了该请求。"],
+  unknownError: ["The transaction would fail: {name}.", "交易将失败：{name}。"],
+  connectFirst: ["Connect your wallet to act in this role.", "请先连接钱包再以此角色操作。"],
+  applications: ["Financing applications", "融资申请量"], approvalRate: ["Approval rate", "通过率"], nplRate: ["NPL rate", "不良率"],
+  financedVolume: ["Financed volume", "融资金额"], appToCash: ["Application → cash", "申请到放款"], utilisation: ["Credit utilisation", "授信使用率"],
+  openFlags: ["Leases with open flags", "预警中的租赁"], sameTx: ["same transaction", "同一笔交易"],
+  issue: ["Issue a receivable", "签发应收账款"], supplierAddr: ["Supplier", "供应商"], amount: ["Amount (DCNY)", "金额 (DCNY)"],
+  dueDays: ["Due in (days)", "到期天数"], ref: ["Reference (PO no.)", "参考号（订单号）"], submit: ["Submit", "提交"],
+  owed: ["Receivables I owe", "我的应付账款"], held: ["Receivables I hold", "我持有的应收账款"], repay: ["Repay", "还款"],
+  split: ["Split", "拆分"], transfer: ["Transfer", "转让"], finance: ["Apply for financing", "申请融资"],
+  partsHint: ["parts as address=amount, comma separated", "拆分：地址=金额，用逗号分隔"], to: ["To", "转给"],
+  refused: ["Financing refused: {reason}", "融资被拒：{reason}"], advance: ["Advance received: {amount}", "已到账：{amount}"],
+  onboard: ["Onboard a participant", "准入参与方"], name: ["Name", "名称"], roles: ["Roles", "角色"], address: ["Address", "地址"],
+  terms: ["Debtor terms", "核心企业授信"], limit: ["Limit (DCNY)", "额度 (DCNY)"], rate: ["Rate (bps a year)", "年利率 (基点)"],
+  liquidity: ["Pool liquidity", "资金池"], deposit: ["Deposit", "存入"], alerts: ["Risk alerts", "风险预警"], freeze: ["Freeze", "冻结"],
+  heldLimits: ["Held limit raises", "待确认提额"], confirm: ["Confirm", "确认"],
+  consent: ["Consent to scoring", "授权评分"], merchantId: ["Merchant id in the bank's data", "银行数据中的商户编号"], sign: ["Sign and download", "签名并下载"],
+  myLine: ["My credit line", "我的授信"], score: ["Score", "评分"], available: ["Available", "可用"], drawn: ["Drawn", "已用"], interest: ["Interest", "利息"],
+  reasons: ["Why this score", "评分原因"], draw: ["Draw", "借款"], myLeases: ["My leases", "我的租赁"], device: ["Device", "设备"],
+  status: ["Status", "状态"], flags: ["Flags", "预警"], outstandingRent: ["Rent due", "应付租金"], payRent: ["Pay rent", "支付租金"], accept: ["Accept", "接受"],
+  usage: ["Usage (h)", "使用时长 (小时)"], rent: ["Rent", "租金"], paid: ["Paid", "已付"], period: ["Period", "期数"],
+  events: ["Events", "事件"], filter: ["Filter", "筛选"], exportCsv: ["Export CSV", "导出 CSV"], contract: ["Contract", "合约"], event: ["Event", "事件"],
+  subject: ["Subject (id or address)", "对象（编号或地址）"], party: ["Participant", "参与方"], block: ["Block", "区块"], time: ["Time", "时间"], args: ["Arguments", "参数"],
+  id: ["Id", "编号"], debtor: ["Debtor", "债务人"], holder: ["Holder", "持有人"], due: ["Due", "到期"], outstanding: ["Outstanding", "未偿"], actions: ["Actions", "操作"],
+  series: ["Per day", "按日"], none: ["none", "无"],
+};
+
+// Every custom error in the contracts' ABIs (a test holds this list to them).
+export const ERRORS = {
+  AccessControlBadConfirmation: ["Only the account itself can renounce its role.", "只有账户本人可以放弃其角色。"],
+  AccessControlEnforcedDefaultAdminDelay: ["The admin handover may be completed only after {schedule}.", "管理员移交须在 {schedule} 之后完成。"],
+  AccessControlEnforcedDefaultAdminRules: ["The bank's admin role changes only through the two-step handover.", "银行管理员角色只能通过两步移交变更。"],
+  AccessControlInvalidDefaultAdmin: ["{defaultAdmin} cannot become the admin.", "{defaultAdmin} 不能成为管理员。"],
+  AccessControlUnauthorizedAccount: ["Your account {account} does not hold the role this needs.", "您的账户 {account} 没有此操作所需的角色。"],
+  CreditLineInvalidBounds: ["Credit bounds must all be above zero.", "授信参数必须均大于零。"],
+  CreditLineLimitExceeded: ["You can draw at most {available}; you asked for {requested}.", "最多可借 {available}，您申请了 {requested}。"],
+  CreditLineMalformedReport: ["The credit report is malformed ({length} bytes).", "信用报告格式错误（{length} 字节）。"],
+  CreditLineNotActive: ["This credit line is not active ({status}).", "该授信额度不可用（状态 {status}）。"],
+  CreditLineNotDefaultable: ["This line cannot be marked defaulted yet.", "该额度尚不能认定违约。"],
+  CreditLineNotGateway: ["Only the oracle gateway may report scores.", "只有预言机网关可以报送评分。"],
+  CreditLineNotMerchant: ["{account} is not an active merchant.", "{account} 不是有效商户。"],
+  CreditLineNothingPending: ["There is no held limit raise to confirm.", "没有待确认的提额。"],
+  CreditLineOutOfBounds: ["The reported limit {limit} or score {score} is beyond the bank's bounds.", "报送的额度 {limit} 或评分 {score} 超出银行限制。"],
+  CreditLineRepaymentTooLarge: ["You owe {owed}; you tried to repay {amount}.", "您欠款 {owed}，尝试还款 {amount}。"],
+  CreditLineScoreStale: ["Your score from {scoredAt} is too old to draw on; wait for a new score.", "您在 {scoredAt} 的评分已过期，请等待新评分。"],
+  CreditLineZeroAmount: ["The amount must be above zero.", "金额必须大于零。"],
+  ECDSAInvalidSignature: ["The signature is invalid.", "签名无效。"],
+  ECDSAInvalidSignatureLength: ["The signature has the wrong length ({length}).", "签名长度错误（{length}）。"],
+  ECDSAInvalidSignatureS: ["The signature is malformed.", "签名格式错误。"],
+  ERC20InsufficientAllowance: ["Approve at least {needed} first (approved: {allowance}).", "请先授权至少 {needed}（已授权 {allowance}）。"],
+  ERC20InsufficientBalance: ["Your balance {balance} is below the {needed} needed.", "余额 {balance} 不足，需要 {needed}。"],
+  ERC20InvalidApprover: ["Invalid approver {approver}.", "无效的授权人 {approver}。"],
+  ERC20InvalidReceiver: ["Cannot send tokens to {receiver}.", "不能向 {receiver} 转账。"],
+  ERC20InvalidSender: ["Cannot send tokens from {sender}.", "不能从 {sender} 转账。"],
+  ERC20InvalidSpender: ["Invalid spender {spender}.", "无效的被授权人 {spender}。"],
+  ERC2612ExpiredSignature: ["The permit expired at {deadline}.", "许可已于 {deadline} 过期。"],
+  ERC2612InvalidSigner: ["The permit was signed by {signer}, not {owner}.", "许可由 {signer} 签名，而不是 {owner}。"],
+  ERC721IncorrectOwner: ["Receivable #{tokenId} belongs to {owner}, not {sender}.", "应收账款 #{tokenId} 属于 {owner}，不属于 {sender}。"],
+  ERC721InsufficientApproval: ["{operator} may not move receivable #{tokenId}.", "{operator} 无权转移应收账款 #{tokenId}。"],
+  ERC721InvalidApprover: ["Invalid approver {approver}.", "无效的授权人 {approver}。"],
+  ERC721InvalidOperator: ["Invalid operator {operator}.", "无效的操作人 {operator}。"],
+  ERC721InvalidOwner: ["Invalid owner {owner}.", "无效的持有人 {owner}。"],
+  ERC721InvalidReceiver: ["{receiver} cannot receive receivables.", "{receiver} 不能接收应收账款。"],
+  ERC721InvalidSender: ["Invalid sender {sender}.", "无效的发送人 {sender}。"],
+  ERC721NonexistentToken: ["Receivable #{tokenId} does not exist (any more).", "应收账款 #{tokenId} 不存在（或已拆分）。"],
+  EnforcedPause: ["The bank has paused this for now.", "银行已暂停此功能。"],
+  ExpectedPause: ["This needs the contract to be paused.", "此操作需要合约处于暂停状态。"],
+  GatewayInvalidFeed: ["Invalid feed settings (consumer {consumer}, quorum {quorum}, max age {maxAge}).", "数据源设置无效（接收方 {consumer}，门限 {quorum}，时效 {maxAge}）。"],
+  GatewayNotOperator: ["{signer} is not an oracle operator.", "{signer} 不是预言机运营方。"],
+  GatewayOperatorExists: ["{operator} is already an operator.", "{operator} 已是运营方。"],
+  GatewayOperatorUnknown: ["{operator} is not an operator.", "{operator} 不是运营方。"],
+  GatewayQuorumNotMet: ["{signatures} signatures; the feed needs {quorum}.", "签名数 {signatures}，需要 {quorum}。"],
+  GatewayReportFromFuture: ["The report is dated in the future ({asOf}).", "报告时间在未来（{asOf}）。"],
+  GatewayReportTooOld: ["The report ({asOf}) is too old.", "报告（{asOf}）已过期。"],
+  GatewaySequenceNotIncreasing: ["Report {sequence} was already applied (last {lastSequence}).", "报告 {sequence} 已处理（最新 {lastSequence}）。"],
+  GatewaySignersNotAscending: ["Signatures must be ordered by signer.", "签名须按签名人地址排序。"],
+  GatewayUnknownFeed: ["Unknown oracle feed.", "未知的预言机数据源。"],
+  InvalidAccountNonce: ["The signature was already used (nonce {currentNonce}).", "该签名已被使用（nonce {currentNonce}）。"],
+  InvalidShortString: ["Invalid short string.", "无效的短字符串。"],
+  LeaseDeviceInUse: ["This device is already under lease #{leaseId}.", "该设备已在租赁 #{leaseId} 中。"],
+  LeaseInvalidSettings: ["Invalid lease settings.", "租赁参数无效。"],
+  LeaseInvalidTerms: ["Invalid lease terms: period 1 h–366 days, 1–120 periods, a device id of 1–64 characters.", "租赁条款无效：周期 1 小时至 366 天，1 至 120 期，设备编号 1 至 64 个字符。"],
+  LeaseInvalidTiers: ["The rent tiers must rise in hours and fall in price (1–4 tiers).", "租金档位须按小时递增、单价递减（1 至 4 档）。"],
+  LeaseMalformedReport: ["The usage report is malformed ({length} bytes).", "使用报告格式错误（{length} 字节）。"],
+  LeaseNotClosable: ["Lease #{leaseId} cannot close yet: {settled} of its periods are settled.", "租赁 #{leaseId} 尚不能结束：已结清 {settled} 期。"],
+  LeaseNotDefaultable: ["Lease #{leaseId} is not past due and grace.", "租赁 #{leaseId} 尚未超过宽限期。"],
+  LeaseNotGateway: ["Only the oracle gateway may report usage.", "只有预言机网关可以报送使用数据。"],
+  LeaseNotParty: ["{account} is not a party to lease #{leaseId}.", "{account} 不是租赁 #{leaseId} 的当事方。"],
+  LeaseParticipantNotAuthorized: ["{account} is not onboarded for this role.", "{account} 未获准以此角色参与。"],
+  LeasePaymentTooLarge: ["Lease #{leaseId} has {outstanding} due; you tried to pay {amount}.", "租赁 #{leaseId} 应付 {outstanding}，您尝试支付 {amount}。"],
+  LeasePeriodNotAssignable: ["Period {period} of lease #{leaseId} cannot become a receivable.", "租赁 #{leaseId} 第 {period} 期不能转为应收账款。"],
+  LeaseUnknown: ["There is no lease #{leaseId}.", "不存在租赁 #{leaseId}。"],
+  LeaseWrongStatus: ["Lease #{leaseId} is {status}: not possible now.", "租赁 #{leaseId} 状态为 {status}，当前不可操作。"],
+  LeaseZeroAmount: ["The amount must be above zero.", "金额必须大于零。"],
+  ParticipantAlreadyOnboarded: ["{account} is already onboarded.", "{account} 已准入。"],
+  ParticipantAlreadySuspended: ["{account} is already suspended.", "{account} 已被暂停。"],
+  ParticipantInvalidRoles: ["Choose at least one valid role.", "请至少选择一个有效角色。"],
+  ParticipantNotAuthorized: ["{account} is not authorised for this role.", "{account} 未获此角色授权。"],
+  ParticipantNotOnboarded: ["{account} is not onboarded.", "{account} 尚未准入。"],
+  ParticipantNotSuspended: ["{account} is not suspended.", "{account} 未被暂停。"],
+  ParticipantZeroAddress: ["The zero address cannot take part.", "零地址不能参与。"],
+  PoolInsufficientLiquidity: ["The pool has {available}; {requested} was asked.", "资金池余额 {available}，申请 {requested}。"],
+  PoolZeroAddress: ["The zero address is not allowed.", "不允许零地址。"],
+  PoolZeroAmount: ["The amount must be above zero.", "金额必须大于零。"],
+  ReceivableAmountTooLarge: ["{amount} is too large.", "{amount} 金额过大。"],
+  ReceivableDueDateOutOfRange: ["The due date must lie between {earliest} and {latest}.", "到期日须在 {earliest} 与 {latest} 之间。"],
+  ReceivableDuplicateReference: ["You have already used this reference.", "该参考号已使用过。"],
+  ReceivableExpired: ["Receivable #{id} matured on {dueDate}.", "应收账款 #{id} 已于 {dueDate} 到期。"],
+  ReceivableGracePeriodTooLong: ["The grace period may be at most {maxGracePeriod} seconds.", "宽限期最长 {maxGracePeriod} 秒。"],
+  ReceivableMissingReference: ["Give the receivable a reference (e.g. the PO number).", "请填写参考号（如订单号）。"],
+  ReceivableNotActive: ["Receivable #{id} is not active ({status}).", "应收账款 #{id} 不可用（状态 {status}）。"],
+  ReceivableNotDebtor: ["Only the debtor may repay #{id}.", "只有债务人可以偿还 #{id}。"],
+  ReceivableNotHolder: ["You do not hold receivable #{id}.", "您未持有应收账款 #{id}。"],
+  ReceivableNotOverdue: ["Receivable #{id} is not overdue until {deadline}.", "应收账款 #{id} 在 {deadline} 前未逾期。"],
+  ReceivableNotRepayable: ["Receivable #{id} cannot be repaid ({status}).", "应收账款 #{id} 不能还款（状态 {status}）。"],
+  ReceivableParticipantNotAuthorized: ["{account} is not onboarded for this role.", "{account} 未获准以此角色参与。"],
+  ReceivableRateTooHigh: ["The rate {rateBps} bps is above the {maxRateBps} bps cap.", "利率 {rateBps} 基点超过上限 {maxRateBps} 基点。"],
+  ReceivableRepaymentClosed: ["Repayment of #{id} closed at {deadline}.", "#{id} 的还款已于 {deadline} 截止。"],
+  ReceivableRepaymentTooLarge: ["#{id} has {outstanding} outstanding; you tried to repay {amount}.", "#{id} 未偿 {outstanding}，您尝试还款 {amount}。"],
+  ReceivableSplitPartCount: ["Give 2–32 parts, one holder per part ({parts} amounts, {holders} holders).", "请拆分为 2 至 32 份，每份一个持有人（{parts} 个金额，{holders} 个持有人）。"],
+  ReceivableSplitPartiallyRepaid: ["#{id} was partly repaid and can no longer be split.", "#{id} 已部分还款，不能再拆分。"],
+  ReceivableSplitSumMismatch: ["The parts sum to {sum}, not the face amount {amount}.", "各份合计 {sum}，不等于面额 {amount}。"],
+  ReceivableUnknown: ["There is no receivable #{id}.", "不存在应收账款 #{id}。"],
+  ReceivableZeroAmount: ["The amount must be above zero.", "金额必须大于零。"],
+  ReentrancyGuardReentrantCall: ["A nested call was refused.", "拒绝了嵌套调用。"],
+  SafeCastOverflowedUintDowncast: ["A number is too large.", "数值过大。"],
+  SafeERC20FailedOperation: ["The token transfer failed.", "代币转账失败。"],
+  StringTooLong: ["A text is too long.", "文本过长。"],
+};
+
+const MONEY = new Set(["amount", "available", "requested", "owed", "outstanding", "balance", "needed", "allowance", "limit", "sum", "repaid"]);
+const TIMES = new Set(["dueDate", "deadline", "earliest", "latest", "scoredAt", "asOf", "schedule"]);
+
+let lang = localStorage.getItem("yinqi.lang") || "zh";
+export const getLang = () => lang;
+export function setLang(value) { lang = value; localStorage.setItem("yinqi.lang", value); document.documentElement.lang = value; }
+
+export function t(key, args = {}) {
+  const pair = STRINGS[key];
+  const text = pair ? pair[lang === "en" ? 0 : 1] : key;
+  return fill(text, args);
+}
+
+export function fill(text, args) {
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in args ? String(args[k]) : `{${k}}`));
+}
+
+export function money(units) {
+  const n = Number(units) / 1e6;
+  return `${n.toLocaleString(lang === "en" ? "en-US" : "zh-CN", { maximumFractionDigits: 2 })} DCNY`;
+}
+
+export function when(seconds) {
+  return new Date(Number(seconds) * 1000).toLocaleString(lang === "en" ? "en-GB" : "zh-CN");
+}
+
+// A decoded revert as a sentence in the current language.
+export function explainError(name, args) {
+  const pair = ERRORS[name];
+  if (!pair) return t("unknownError", { name });
+  const shown = {};
+  for (const [k, v] of Object.entries(args || {})) {
+    shown[k] = MONEY.has(k) ? money(v) : TIMES.has(k) ? when(v) : String(v);
+  }
+  return fill(pair[lang === "en" ? 0 : 1], shown);
+}

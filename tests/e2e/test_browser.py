@@ -1,0 +1,250 @@
+"""End to end in Debian's chromium (headless, Playwright): the real API server, a real anvil seeded
+like the demo, and per role a test wallet injected as an EIP-1193 provider that signs with that
+role's dev key through ethers — the UI's real signing path. Screenshots go to tests/artifacts/e2e/."""
+
+import csv
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend.chain import connect
+from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2, seed, seed_credit, seed_supply_chain
+from backend.deploy import deploy
+from backend.dev_accounts import dev_account
+from backend.leasing import LeaseService
+from backend.node import LocalChain
+from tests.conftest import free_port, make_settings
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+YINQI = str(Path(sys.executable).with_name("yinqi"))
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
+WALLET_JS = (Path(__file__).with_name("test_wallet.js")).read_text()
+MERCHANT = dev_account(5)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """anvil + contracts + the demo's seeds + a lease with a billed period + `yinqi api`."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    settings = make_settings(tmp, free_port())
+    with LocalChain(settings) as chain:
+        manifest = deploy(settings, environ={}).manifest
+        w3 = connect(chain.url)
+        seed(w3, manifest)
+        seed_supply_chain(w3, manifest)
+        seed_credit(settings, w3)
+        leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001"])
+        w3.provider.make_request("evm_increaseTime", [3 * 86_400])  # past period 1 and its report window
+        w3.provider.make_request("evm_mine", [])
+        from backend.chain import send
+
+        lease = manifest.contract(w3, "EquipmentLease")
+        send(w3, BANK, lease.functions.bill(leases["EXC-001"]), decoder=manifest.revert_decoder())
+        port = free_port()
+        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("YINQI_")}
+        env.update(YINQI_HOME=str(settings.home), YINQI_DEPLOYMENTS=str(settings.deployments_dir),
+                   YINQI_CHAIN_PORT=str(settings.chain_port))  # fmt: skip
+        log = (tmp / "api.log").open("w")
+        server = subprocess.Popen([YINQI, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/api/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        else:
+            server.kill()
+            raise AssertionError((tmp / "api.log").read_text())
+        try:
+            yield base, w3, manifest, leases
+        finally:
+            server.terminate()
+            assert server.wait(30) == 0  # graceful shutdown
+            log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+def wallet_page(browser, base, account=None, lang="en"):
+    """A fresh browser page, with the test wallet for `account` injected (none: no wallet at all)."""
+    context = browser.new_context(accept_downloads=True)
+    context.add_init_script(f"localStorage.setItem('yinqi.lang', '{lang}')")
+    if account is not None:
+        script = WALLET_JS.replace("__KEY__", "0x" + account.key.hex().removeprefix("0x"))
+        script = script.replace("__RPC__", requests.get(f"{base}/api/manifest", timeout=5).json()["rpc_url"]).replace("__CHAIN__", "31337")
+        context.add_init_script(script)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    return page
+
+
+def open_as(page, base, view):
+    page.goto(f"{base}/#/{view}")
+    page.get_by_test_id("connect").click()
+    page.wait_for_function("document.getElementById('account').textContent.startsWith('0x')")
+    page.get_by_test_id("view").locator("section").first.wait_for()
+
+
+def wait_indexed(base):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        health = requests.get(f"{base}/api/health", timeout=5).json()
+        if health["indexed_block"] >= health["latest_block"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the index did not catch up")
+
+
+def settle(page, count):
+    """Wait until `count` transactions are confirmed in the panel; fail on any failure."""
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=tx][data-state=confirmed]').length >= {count}"
+        " || document.querySelector('[data-testid=tx][data-state=failed]')",
+        timeout=30_000,
+    )
+    failed = page.locator("[data-testid=tx][data-state=failed]")
+    assert failed.count() == 0, failed.first.inner_text()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_dashboard_shows_the_kpis_and_switches_language(stack, browser):
+    base, *_ = stack
+    page = wallet_page(browser, base, lang="zh")
+    page.goto(base)
+    page.get_by_test_id("kpi-applications").wait_for()
+    assert page.get_by_test_id("kpi-applications").locator("b").inner_text() == "2"
+    assert page.get_by_test_id("kpi-approval-rate").locator("b").inner_text() == "100.0%"
+    assert "运营看板" in page.get_by_test_id("tab-dashboard").inner_text()
+    page.get_by_test_id("lang").click()
+    page.wait_for_function("document.querySelector('[data-testid=tab-dashboard]').textContent === 'Dashboard'")
+    shot(page, "dashboard")
+    assert not page.errors
+
+
+def test_issue_split_finance_repay(stack, browser):
+    base, w3, manifest, _ = stack
+    receivables = manifest.contract(w3, "Receivables")
+    first_new = receivables.functions.nextId().call()
+
+    core = wallet_page(browser, base, CORE)
+    open_as(core, base, "core")
+    form = core.get_by_test_id("issue-form")
+    form.locator("select[name=supplier]").select_option(TIER1.address)
+    form.locator("input[name=amount]").fill("1000")
+    form.locator("input[name=days]").fill("30")
+    form.locator("input[name=ref]").fill("E2E-PO-1")
+    form.locator("button[type=submit]").click()
+    settle(core, 1)
+    assert receivables.functions.ownerOf(first_new).call() == TIER1.address
+    # the same reference again: the revert comes back as a sentence, not a hex blob
+    form = core.get_by_test_id("issue-form")
+    form.locator("input[name=amount]").fill("5")
+    form.locator("input[name=ref]").fill("E2E-PO-1")
+    form.locator("button[type=submit]").click()
+    failed = core.locator("[data-testid=tx][data-state=failed]")
+    failed.wait_for(timeout=30_000)
+    assert "You have already used this reference." in failed.inner_text()
+    shot(core, "core-issue")
+
+    wait_indexed(base)
+    supplier = wallet_page(browser, base, TIER1)
+    open_as(supplier, base, "supplier")
+    supplier.get_by_test_id(f"split-input-{first_new}").fill(f"{TIER1.address}=600, {TIER2.address}=400")
+    supplier.get_by_test_id(f"split-{first_new}").click()
+    settle(supplier, 1)
+    mine, theirs = first_new + 1, first_new + 2
+    assert receivables.functions.ownerOf(theirs).call() == TIER2.address
+    wait_indexed(base)
+    supplier.reload()
+    supplier.get_by_test_id("connect").click()
+    supplier.get_by_test_id(f"finance-{mine}").click()
+    settle(supplier, 1)
+    supplier.get_by_test_id("finance-result").wait_for()
+    supplier.wait_for_function("document.querySelector('[data-testid=finance-result]').textContent.includes('Advance received')")
+    assert receivables.functions.ownerOf(mine).call() == manifest.record("FinancingPool").address
+    shot(supplier, "supplier-finance")
+
+    wait_indexed(base)
+    core.reload()
+    core.get_by_test_id("connect").click()
+    core.get_by_test_id(f"repay-{theirs}").click()
+    settle(core, 2)  # approve, then repay
+    status = receivables.functions.receivable(theirs).call()[2]
+    assert status == 4  # Settled
+    shot(core, "core-repay")
+    assert not core.errors and not supplier.errors
+
+
+def test_merchant_draws_and_repays(stack, browser):
+    base, w3, manifest, _ = stack
+    credit = manifest.contract(w3, "CreditLine")
+    page = wallet_page(browser, base, MERCHANT)
+    open_as(page, base, "merchant")
+    assert page.get_by_test_id("reasons").locator("tbody tr").count() == 3
+    page.get_by_test_id("draw-form").locator("input[name=amount]").fill("100")
+    page.get_by_test_id("draw-form").locator("button[type=submit]").click()
+    settle(page, 1)
+    assert credit.functions.lineOf(MERCHANT.address).call()[6] == 100 * 10**6
+    page.get_by_test_id("repay-form").locator("input[name=amount]").fill("50")
+    page.get_by_test_id("repay-form").locator("button[type=submit]").click()
+    settle(page, 3)  # + approve, repay
+    drawn, interest = credit.functions.lineOf(MERCHANT.address).call()[6:8]
+    assert drawn + interest <= 50 * 10**6 + 10  # 50 paid, interest first
+    shot(page, "merchant")
+    assert not page.errors
+
+
+def test_lessee_pays_rent(stack, browser):
+    base, w3, manifest, leases = stack
+    lease = manifest.contract(w3, "EquipmentLease")
+    lease_id = leases["EXC-001"]
+    assert lease.functions.outstanding(lease_id).call() > 0
+    page = wallet_page(browser, base, LESSEE)
+    open_as(page, base, "lessee")
+    page.get_by_test_id(f"pay-{lease_id}").click()
+    settle(page, 2)  # approve, pay
+    assert lease.functions.outstanding(lease_id).call() == 0
+    shot(page, "lessee")
+    assert not page.errors
+
+
+def test_auditor_filters_and_exports_csv(stack, browser):
+    base, *_ = stack
+    wait_indexed(base)
+    page = wallet_page(browser, base)  # an auditor needs no wallet
+    page.goto(f"{base}/#/auditor")
+    page.get_by_test_id("events-table").wait_for()
+    form = page.get_by_test_id("audit-form")
+    form.locator("select[name=contract]").select_option("Receivables")
+    form.locator("input[name=party]").fill(CORE.address)
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("document.querySelector('[data-testid=events-table] tbody tr')")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
+    assert rows[0][:6] == ["block", "log_index", "timestamp", "tx", "contract", "event"]
+    assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"Receivables"}
+    assert any(r[5] == "ReceivableRepaid" for r in rows[1:])  # what the core repaid above
+    shot(page, "auditor")
+    assert not page.errors

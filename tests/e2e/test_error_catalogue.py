@@ -1,0 +1,31 @@
+"""Every custom error any contract can revert with has a sentence in English and in Chinese in the
+frontend's catalogue (frontend/js/i18n.js), with placeholders the error actually has."""
+
+import re
+from pathlib import Path
+
+from backend.build import load_artifacts
+from backend.config import Settings
+from backend.deploy import STEPS
+
+CATALOGUE = Path(__file__).resolve().parents[2] / "frontend" / "js" / "i18n.js"
+ENTRY = re.compile(r'^  (\w+): \["((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\],$', re.M)
+
+
+def test_every_contract_error_has_a_sentence_in_both_languages():
+    text = CATALOGUE.read_text()
+    errors_block = text[text.index("export const ERRORS"):]
+    sentences = {name: (en, zh) for name, en, zh in ENTRY.findall(errors_block)}
+    artifacts = load_artifacts(Settings())
+    abi_errors = {
+        item["name"]: {i["name"] for i in item["inputs"]}
+        for step in STEPS
+        for item in artifacts[step.name].abi
+        if item["type"] == "error"
+    }
+    assert set(abi_errors) - set(sentences) == set(), "errors without a sentence"
+    for name, inputs in abi_errors.items():
+        for sentence in sentences[name]:
+            assert sentence.strip(), name
+            assert set(re.findall(r"\{(\w+)\}", sentence)) <= inputs, f"{name}: {sentence}"
+        assert re.search(r"[\u4e00-\u9fff]", sentences[name][1]), f"{name}: the Chinese sentence is not Chinese"
