@@ -77,3 +77,31 @@ def broker(tmp_path):
 
     with LocalBroker(tmp_path / "mosquitto", free_port()) as running:
         yield running
+
+
+POSTGRES_URL = os.environ.get("YINQI_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def index_target(request, tmp_path):
+    """Where an event index lives: a SQLite file, or a fresh schema on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "index.sqlite")
+        return
+    import uuid
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL} ({exc}); set YINQI_TEST_POSTGRES")
+    schema = f"yinqi_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -41,7 +41,7 @@ class YinqiContext:
 
     @cached_property
     def store(self) -> IndexStore:
-        return IndexStore(self.config.index_file)
+        return IndexStore(self.config.index_target)
 
     @cached_property
     def indexer(self) -> Indexer:

@@ -1,4 +1,7 @@
-"""Where the index keeps decoded events: one table, one row per log, plus a cursor."""
+"""Where the index keeps decoded events: one table, one row per log, plus a cursor — in SQLite (a file,
+the embedded default) or PostgreSQL (a ``postgresql://`` URL), so several API processes can share one
+index. Writers take a lock (SQLite's write lock; a PostgreSQL advisory lock), so concurrent followers
+never interleave their writes."""
 
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    block_number INTEGER NOT NULL,
+    block_number BIGINT  NOT NULL,
     block_hash   TEXT    NOT NULL,
     log_index    INTEGER NOT NULL,
     tx_hash      TEXT    NOT NULL,
-    timestamp    INTEGER NOT NULL,
+    timestamp    BIGINT  NOT NULL,
     contract     TEXT    NOT NULL,   -- the manifest's name: Receivables, CreditLine, …
     event        TEXT    NOT NULL,
     subject      TEXT,               -- what the event is about: a receivable or lease id, an account
@@ -32,6 +35,7 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+ADVISORY_LOCK = 0x59494E5149  # "YINQI": one index writer at a time on a shared PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -81,13 +85,36 @@ class EventFilter:
 
 
 class IndexStore:
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.Lock()
+    """`target`: a SQLite file path (or ``:memory:``), or a ``postgresql://`` URL."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = str(target)
+        self.postgres = self.target.startswith(("postgresql://", "postgres://"))
+        self._lock = threading.RLock()
+        if self.postgres:
+            import psycopg
+
+            self._db = psycopg.connect(self.target, autocommit=True)
+            with self._lock:
+                self._db.execute(f"SELECT pg_advisory_lock({ADVISORY_LOCK})")  # two processes creating at once
+                try:
+                    for statement in filter(str.strip, SCHEMA.split(";")):
+                        self._db.execute(statement)
+                finally:
+                    self._db.execute(f"SELECT pg_advisory_unlock({ADVISORY_LOCK})")
+        else:
+            if self.target != ":memory:":
+                Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.target, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def _execute(self, sql: str, params=()):
+        with self._lock:
+            return self._db.execute(self._sql(sql), params)
 
     def close(self) -> None:
         self._db.close()
@@ -95,7 +122,11 @@ class IndexStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self.postgres:
+                self._db.execute("BEGIN")
+                self._db.execute(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})")
+            else:
+                self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
@@ -106,12 +137,12 @@ class IndexStore:
     # -- meta --------------------------------------------------------------------------------
 
     def get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def put(self, key: str, value: str) -> None:
-        self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         (key, value))  # fmt: skip
+        self._execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                      (key, value))  # fmt: skip
 
     # -- events ------------------------------------------------------------------------------
 
@@ -121,30 +152,41 @@ class IndexStore:
              " ".join(e.parties), json.dumps(e.args))
             for e in events
         ]  # fmt: skip
-        self._db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        sql = self._sql(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_number, log_index) DO UPDATE SET "
+            "block_hash = excluded.block_hash, tx_hash = excluded.tx_hash, timestamp = excluded.timestamp, "
+            "contract = excluded.contract, event = excluded.event, subject = excluded.subject, "
+            "parties = excluded.parties, args = excluded.args"
+        )
+        with self._lock:
+            if self.postgres:
+                with self._db.cursor() as cursor:
+                    cursor.executemany(sql, rows)
+            else:
+                self._db.executemany(sql, rows)
         return len(rows)
 
     def drop_after(self, block: int) -> None:
-        self._db.execute("DELETE FROM events WHERE block_number > ?", (block,))
+        self._execute("DELETE FROM events WHERE block_number > ?", (block,))
 
     def clear(self) -> None:
-        self._db.execute("DELETE FROM events")
-        self._db.execute("DELETE FROM meta")
+        self._execute("DELETE FROM events")
+        self._execute("DELETE FROM meta")
 
     def query(self, where: EventFilter = EventFilter(), *, limit: int | None = None, offset: int = 0,
               newest_first: bool = False) -> list[Event]:  # fmt: skip
         sql, params = where.where()
         order = " ORDER BY block_number DESC, log_index DESC" if newest_first else " ORDER BY block_number, log_index"
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-        rows = self._db.execute("SELECT * FROM events" + sql + order + page, params).fetchall()
+        rows = self._execute("SELECT * FROM events" + sql + order + page, params).fetchall()
         return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8].split()), json.loads(r[9])) for r in rows]
 
     def count(self, where: EventFilter = EventFilter()) -> int:
         sql, params = where.where()
-        return self._db.execute("SELECT COUNT(*) FROM events" + sql, params).fetchone()[0]
+        return self._execute("SELECT COUNT(*) FROM events" + sql, params).fetchone()[0]
 
     def subjects(self, contract: str, events: tuple[str, ...], party: str | None = None) -> list[str]:
         """Distinct subjects of `events` (optionally involving `party`), oldest first."""
         sql, params = EventFilter(contract=contract, events=events, party=party).where()
-        rows = self._db.execute(f"SELECT subject FROM events{sql} GROUP BY subject ORDER BY MIN(block_number)", params)
+        rows = self._execute(f"SELECT subject FROM events{sql} GROUP BY subject ORDER BY MIN(block_number)", params)
         return [r[0] for r in rows if r[0] is not None]

@@ -6,9 +6,12 @@ callback return, which sends the PUBACK (``optimistic_acknowledgement=False``). 
 idle rule over every device, silent ones included. A flusher turns what the store holds and the
 chain lacks — usage per (lease, period) and each flag change — into reports through the gateway,
 via the outbox (:mod:`oracles.outbox`): a restart or ``kill -9`` at any point loses and duplicates
-nothing. The broker keeps the oracle's session (fixed client id, no clean start), so messages that
-arrive while it is down wait for it. Several instances on one host may share a subscription group
-and the store file; flushing is serialised by a file lock.
+nothing. Alone, the oracle keeps a broker session (fixed client id, no clean start, 7-day expiry), so
+messages that arrive while it is down wait for it. In a shared-subscription group each member's
+session ends with its connection: the broker then gives a dead member's unacknowledged messages and
+its share of new ones to the members still connected (a member with a lingering session would have
+them queued for it instead); the group keeps receiving as long as one member runs. Members on one
+host share the store file; flushing is serialised by a file lock.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
 
     client = FlowControlledClient(
         config.client_id, clean_session=False, optimistic_acknowledgement=False,
-        session_expiry_interval=SESSION_EXPIRY, receive_maximum=config.in_flight,
+        session_expiry_interval=0 if config.group else SESSION_EXPIRY, receive_maximum=config.in_flight,
     )  # fmt: skip
     client.on_message = on_message
     client.on_connect = on_connect

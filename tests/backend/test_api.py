@@ -4,6 +4,7 @@ OpenAPI document, and the event index (resume after restart, reorg)."""
 import csv
 import io
 from dataclasses import replace
+from uuid import uuid4
 
 import pytest
 
@@ -196,14 +197,14 @@ def test_the_backend_never_signs(client):
     refused(client.post("/api/receivables", json={}), 405)
 
 
-def test_index_resumes_after_restart_without_duplicates(world, tmp_path):
+def test_index_resumes_after_restart_without_duplicates(world, index_target):
     settings, w3, manifest, _ = world
-    path = tmp_path / "index.sqlite"
+    path = index_target
     first = Indexer(w3, manifest, IndexStore(path))
     first.sync()
     before = first.store.count()
     first.store.close()
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-RESUME", LEASE_TERMS)  # one new event
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-RESUME-{uuid4().hex[:6]}", LEASE_TERMS)  # one new event
     again = Indexer(w3, manifest, IndexStore(path))  # a restart: re-reads the last blocks first
     again.sync()
     assert again.store.count() == before + 1
@@ -211,26 +212,42 @@ def test_index_resumes_after_restart_without_duplicates(world, tmp_path):
     assert len(keys) == len(set(keys))
 
 
-def test_index_survives_a_reorg(world, tmp_path):
+def test_index_survives_a_reorg(world, index_target):
     settings, w3, manifest, _ = world
-    index = Indexer(w3, manifest, IndexStore(tmp_path / "index.sqlite"))
+    index = Indexer(w3, manifest, IndexStore(index_target))
     index.sync()
+    tag = uuid4().hex[:6]
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-ORPHAN", LEASE_TERMS)
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-ORPHAN-{tag}", LEASE_TERMS)
     index.sync()
-    assert [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"][-1] == "EXC-ORPHAN"
+    assert [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"][-1] == f"EXC-ORPHAN-{tag}"
     w3.provider.make_request("evm_revert", [snapshot])  # the block with that offer is gone
     w3.provider.make_request("evm_mine", [])
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, "EXC-CANON", LEASE_TERMS)
+    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-CANON-{tag}", LEASE_TERMS)
     index.sync()
     offered = [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"]
-    assert "EXC-ORPHAN" not in offered and offered[-1] == "EXC-CANON"
+    assert f"EXC-ORPHAN-{tag}" not in offered and offered[-1] == f"EXC-CANON-{tag}"
 
 
 def test_a_chain_error_is_a_503_not_a_crash(world):
     settings, *_ = world
     app = create_app(ApiConfig(settings=replace(settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False))
     refused(app.test_client().get("/api/health"), 503)
+
+
+def test_two_api_processes_share_one_postgres_index(world, index_target):
+    """What several API processes behind a load balancer do: each follows the chain into the same
+    index; both serve the same lists, and the index holds every event once."""
+    if not index_target.startswith("postgresql"):
+        pytest.skip("sharing one index across processes is what PostgreSQL is for")
+    settings, *_ = world
+    clients = [create_app(ApiConfig(settings=settings, follow=False, index=index_target)).test_client() for _ in range(2)]
+    bodies = [ok(c.get("/api/receivables?page_size=200")) for c in clients]
+    assert bodies[0] == bodies[1] and bodies[0]["total"] >= 6
+    store = IndexStore(index_target)
+    keys = [(e.block_number, e.log_index) for e in store.query()]
+    assert len(keys) == len(set(keys)) and store.count() == len(keys)
+    assert ok(clients[1].get("/api/kpis"))["financing_approvals"] == 2
 
 
 from backend.leasing import DEMO_TERMS as LEASE_TERMS  # noqa: E402

@@ -1,6 +1,7 @@
 """The benchmark scripts run end to end and write their figures (timings are not asserted here)."""
 
 import json
+from pathlib import Path
 
 from bench import gas
 
@@ -55,3 +56,14 @@ def test_api_latency_bench_measures_each_endpoint_against_a_static_file(tmp_path
     rows = json.loads((tmp_path / "api_latency.json").read_text())
     assert [row["endpoint"] for row in rows][0] == "static file (reference)" and len(rows) == 5
     assert all(row["p99 ms"] >= row["p50 ms"] > 0 for row in rows)
+
+
+def test_all_gathers_every_figure_into_one_table(tmp_path, monkeypatch):
+    from bench import all as everything
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    everything.app_to_cash()
+    rows = everything.summary(tmp_path)
+    assert [r["area"] for r in rows] == ["receivables"] and rows[0]["ratio"] > 0
+    committed = everything.summary(Path(everything.__file__).parent / "results")
+    assert {"gas: receivables", "gas: credit update", "credit", "IoT", "API (100 clients)", "receivables"} <= {r["area"] for r in committed}

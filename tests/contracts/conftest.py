@@ -159,3 +159,20 @@ def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list
     from oracles.gateway import sign_digest
 
     return sign_digest(gateway.reportDigest(feed, sequence, as_of, payload), [dev_account(i) for i in signer_indexes])
+
+
+# --- equipment leases --------------------------------------------------------------------------
+
+IOT_FEED = b"iot-usage".ljust(32, b"\x00")
+
+
+@pytest.fixture(scope="module")
+def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
+    """EquipmentLease wired as `yinqi deploy` wires it. The lessor is the tier-1 supplier; the lessee
+    is the core enterprise, also onboarded as a lessee (so its rent may become a receivable)."""
+    contract = bank.deploy(project.EquipmentLease, registry, token, receivables, gateway, bank, ADMIN_DELAY)
+    receivables.grantRole(receivables.ISSUER_ROLE(), contract, sender=bank)
+    gateway.configureFeed(IOT_FEED, contract, 1, DAY, sender=bank)
+    registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["LESSEE"], sender=bank)
+    token.approve(contract, 2**256 - 1, sender=debtor)
+    return contract

@@ -6,9 +6,8 @@ import pytest
 from eth_utils import keccak
 
 from oracles.gateway import lease_payload, pack_lease_word
-from tests.contracts.conftest import ADMIN_DELAY, DAY, OPERATOR_INDEXES, UNIT, sign_report
+from tests.contracts.conftest import DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, sign_report
 
-IOT_FEED = b"iot-usage".ljust(32, b"\x00")
 NONE, OFFERED, ACTIVE, FROZEN, DEFAULTED, RECALLED, CLOSED = range(7)
 IGNORED_NOT_RUNNING, IGNORED_BILLED, IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = 1, 2, 3, 4
 IDLE, GEOFENCE, FUEL, TAMPER = 1, 2, 4, 8
@@ -17,18 +16,6 @@ TIERS = [(100, 50 * UNIT), (300, 40 * UNIT), (0xFFFFFFFF, 30 * UNIT)]  # hours u
 TERMS = (PERIOD, 3, 10_000 * UNIT, 2_000 * UNIT)  # period, periods, deposit, minimum rent
 PAYMENT_TERM, GRACE, REPORT_DELAY = 7 * DAY, 15 * DAY, DAY
 REASON = b"geofence".ljust(32, b"\x00")
-
-
-@pytest.fixture(scope="module")
-def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
-    """EquipmentLease wired as `yinqi deploy` wires it. The lessor is the tier-1 supplier; the lessee
-    is the core enterprise, also onboarded as a lessee (so its rent may become a receivable)."""
-    contract = bank.deploy(project.EquipmentLease, registry, token, receivables, gateway, bank, ADMIN_DELAY)
-    receivables.grantRole(receivables.ISSUER_ROLE(), contract, sender=bank)
-    gateway.configureFeed(IOT_FEED, contract, 1, DAY, sender=bank)
-    registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["LESSEE"], sender=bank)
-    token.approve(contract, 2**256 - 1, sender=debtor)
-    return contract
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2, seed, seed_cr
 from backend.deploy import deploy
 from backend.dev_accounts import dev_account
 from backend.leasing import LeaseService
+from backend.feeds import IOT_FEED
 from backend.node import LocalChain
+from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.outbox import Outbox
 from tests.conftest import free_port, make_settings
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -47,6 +50,10 @@ def stack(tmp_path_factory):
 
         lease = manifest.contract(w3, "EquipmentLease")
         send(w3, BANK, lease.functions.bill(leases["EXC-001"]), decoder=manifest.revert_decoder())
+        outbox = Outbox(tmp / "iot-outbox.sqlite")  # the IoT oracle's operator flags the device's geofence
+        ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED).publish(
+            lease_payload([pack_lease_word(leases["EXC-001"], 3, 0, 2)]), {"flags:EXC-001:1": "2"})
+        outbox.close()
         port = free_port()
         env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("YINQI_")}
         env.update(YINQI_HOME=str(settings.home), YINQI_DEPLOYMENTS=str(settings.deployments_dir),
@@ -75,18 +82,20 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])  # no calls home: the network here is closed
         yield instance
         instance.close()
 
 
-def wallet_page(browser, base, account=None, lang="en"):
+def wallet_page(browser, base, account=None, lang="en", start_chain=31337):
     """A fresh browser page, with the test wallet for `account` injected (none: no wallet at all)."""
     context = browser.new_context(accept_downloads=True)
     context.add_init_script(f"localStorage.setItem('yinqi.lang', '{lang}')")
     if account is not None:
         script = WALLET_JS.replace("__KEY__", "0x" + account.key.hex().removeprefix("0x"))
-        script = script.replace("__RPC__", requests.get(f"{base}/api/manifest", timeout=5).json()["rpc_url"]).replace("__CHAIN__", "31337")
+        script = script.replace("__RPC__", requests.get(f"{base}/api/manifest", timeout=5).json()["rpc_url"]).replace("__CHAIN__", "31337").replace("__START_CHAIN__", str(start_chain))
         context.add_init_script(script)
     page = context.new_page()
     errors = []
@@ -124,6 +133,7 @@ def settle(page, count):
 
 
 def shot(page, name):
+    page.get_by_test_id("view").locator("section").first.wait_for()  # after any re-render
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -247,4 +257,40 @@ def test_auditor_filters_and_exports_csv(stack, browser):
     assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"Receivables"}
     assert any(r[5] == "ReceivableRepaid" for r in rows[1:])  # what the core repaid above
     shot(page, "auditor")
+    assert not page.errors
+
+
+def test_a_wallet_on_another_chain_is_offered_the_switch(stack, browser):
+    base, *_ = stack
+    page = wallet_page(browser, base, CORE, start_chain=1)
+    page.goto(f"{base}/#/dashboard")
+    page.get_by_test_id("connect").click()
+    banner = page.get_by_test_id("banner")
+    banner.wait_for()
+    assert "chain 1" in banner.inner_text() and "31337" in banner.inner_text()
+    page.get_by_test_id("switch-chain").click()
+    page.wait_for_function("!document.querySelector('[data-testid=banner]')")
+    shot(page, "switched-chain")
+    assert not page.errors
+
+
+def test_bank_onboards_and_freezes_a_flagged_lease(stack, browser):
+    base, w3, manifest, leases = stack
+    registry = manifest.contract(w3, "ParticipantRegistry")
+    newcomer = dev_account(9).address
+    page = wallet_page(browser, base, BANK)
+    open_as(page, base, "bank")
+    row = page.get_by_test_id("alerts-table").locator("tbody tr")
+    assert row.count() == 1 and "GEOFENCE" in row.inner_text() and "EXC-001" in row.inner_text()
+    page.get_by_test_id(f"freeze-{leases['EXC-001']}").click()
+    settle(page, 1)
+    assert manifest.contract(w3, "EquipmentLease").functions.leaseOf(leases["EXC-001"]).call()[6] == 3  # Frozen
+    form = page.get_by_test_id("onboard-form")
+    form.locator("input[name=address]").fill(newcomer)
+    form.locator("input[name=name]").fill("Xinghe Logistics 星河物流")
+    form.locator("input[name=role2]").check()  # SUPPLIER
+    form.locator("button[type=submit]").click()
+    settle(page, 2)
+    assert registry.functions.participant(newcomer).call()[0] == 4
+    shot(page, "bank")
     assert not page.errors

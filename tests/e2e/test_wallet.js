@@ -3,6 +3,7 @@
 // Placeholders are filled by the test: KEY (a public anvil dev key), RPC, CHAIN.
 (() => {
   const KEY = "__KEY__", RPC = "__RPC__", CHAIN = __CHAIN__;
+  let current = __START_CHAIN__; // the chain the wallet is on when the page opens (the test may start it elsewhere)
   let ready;
   const load = () => (ready ||= import("/vendor/ethers.min.js").then(({ ethers }) => {
     const provider = new ethers.JsonRpcProvider(RPC, CHAIN, { staticNetwork: true, cacheTimeout: -1 });
@@ -27,8 +28,12 @@
         case "eth_accounts":
           return [signer.address];
         case "eth_chainId":
-          return ethers.toQuantity(CHAIN);
+          return ethers.toQuantity(current);
         case "wallet_switchEthereumChain":
+          if (Number(params[0].chainId) !== CHAIN) throw Object.assign(new Error("Unrecognized chain"), { code: 4902 });
+          current = CHAIN;
+          for (const fn of listeners.chainChanged || []) fn(ethers.toQuantity(current));
+          return null;
         case "wallet_addEthereumChain":
           return null;
         case "eth_sendTransaction": {

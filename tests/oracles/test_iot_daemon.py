@@ -276,3 +276,32 @@ def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
     result = subprocess.run([YINQI, "iot-oracle", "run", "--broker", f"127.0.0.1:{free_port()}", "--rules", str(rules),
                              "--state", str(tmp_path / "s.sqlite"), "--connect-attempts", "2"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert_one_line_error(result, "did not answer")
+
+
+def test_one_of_two_instances_killed_mid_stream_the_other_takes_over(world, broker, tmp_path):
+    w3, manifest, devices, leases, rules, env = world
+    a = Daemon(tmp_path, broker, rules, env, name="a", group="oracles").start()
+    b = Daemon(tmp_path, broker, rules, env, name="b", group="oracles").start()
+    try:
+        sent = asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=1.5, speedup=3600))
+        a.kill()  # mid-stream: whatever it had in flight is unacknowledged
+        sent += asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=1.5, speedup=3600))
+        store = store_of(b.state, rules)
+        time.sleep(3)
+        stopped_b = b.stop()
+    finally:
+        for d in (a, b):
+            if d.process.poll() is None:
+                d.kill()
+    counters = store.counters()
+    assert stopped_b["handled"] > 0
+    assert sum(counters.values()) >= sent  # every message handled by one of them (redeliveries count as stale)
+    usage, _ = chain_usage(w3, manifest)
+    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
+    # the meters are cumulative: whatever the killed instance held, the survivor's later messages count it
+    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
+    on_chain = chain_flag_changes(w3, manifest, leases)
+    for device in devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local
+    assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
