@@ -3,6 +3,7 @@ manifests in tmp dirs (backend and oracle tests)."""
 
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -24,6 +25,25 @@ def assert_one_line_error(result, fragment):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+
+
+@contextmanager
+def seeded_chain(tmp_path, *, credit: bool = False):
+    """A real anvil with every contract deployed and the demo's seeds: its cast onboarded and funded,
+    a supply chain in motion and, with `credit`, a scored merchant. Yields (settings, w3, manifest)."""
+    from backend.chain import connect
+    from backend.demo import seed, seed_credit, seed_supply_chain
+    from backend.deploy import deploy
+
+    settings = make_settings(tmp_path, free_port())
+    with LocalChain(settings) as chain:
+        manifest = deploy(settings, environ={}).manifest
+        w3 = connect(chain.url)
+        seed(w3, manifest)
+        seed_supply_chain(w3, manifest)
+        if credit:
+            seed_credit(settings, w3)
+        yield settings, w3, manifest
 
 
 @pytest.fixture
@@ -82,12 +102,9 @@ def broker(tmp_path):
 POSTGRES_URL = os.environ.get("YINQI_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def index_target(request, tmp_path):
-    """Where an event index lives: a SQLite file, or a fresh schema on the machine's PostgreSQL."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "index.sqlite")
-        return
+@pytest.fixture
+def postgres_index():
+    """A fresh schema on the machine's PostgreSQL, as an index URL."""
     import uuid
 
     import psycopg
@@ -105,3 +122,11 @@ def index_target(request, tmp_path):
             yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def index_target(request, tmp_path):
+    """Where an event index lives: a SQLite file, or a fresh schema on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite")
+    return request.getfixturevalue("postgres_index")

@@ -10,16 +10,13 @@ import pytest
 
 from backend.api import create_app
 from backend.api.config import ApiConfig
-from backend.chain import connect
-from backend.demo import CORE, LESSEE, LESSOR, TIER1, seed, seed_credit, seed_supply_chain
-from backend.deploy import deploy
+from backend.demo import CORE, LESSEE, LESSOR, TIER1
 from backend.feeds import IOT_FEED
 from backend.index import Indexer, IndexStore
 from backend.leasing import LeaseService
-from backend.node import LocalChain
 from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
 from oracles.outbox import Outbox
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, seeded_chain
 
 DEMO_MEMBERS = 9
 
@@ -27,13 +24,7 @@ DEMO_MEMBERS = 9
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
-    settings = make_settings(tmp, free_port())
-    with LocalChain(settings) as chain:
-        manifest = deploy(settings, environ={}).manifest
-        w3 = connect(chain.url)
-        seed(w3, manifest)
-        seed_supply_chain(w3, manifest)
-        seed_credit(settings, w3)
+    with seeded_chain(tmp, credit=True) as (settings, w3, manifest):
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001", "EXC-002"])
         from backend.dev_accounts import dev_account
 
@@ -235,11 +226,10 @@ def test_a_chain_error_is_a_503_not_a_crash(world):
     refused(app.test_client().get("/api/health"), 503)
 
 
-def test_two_api_processes_share_one_postgres_index(world, index_target):
+def test_two_api_processes_share_one_postgres_index(world, postgres_index):
     """What several API processes behind a load balancer do: each follows the chain into the same
     index; both serve the same lists, and the index holds every event once."""
-    if not index_target.startswith("postgresql"):
-        pytest.skip("sharing one index across processes is what PostgreSQL is for")
+    index_target = postgres_index
     settings, *_ = world
     clients = [create_app(ApiConfig(settings=settings, follow=False, index=index_target)).test_client() for _ in range(2)]
     bodies = [ok(c.get("/api/receivables?page_size=200")) for c in clients]

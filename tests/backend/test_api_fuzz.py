@@ -7,22 +7,12 @@ from hypothesis import HealthCheck, settings
 
 from backend.api import create_app
 from backend.api.config import ApiConfig
-from backend.chain import connect
-from backend.demo import seed, seed_supply_chain
-from backend.deploy import deploy
-from backend.node import LocalChain
-from tests.conftest import free_port, make_settings
+from tests.conftest import seeded_chain
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    config = make_settings(tmp, free_port())
-    with LocalChain(config) as chain:
-        manifest = deploy(config, environ={}).manifest
-        w3 = connect(chain.url)
-        seed(w3, manifest)
-        seed_supply_chain(w3, manifest)
+    with seeded_chain(tmp_path_factory.mktemp("fuzz")) as (config, _, _):
         app = create_app(ApiConfig(settings=config, follow=False))
         yield schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 

@@ -74,8 +74,8 @@ def test_chain_runs_until_ctrl_c_and_leaves_nothing_behind(settings, env_for):
     assert not _anvils_of(settings)
 
 
-def _anvils_of(settings) -> list[int]:
-    """PIDs of anvil processes using this test's state file."""
+def _pids(matches) -> list[int]:
+    """PIDs of the processes whose command line `matches`."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -83,25 +83,22 @@ def _anvils_of(settings) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if "anvil" in cmdline and str(settings.chain_state_file) in cmdline:
+            if matches(cmdline):
                 pids.append(int(entry.name))
     return pids
+
+
+def _anvils_of(settings) -> list[int]:
+    """PIDs of anvil processes using this test's state file."""
+    return _pids(lambda cmdline: "anvil" in cmdline and str(settings.chain_state_file) in cmdline)
 
 
 def _children_of(settings) -> list[int]:
-    """PIDs of the demo's broker, IoT oracle and simulator (their command lines name this test's home
-    or its MQTT port)."""
+    """PIDs of the demo's broker, IoT oracle, simulator and API (their command lines name this test's
+    home or its ports)."""
     marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}", f"--port\x00{settings.api_port}")
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if any(w in cmdline for w in ("mosquitto", "iot-oracle", "devices", "api")) and any(m in cmdline for m in marks):
-                pids.append(int(entry.name))
-    return pids
+    names = ("mosquitto", "iot-oracle", "devices", "api")
+    return _pids(lambda cmdline: any(n in cmdline for n in names) and any(m in cmdline for m in marks))
 
 
 def _start_demo(settings, env_for):

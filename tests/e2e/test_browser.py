@@ -12,16 +12,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from backend.chain import connect
-from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2, seed, seed_credit, seed_supply_chain
-from backend.deploy import deploy
+from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2
 from backend.dev_accounts import dev_account
 from backend.leasing import LeaseService
 from backend.feeds import IOT_FEED
-from backend.node import LocalChain
 from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
 from oracles.outbox import Outbox
-from tests.conftest import free_port, make_settings
+from tests.conftest import free_port, seeded_chain
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -36,13 +33,7 @@ MERCHANT = dev_account(5)
 def stack(tmp_path_factory):
     """anvil + contracts + the demo's seeds + a lease with a billed period + `yinqi api`."""
     tmp = tmp_path_factory.mktemp("e2e")
-    settings = make_settings(tmp, free_port())
-    with LocalChain(settings) as chain:
-        manifest = deploy(settings, environ={}).manifest
-        w3 = connect(chain.url)
-        seed(w3, manifest)
-        seed_supply_chain(w3, manifest)
-        seed_credit(settings, w3)
+    with seeded_chain(tmp, credit=True) as (settings, w3, manifest):
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001"])
         w3.provider.make_request("evm_increaseTime", [3 * 86_400])  # past period 1 and its report window
         w3.provider.make_request("evm_mine", [])

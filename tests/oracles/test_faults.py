@@ -5,12 +5,13 @@ on chain exactly once, no hour of work is lost, and the index holds every event 
 import asyncio
 import time
 
-import pytest
 
 from backend.index import Indexer, IndexStore
 from backend.index.store import EventFilter
 from oracles.iot.simulator import simulate
-from tests.oracles.test_iot_daemon import Daemon, FlagName, chain_flag_changes, chain_usage, store_of, wait_for, world  # noqa: F401
+from tests.oracles.test_iot_daemon import (  # noqa: F401 - world is a fixture
+    Daemon, assert_chain_matches_store, chain_flag_changes, chain_usage, store_of, wait_for, world,
+)  # fmt: skip
 
 
 def test_broker_and_chain_restarts_lose_and_duplicate_nothing(world, broker, local_chain, tmp_path):  # noqa: F811
@@ -34,13 +35,8 @@ def test_broker_and_chain_restarts_lose_and_duplicate_nothing(world, broker, loc
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    on_chain = chain_flag_changes(w3, manifest, leases)
-    for device in devices:
-        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
-        assert on_chain[device.device_id] == local and len(set(local)) == len(local)
-    usage, reports = chain_usage(w3, manifest)
-    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
-    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
+    assert_chain_matches_store(w3, manifest, leases, devices, store)
+    _, reports = chain_usage(w3, manifest)
 
     # the index, restarted, holds every event once
     path = tmp_path / "index.sqlite"

@@ -111,6 +111,21 @@ def store_of(state, rules):
     return DeviceStore(state, RuleEngine(RuleBook.load(rules)))
 
 
+def assert_chain_matches_store(w3, manifest, leases, devices, store, *, once=True):
+    """Every flag change the store recorded is on chain, in order, once (`once`: and each incident
+    raised or cleared once); usage on chain is the store's; no hour the normal device worked is lost.
+    The on-chain flag changes per device."""
+    on_chain = chain_flag_changes(w3, manifest, leases)
+    for device in devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local, device.device_id
+        assert not once or len(set(local)) == len(local), device.device_id
+    usage, _ = chain_usage(w3, manifest)
+    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
+    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
+    return on_chain
+
+
 def test_rules_raise_and_clear_once_on_chain_and_the_timer_catches_silence(world, broker, tmp_path):
     w3, manifest, devices, leases, rules, env = world
     daemon = Daemon(tmp_path, broker, rules, env).start()
@@ -127,22 +142,13 @@ def test_rules_raise_and_clear_once_on_chain_and_the_timer_catches_silence(world
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    on_chain = chain_flag_changes(w3, manifest, leases)
     store = store_of(daemon.state, rules)
-    for device in devices:
-        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
-        assert on_chain[device.device_id] == local, device.device_id  # every change, once, in order
-        assert len(set(local)) == len(local)  # one raise and one clear per incident
+    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store)
     assert on_chain["EXC-001"] == [("IDLE", True), ("IDLE", False)]  # normal: only its silence
     assert on_chain["EXC-002"] == [("IDLE", True), ("IDLE", False)]  # idle until it worked again
     assert on_chain["EXC-003"][0] == ("GEOFENCE", True) and ("GEOFENCE", False) not in on_chain["EXC-003"]
     assert on_chain["EXC-004"][0] == ("FUEL", True) and ("FUEL", False) in on_chain["EXC-004"]
     assert on_chain["EXC-005"][0] == ("TAMPER", True) and ("TAMPER", False) in on_chain["EXC-005"]
-    usage, _ = chain_usage(w3, manifest)
-    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
-    normal = devices[0]
-    worked = usage[(leases["EXC-001"], 0)] / 100
-    assert worked == pytest.approx(normal.hours - 1000.0, abs=0.02)  # every hour the meter counted
     assert stopped["counters"]["accepted"] > 0
 
 
@@ -233,14 +239,7 @@ def test_kill_and_restart_lose_and_duplicate_nothing(world, broker, tmp_path, cr
         if daemon.process.poll() is None:
             daemon.kill()
     store = store_of(daemon.state, rules)
-    on_chain = chain_flag_changes(w3, manifest, leases)
-    for device in devices:
-        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
-        assert on_chain[device.device_id] == local  # none lost, none twice
-    usage, _ = chain_usage(w3, manifest)
-    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
-    worked = usage[(leases["EXC-001"], 0)] / 100
-    assert worked == pytest.approx(devices[0].hours - 1000.0, abs=0.02)  # no work lost across the crash
+    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store, once=False)  # none lost, none twice
     assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
 
 
@@ -260,13 +259,8 @@ def test_two_instances_split_one_fleet_without_duplicates(world, broker, tmp_pat
                 d.kill()
     assert stopped_a["handled"] > 0 and stopped_b["handled"] > 0  # both took a share
     assert stopped_a["handled"] + stopped_b["handled"] == sent  # and no message went to both
-    on_chain = chain_flag_changes(w3, manifest, leases)
-    for device in devices:
-        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
-        assert on_chain[device.device_id] == local and len(set(local)) == len(local)
+    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store)
     assert on_chain["EXC-004"][:1] == [("FUEL", True)]
-    usage, _ = chain_usage(w3, manifest)
-    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
 
 
 def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
@@ -296,12 +290,6 @@ def test_one_of_two_instances_killed_mid_stream_the_other_takes_over(world, brok
     counters = store.counters()
     assert stopped_b["handled"] > 0
     assert sum(counters.values()) >= sent  # every message handled by one of them (redeliveries count as stale)
-    usage, _ = chain_usage(w3, manifest)
-    assert usage == {key: int(hours * 100) for key, hours in store.usage().items()}
     # the meters are cumulative: whatever the killed instance held, the survivor's later messages count it
-    assert usage[(leases["EXC-001"], 0)] / 100 == pytest.approx(devices[0].hours - 1000.0, abs=0.02)
-    on_chain = chain_flag_changes(w3, manifest, leases)
-    for device in devices:
-        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
-        assert on_chain[device.device_id] == local
+    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store, once=False)
     assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
