@@ -5,7 +5,7 @@
     python -m bench.all --table    # only the table, from the last results in bench/results/
 
 Each figure sits next to the reference measured in the same run where one exists: gas against a bare
-OpenZeppelin ERC-721 mint, the issue target and the storage floor; scores against the article's
+OpenZeppelin ERC-721 mint, the issue target and the storage floor (receivables, credit updates, leases); scores against the article's
 RandomForest; IoT ingest against a raw MQTT subscriber; anomaly latency and application-to-cash
 against one plain transaction's round trip; API latency against a static file from the same server.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import _harness
 
-SOURCES = ("gas", "credit_gas", "credit_throughput", "iot_ingest", "api_latency", "app_to_cash")
+SOURCES = ("gas", "credit_gas", "lease_gas", "credit_throughput", "iot_ingest", "api_latency", "app_to_cash")
 
 
 def app_to_cash() -> list[dict[str, Any]]:
@@ -57,10 +57,11 @@ def app_to_cash() -> list[dict[str, Any]]:
 
 
 def run_all(quick: bool) -> None:
-    from bench import api_latency, credit_gas, credit_throughput, gas, iot_ingest
+    from bench import api_latency, credit_gas, credit_throughput, gas, iot_ingest, lease_gas
 
     gas.main()
     credit_gas.main()
+    lease_gas.main()
     credit_throughput.main(["--merchants", "5000" if quick else "100000"])
     iot_ingest.main(["--messages", "3000", "--devices", "20"] if quick else [])
     api_latency.main(["--requests", "500"] if quick else [])
@@ -81,6 +82,12 @@ def summary(results=None) -> list[dict[str, Any]]:
             rows.append({"area": "gas: credit update", "figure": f"per merchant, batch of {r['batch']}", "value": r["per merchant"],
                          "unit": "gas", "reference": "5,000 storage floor", "ratio": r["vs floor"],
                          "target": f"{r['of target']} of target"})  # fmt: skip
+    for r in load("lease_gas"):
+        per_lease = "per lease" in r
+        rows.append({"area": "gas: leases", "figure": r["operation"] + (" (per lease)" if per_lease else ""),
+                     "value": r["per lease"] if per_lease else r["gas"], "unit": "gas",
+                     "reference": "5,000 storage floor" if per_lease else "bare ERC-721 mint",
+                     "ratio": r["vs floor"] if per_lease else r["vs reference mint"]})  # fmt: skip
     for r in load("credit_throughput"):
         rows.append({"area": "credit", "figure": r["measure"], "value": r["value"], "unit": "",
                      "reference": r["reference"] and "the article's RandomForest", "ratio": r["ratio"]})  # fmt: skip

@@ -66,4 +66,16 @@ def test_all_gathers_every_figure_into_one_table(tmp_path, monkeypatch):
     rows = everything.summary(tmp_path)
     assert [r["area"] for r in rows] == ["receivables"] and rows[0]["ratio"] > 0
     committed = everything.summary(Path(everything.__file__).parent / "results")
-    assert {"gas: receivables", "gas: credit update", "credit", "IoT", "API (100 clients)", "receivables"} <= {r["area"] for r in committed}
+    assert {"gas: receivables", "gas: credit update", "gas: leases", "credit", "IoT", "API (100 clients)", "receivables"} <= {r["area"] for r in committed}
+
+
+def test_lease_gas_bench_reports_operations_and_batches(tmp_path, monkeypatch):
+    from bench import lease_gas
+
+    monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
+    lease_gas.main()
+    rows = {row["operation"]: row for row in json.loads((tmp_path / "lease_gas.json").read_text())}
+    assert rows["reference ERC-721 mint"]["vs reference mint"] == 1.0
+    assert {"offer (3 tiers)", "accept (pays the deposit)", "bill one period", "pay a period's rent"} <= rows.keys()
+    batch = rows["usage report, usage again, batch of 100"]
+    assert batch["vs floor"] > 1 and batch["per lease"] < rows["usage report, usage again, batch of 1"]["per lease"]
