@@ -3,6 +3,7 @@ network (py-evm). Each test runs in its own chain snapshot (ape's isolation), so
 """
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ADMIN_DELAY = 2 * 24 * 3600  # seconds before a new bank admin may accept (two-step transfer)
 
@@ -176,3 +177,11 @@ def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
     registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["LESSEE"], sender=bank)
     token.approve(contract, 2**256 - 1, sender=debtor)
     return contract
+
+
+def run_machine(machine, *, examples: int, steps: int) -> None:
+    """Run a hypothesis state machine the same way every time (derandomized: CI sees the histories
+    a developer saw), with no deadline (a transaction on py-evm takes what it takes)."""
+    machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                                         derandomize=True, suppress_health_check=list(HealthCheck))  # fmt: skip
+    machine.TestCase().runTest()

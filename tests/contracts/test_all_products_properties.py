@@ -5,13 +5,12 @@ debtor's exposure is its financed outstanding and stays within its limit; a merc
 what it drew net of principal repaid. The default run is short; the slow one takes thousands of steps."""
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from oracles.gateway import lease_payload, pack_lease_word
 from tests.contracts.conftest import (
-    CREDIT_FEED, DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report,
+    CREDIT_FEED, DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, report_payload, run_machine, score_word, sign_report,
 )  # fmt: skip
 
 HOLDING = (2, 3, 4)  # lease statuses whose deposit the contract holds: Active, Frozen, Defaulted
@@ -193,16 +192,10 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
     return ThreeProducts
 
 
-def _run(machine, examples, steps):
-    machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
-                                         derandomize=True, suppress_health_check=list(HealthCheck))  # fmt: skip
-    machine.TestCase().runTest()
-
-
 def test_money_invariants_across_the_three_products(machine):
-    _run(machine, examples=10, steps=40)
+    run_machine(machine, examples=10, steps=40)
 
 
 @pytest.mark.slow
 def test_money_invariants_across_the_three_products_thousands_of_steps(machine):
-    _run(machine, examples=25, steps=80)  # 2,000 steps
+    run_machine(machine, examples=25, steps=80)  # 2,000 steps

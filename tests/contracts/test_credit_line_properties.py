@@ -4,11 +4,10 @@ repayments, freezes and time, checking after every step that money is conserved 
 principal exceeds its limit when drawn, and that interest never decreases except by repayment."""
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.contracts.conftest import CREDIT_FEED, DAY, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report
+from tests.contracts.conftest import run_machine, CREDIT_FEED, DAY, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report
 
 
 @pytest.fixture
@@ -92,8 +91,4 @@ def machine(credit_line, gateway, registry, pool, token, bank, merchant, account
 
 
 def test_credit_line_invariants_hold_over_random_histories(machine):
-    machine.TestCase.settings = settings(
-        max_examples=8, stateful_step_count=20, deadline=None, derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    machine.TestCase().runTest()
+    run_machine(machine, examples=8, steps=20)

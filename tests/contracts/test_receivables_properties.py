@@ -9,11 +9,10 @@ time / mark default against the real contracts, checking after every step that
 """
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.contracts.conftest import DAY, GRACE
+from tests.contracts.conftest import run_machine, DAY, GRACE
 
 ACTIVE, SPLIT, FINANCED, SETTLED, DEFAULTED = 1, 2, 3, 4, 5
 LIMIT = 600
@@ -167,8 +166,4 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
 
 
 def test_receivables_invariants_hold_over_random_histories(machine):
-    machine.TestCase.settings = settings(
-        max_examples=12, stateful_step_count=20, deadline=None, derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    machine.TestCase().runTest()
+    run_machine(machine, examples=12, steps=20)
