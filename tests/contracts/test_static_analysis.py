@@ -20,8 +20,10 @@ def findings() -> dict[str, str]:
     from slither.detectors.abstract_detector import AbstractDetector
 
     standard_json = SolcStandardJson()
-    for path in sorted((ROOT / "contracts").rglob("*.sol")):
-        if "bench" not in path.parts:
+    contracts = ROOT / "contracts"
+    for path in sorted(contracts.rglob("*.sol")):
+        parts = path.relative_to(contracts).parts
+        if parts[0] != "bench" and not any(part.startswith(".") for part in parts):  # not ape's dependency cache
             standard_json.add_source_file(str(path))
     standard_json.add_remapping(f"@openzeppelin/contracts/={ROOT}/node_modules/@openzeppelin/contracts/")
     compiled = CryticCompile(standard_json, solc=str(SOLC), solc_working_dir=str(ROOT),
@@ -32,7 +34,8 @@ def findings() -> dict[str, str]:
             slither.register_detector(detector)
     found = {}
     for result in (r for group in slither.run_detectors() for r in group):
-        if result["impact"] in ("High", "Medium") and "node_modules/" not in result["description"]:
+        ours = "node_modules/" not in result["description"] and "contracts/." not in result["description"]
+        if result["impact"] in ("High", "Medium") and ours:
             found[f'{result["check"]}: {result["description"].split(" (")[0]}'] = result["description"]
     return found
 
