@@ -69,12 +69,6 @@ class LeaseService:
             self._send(lessee, token.functions.approve(self.contract.address, lease.deposit), "approving the deposit")
         self._send(lessee, self.contract.functions.accept(lease_id), f"accepting lease {lease_id}")
 
-    def pay_rent(self, payer: LocalAccount, lease_id: int, amount: int) -> None:
-        token = self.manifest.contract(self.w3, "SettlementToken")
-        if token.functions.allowance(payer.address, self.contract.address).call() < amount:
-            self._send(payer, token.functions.approve(self.contract.address, amount), "approving the rent")
-        self._send(payer, self.contract.functions.payRent(lease_id, amount), f"paying rent on lease {lease_id}")
-
     def lease(self, lease_id: int) -> LeaseView:
         (lessee, start, period_seconds, periods, flags, lessor, status, billed, settled, deposit, minimum_rent, _device) = (
             self.contract.functions.leaseOf(lease_id).call()

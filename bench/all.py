@@ -19,8 +19,6 @@ from typing import Any
 
 from bench import _harness
 
-SOURCES = ("gas", "credit_gas", "lease_gas", "credit_throughput", "iot_ingest", "api_latency", "app_to_cash")
-
 
 def app_to_cash() -> list[dict[str, Any]]:
     """Wall time from submitting an application for financing to its receipt, with the advance paid in

@@ -184,9 +184,3 @@ class IndexStore:
     def count(self, where: EventFilter = EventFilter()) -> int:
         sql, params = where.where()
         return self._execute("SELECT COUNT(*) FROM events" + sql, params).fetchone()[0]
-
-    def subjects(self, contract: str, events: tuple[str, ...], party: str | None = None) -> list[str]:
-        """Distinct subjects of `events` (optionally involving `party`), oldest first."""
-        sql, params = EventFilter(contract=contract, events=events, party=party).where()
-        rows = self._execute(f"SELECT subject FROM events{sql} GROUP BY subject ORDER BY MIN(block_number)", params)
-        return [r[0] for r in rows if r[0] is not None]

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from oracles.iot.rules import DeviceState, Flag, FlagChange, RuleEngine
-from oracles.iot.telemetry import BadMessage, Rejection, Telemetry, parse
+from oracles.iot.telemetry import BadMessage, Telemetry, parse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -129,10 +129,6 @@ class DeviceStore:
             self._save(changes, {}, {})
         return changes
 
-    def count(self, name: str, n: int = 1) -> None:
-        with self._transaction():
-            self._save([], {}, {name: n})
-
     def _load(self, devices: set[str] | None) -> None:
         if devices is None:
             rows = self._db.execute("SELECT device_id, state FROM devices").fetchall()
@@ -213,5 +209,3 @@ def _state_from_json(raw: str) -> DeviceState:
         last=Telemetry(**last) if last else None,
     )
 
-
-__all__ = ["DeviceStore", "LeaseInfo", "Message", "BatchResult", "Rejection"]
