@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from backend.config import Settings
-from backend.errors import ChainAlreadyRunning, ChainError, YinqiError
+from backend.core.config import Settings
+from backend.core.errors import ChainAlreadyRunning, ChainError, YinqiError
 
 log = logging.getLogger("yinqi")
 
@@ -66,7 +66,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @_one_line_errors
 def chain(settings: Settings, host: str | None, port: int | None) -> None:
     """Run the local chain (anvil, dev accounts, state kept in .yinqi/) until Ctrl-C."""
-    from backend.node import LocalChain
+    from backend.local.node import LocalChain
 
     settings = replace(settings, chain_host=host or settings.chain_host, chain_port=port or settings.chain_port)
     node = LocalChain(settings)
@@ -94,7 +94,7 @@ def chain(settings: Settings, host: str | None, port: int | None) -> None:
 @_one_line_errors
 def deploy_command(settings: Settings, network: str | None, fresh: bool) -> None:
     """Deploy every contract and write deployments/<chain id>.json (a no-op when up to date)."""
-    from backend.deploy import deploy
+    from backend.services.deploy import deploy
 
     result = deploy(settings, network, fresh=fresh)
     if result.deployed:
@@ -164,10 +164,10 @@ class _Ops:
     """What a `yinqi receivable` command needs: the chain, its manifest, the service, a signer."""
 
     def __init__(self, settings: Settings, network: str | None, signer: str | None) -> None:
-        from backend.chain import connect
-        from backend.manifest import Manifest
-        from backend.network import rpc_url_for
-        from backend.receivables import ReceivablesService
+        from backend.core.chain import connect
+        from backend.core.manifest import Manifest
+        from backend.core.network import rpc_url_for
+        from backend.services.receivables import ReceivablesService
 
         self.w3 = connect(rpc_url_for(network, settings), settings.rpc_timeout)
         self.manifest = Manifest.for_chain(settings, self.w3)
@@ -176,7 +176,7 @@ class _Ops:
 
     @property
     def signer(self):
-        from backend.accounts import signer_from_spec
+        from backend.core.accounts import signer_from_spec
 
         if not self._signer_spec:
             raise YinqiError("this command signs a transaction: pass --signer dev:N, env:NAME or keystore:PATH")
@@ -187,7 +187,7 @@ def _due_timestamp(text: str) -> int:
     """``2027-03-31`` (00:00 UTC that day) or ``90d`` (that many days from now)."""
     import datetime as dt
 
-    from backend.errors import ConfigError
+    from backend.core.errors import ConfigError
 
     if text.endswith("d") and text[:-1].isdigit():
         return int((dt.datetime.now(dt.UTC) + dt.timedelta(days=int(text[:-1]))).timestamp())
@@ -201,7 +201,7 @@ def _due_timestamp(text: str) -> int:
 def _print_receivable(view) -> None:
     import datetime as dt
 
-    from backend.money import format_amount
+    from backend.core.money import format_amount
 
     due = dt.datetime.fromtimestamp(view.due_date, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lineage = f" part of #{view.parent}" if view.parent is not None else ""
@@ -232,7 +232,9 @@ def _ops(ctx_obj) -> _Ops:
 @click.option("--amount", required=True, help="Face amount in DCNY, e.g. 500000 or 1,250.50.")
 @click.option("--due", required=True, help="Due date: YYYY-MM-DD or Nd (days from now).")
 @click.option("--ref", "ref", required=True, help="The debtor's unique reference (≤ 32 bytes), e.g. a PO number.")
-@click.option("--invoice", type=click.Path(exists=True, dir_okay=False), help="Invoice file; its keccak hash goes on chain.")
+@click.option(
+    "--invoice", type=click.Path(exists=True, dir_okay=False), help="Invoice file; its keccak hash goes on chain."
+)
 @click.pass_obj
 @_one_line_errors
 def receivable_issue(obj, supplier: str, amount: str, due: str, ref: str, invoice: str | None) -> None:
@@ -241,7 +243,7 @@ def receivable_issue(obj, supplier: str, amount: str, due: str, ref: str, invoic
 
     from web3 import Web3
 
-    from backend.money import parse_amount
+    from backend.core.money import parse_amount
 
     ops = _ops(obj)
     invoice_hash = Web3.keccak(Path(invoice).read_bytes()) if invoice else bytes(32)
@@ -256,8 +258,8 @@ def receivable_issue(obj, supplier: str, amount: str, due: str, ref: str, invoic
 @_one_line_errors
 def receivable_split(obj, rid: int, parts: tuple[str, ...]) -> None:
     """The holder (signer) splits a receivable into parts for itself and its suppliers."""
-    from backend.errors import ConfigError
-    from backend.money import parse_amount
+    from backend.core.errors import ConfigError
+    from backend.core.money import parse_amount
 
     pairs = []
     for part in parts:
@@ -288,7 +290,7 @@ def receivable_transfer(obj, rid: int, to: str) -> None:
 @_one_line_errors
 def receivable_finance(obj, rid: int) -> None:
     """The holder (signer) applies for financing; approval pays the advance at once."""
-    from backend.money import format_amount
+    from backend.core.money import format_amount
 
     ops = _ops(obj)
     outcome = ops.service.finance(ops.signer, rid)
@@ -306,7 +308,7 @@ def receivable_finance(obj, rid: int) -> None:
 @_one_line_errors
 def receivable_repay(obj, rid: int, amount: str) -> None:
     """The debtor (signer) repays all or part of a receivable to its holder."""
-    from backend.money import parse_amount
+    from backend.core.money import parse_amount
 
     ops = _ops(obj)
     ops.service.repay(ops.signer, rid, parse_amount(amount))
@@ -417,7 +419,9 @@ def credit_score(model_dir: str, data_path: str, merchant: str, policy_path: str
         raise DataError(f"merchant {merchant!r} is not in {data_path}")
     (result,) = decide(CreditModel.load(model_dir), Policy.load(policy_path or DEFAULT_POLICY), rows)
     d = result.decision
-    verdict = "declined" if d.declined else f"band {d.band}, limit {d.limit:,.0f} DCNY at {d.rate_bps / 100:.2f} % a year"
+    verdict = (
+        "declined" if d.declined else f"band {d.band}, limit {d.limit:,.0f} DCNY at {d.rate_bps / 100:.2f} % a year"
+    )
     click.echo(f"Merchant {merchant}: probability of default {d.probability:.2%}, score {d.score}: {verdict}.")
     click.echo("What moved it most (log-odds of default):")
     for reason in result.reasons:
@@ -432,19 +436,40 @@ def credit_oracle() -> None:
 
 
 @credit_oracle.command("run")
-@click.option("--data", "data_dir", required=True, type=click.Path(exists=True),
-              help="Directory of merchant CSVs, or a SQLite file with a table merchant_months.")
-@click.option("--consents", "consents_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Directory of signed consents (JSON).")
-@click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Trained model directory.")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True),
+    help="Directory of merchant CSVs, or a SQLite file with a table merchant_months.",
+)
+@click.option(
+    "--consents",
+    "consents_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Directory of signed consents (JSON).",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Trained model directory.",
+)
 @click.option("--policy", "policy_path", default=None, help="Policy TOML [oracles/credit/policy.toml].")
 @click.option("--state", default=None, help="Outbox SQLite file [$YINQI_HOME/credit-oracle.sqlite].")
-@click.option("--signer", default="dev:7", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH.")
+@click.option(
+    "--signer", default="dev:7", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH."
+)
 @click.option("--interval", type=click.FloatRange(0.1), default=60.0, show_default=True, help="Seconds between cycles.")
 @click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
 @click.option("--once", is_flag=True, help="Run one cycle and stop.")
 @click.pass_obj
 @_one_line_errors
-def credit_oracle_run(settings: Settings, data_dir, consents_dir, model_dir, policy_path, state, signer, interval, batch_size, once) -> None:
+def credit_oracle_run(
+    settings: Settings, data_dir, consents_dir, model_dir, policy_path, state, signer, interval, batch_size, once
+) -> None:
     """Score consenting merchants and push changed limits on chain until Ctrl-C."""
     import asyncio
     from pathlib import Path
@@ -453,11 +478,18 @@ def credit_oracle_run(settings: Settings, data_dir, consents_dir, model_dir, pol
     from oracles.credit.policy import DEFAULT_POLICY
 
     config = CreditOracleConfig(
-        data_dir=Path(data_dir), consents_dir=Path(consents_dir), model_dir=Path(model_dir),
+        data_dir=Path(data_dir),
+        consents_dir=Path(consents_dir),
+        model_dir=Path(model_dir),
         policy=Path(policy_path) if policy_path else DEFAULT_POLICY,
         state=Path(state) if state else settings.home / "credit-oracle.sqlite",
-        reasons=settings.home / "credit" / "reasons.json", signer=signer, interval=interval, batch_size=batch_size, once=once, settings=settings,
-    )  # fmt: skip
+        reasons=settings.home / "credit" / "reasons.json",
+        signer=signer,
+        interval=interval,
+        batch_size=batch_size,
+        once=once,
+        settings=settings,
+    )
     asyncio.run(run(config))
 
 
@@ -476,18 +508,62 @@ def iot_oracle() -> None:
 @iot_oracle.command("run")
 @click.option("--broker", default="127.0.0.1:1883", show_default=True, help="MQTT broker HOST:PORT.")
 @click.option("--group", default=None, help="Shared subscription group: instances in one group split the fleet.")
-@click.option("--client-id", default="yinqi-iot-oracle", show_default=True, help="Fixed MQTT client id (the broker keeps its session).")
-@click.option("--rules", "rules_path", default=None, type=click.Path(exists=True, dir_okay=False), help="Rules TOML [oracles/iot/rules.toml].")
+@click.option(
+    "--client-id",
+    default="yinqi-iot-oracle",
+    show_default=True,
+    help="Fixed MQTT client id (the broker keeps its session).",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Rules TOML [oracles/iot/rules.toml].",
+)
 @click.option("--state", default=None, help="Device state and outbox SQLite file [$YINQI_HOME/iot-oracle.sqlite].")
-@click.option("--signer", default="dev:8", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH.")
-@click.option("--flush-interval", type=click.FloatRange(0.05), default=2.0, show_default=True, help="Seconds between report batches.")
-@click.option("--tick-interval", type=click.FloatRange(0.05), default=30.0, show_default=True, help="Seconds between idle checks.")
-@click.option("--lease-refresh", type=click.FloatRange(0.05), default=30.0, show_default=True, help="Seconds between lease look-ups.")
-@click.option("--connect-attempts", type=click.IntRange(1), default=8, show_default=True, help="Broker connection tries at start (backoff doubles).")
+@click.option(
+    "--signer", default="dev:8", show_default=True, help="Operator key: dev:N (local chain), env:NAME or keystore:PATH."
+)
+@click.option(
+    "--flush-interval",
+    type=click.FloatRange(0.05),
+    default=2.0,
+    show_default=True,
+    help="Seconds between report batches.",
+)
+@click.option(
+    "--tick-interval", type=click.FloatRange(0.05), default=30.0, show_default=True, help="Seconds between idle checks."
+)
+@click.option(
+    "--lease-refresh",
+    type=click.FloatRange(0.05),
+    default=30.0,
+    show_default=True,
+    help="Seconds between lease look-ups.",
+)
+@click.option(
+    "--connect-attempts",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Broker connection tries at start (backoff doubles).",
+)
 @click.pass_obj
 @_one_line_errors
-def iot_oracle_run(settings: Settings, broker, group, client_id, rules_path, state, signer, flush_interval, tick_interval,
-                   lease_refresh, connect_attempts) -> None:  # fmt: skip
+def iot_oracle_run(
+    settings: Settings,
+    broker,
+    group,
+    client_id,
+    rules_path,
+    state,
+    signer,
+    flush_interval,
+    tick_interval,
+    lease_refresh,
+    connect_attempts,
+) -> None:
     """Apply device telemetry to the rules and push usage and risk flags on chain until Ctrl-C."""
     import asyncio
     from pathlib import Path
@@ -497,12 +573,19 @@ def iot_oracle_run(settings: Settings, broker, group, client_id, rules_path, sta
 
     host, port = _broker(broker)
     config = IotOracleConfig(
-        broker_host=host, broker_port=port, group=group, client_id=client_id,
+        broker_host=host,
+        broker_port=port,
+        group=group,
+        client_id=client_id,
         rules=Path(rules_path) if rules_path else DEFAULT_RULES,
-        state=Path(state) if state else settings.home / "iot-oracle.sqlite", signer=signer,
-        flush_interval=flush_interval, tick_interval=tick_interval, lease_refresh=lease_refresh,
-        connect_attempts=connect_attempts, settings=settings,
-    )  # fmt: skip
+        state=Path(state) if state else settings.home / "iot-oracle.sqlite",
+        signer=signer,
+        flush_interval=flush_interval,
+        tick_interval=tick_interval,
+        lease_refresh=lease_refresh,
+        connect_attempts=connect_attempts,
+        settings=settings,
+    )
     asyncio.run(run(config))
 
 
@@ -514,11 +597,24 @@ def devices() -> None:
 @devices.command("simulate")
 @click.option("--broker", default="127.0.0.1:1883", show_default=True, help="MQTT broker HOST:PORT.")
 @click.option("--count", type=click.IntRange(1, 100_000), default=5, show_default=True, help="Devices in the fleet.")
-@click.option("--rate", type=click.FloatRange(0), default=5.0, show_default=True, help="Messages per second over the fleet (0: flat out).")
-@click.option("--scenario", type=click.Choice(["normal", "idle", "geofence", "fuel", "tamper", "mixed"]), default="mixed", show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=5.0,
+    show_default=True,
+    help="Messages per second over the fleet (0: flat out).",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(["normal", "idle", "geofence", "fuel", "tamper", "mixed"]),
+    default="mixed",
+    show_default=True,
+)
 @click.option("--messages", type=click.IntRange(1), default=None, help="Stop after this many messages.")
 @click.option("--duration", type=click.FloatRange(0.1), default=None, help="Stop after this many seconds.")
-@click.option("--speedup", type=click.FloatRange(1), default=60.0, show_default=True, help="Machine hours per real hour.")
+@click.option(
+    "--speedup", type=click.FloatRange(1), default=60.0, show_default=True, help="Machine hours per real hour."
+)
 @click.option("--prefix", default="EXC-", show_default=True, help="Device id prefix (ids are PREFIX001, PREFIX002, …).")
 @click.pass_obj
 @_one_line_errors
@@ -531,8 +627,17 @@ def devices_simulate(settings: Settings, broker, count, rate, scenario, messages
 
     host, port = _broker(broker)
     try:
-        sent = asyncio.run(simulate(host, port, fleet(count, scenario, prefix), rate=rate, messages=messages,
-                                    duration=duration, speedup=speedup))  # fmt: skip
+        sent = asyncio.run(
+            simulate(
+                host,
+                port,
+                fleet(count, scenario, prefix),
+                rate=rate,
+                messages=messages,
+                duration=duration,
+                speedup=speedup,
+            )
+        )
     except KeyboardInterrupt:
         return
     click.echo(json.dumps({"sent": sent}))

@@ -18,17 +18,17 @@ from pathlib import Path
 
 from web3 import Web3
 
-from backend.accounts import load_signer
-from backend.chain import connect, rpc_chain_id, send
-from backend.config import DEV_CHAIN_ID, Settings
-from backend.deploy import deploy
-from backend.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
-from backend.errors import ChainError
-from backend.manifest import Manifest
-from backend.broker import LocalBroker
-from backend.node import LocalChain, die_with_parent
-from backend.pool import deposit
-from backend.receivables import ReceivablesService
+from backend.core.accounts import load_signer
+from backend.core.chain import connect, rpc_chain_id, send
+from backend.core.config import DEV_CHAIN_ID, Settings
+from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
+from backend.core.errors import ChainError
+from backend.core.manifest import Manifest
+from backend.local.broker import LocalBroker
+from backend.local.node import LocalChain, die_with_parent
+from backend.services.deploy import deploy
+from backend.services.pool import deposit
+from backend.services.receivables import ReceivablesService
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,21 @@ def seed(w3: Web3, manifest: Manifest) -> list[str]:
         for role in member.roles:
             roles |= getattr(registry.functions, f"ROLE_{role}")().call()
         kyc_hash = Web3.keccak(text=f"demo KYC dossier: {member.name}")
-        send(w3, bank, registry.functions.onboard(address, roles, kyc_hash, member.name),
-             decoder=decoder, what=f"onboarding {member.name}")  # fmt: skip
+        send(
+            w3,
+            bank,
+            registry.functions.onboard(address, roles, kyc_hash, member.name),
+            decoder=decoder,
+            what=f"onboarding {member.name}",
+        )
         if member.funding:
-            send(w3, bank, token.functions.mint(address, member.funding * TOKEN_UNIT),
-                 decoder=decoder, what=f"funding {member.name}")  # fmt: skip
+            send(
+                w3,
+                bank,
+                token.functions.mint(address, member.funding * TOKEN_UNIT),
+                decoder=decoder,
+                what=f"funding {member.name}",
+            )
         onboarded.append(member.name)
     return onboarded
 
@@ -96,10 +106,20 @@ def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
     service.set_debtor_terms(BANK, CORE.address, 3_000_000 * TOKEN_UNIT, 550)  # 5.5 % a year
     invoice = Web3.keccak(text="invoice HX-2026-0815: hydraulic cylinders, 400 units")
     big = service.issue(CORE, TIER1.address, 800_000 * TOKEN_UNIT, now + 90 * DAY, invoice, "PO-2026-0815")
-    small = service.issue(CORE, TIER1.address, 300_000 * TOKEN_UNIT, now + 60 * DAY,
-                          Web3.keccak(text="invoice HX-2026-0822: seals"), "PO-2026-0822")  # fmt: skip
-    _, tier2_part = service.split(TIER1, big, [(TIER1.address, 600_000 * TOKEN_UNIT), (TIER2.address, 200_000 * TOKEN_UNIT)])
-    _, tier3_part = service.split(TIER2, tier2_part, [(TIER2.address, 120_000 * TOKEN_UNIT), (TIER3.address, 80_000 * TOKEN_UNIT)])
+    small = service.issue(
+        CORE,
+        TIER1.address,
+        300_000 * TOKEN_UNIT,
+        now + 60 * DAY,
+        Web3.keccak(text="invoice HX-2026-0822: seals"),
+        "PO-2026-0822",
+    )
+    _, tier2_part = service.split(
+        TIER1, big, [(TIER1.address, 600_000 * TOKEN_UNIT), (TIER2.address, 200_000 * TOKEN_UNIT)]
+    )
+    _, tier3_part = service.split(
+        TIER2, tier2_part, [(TIER2.address, 120_000 * TOKEN_UNIT), (TIER3.address, 80_000 * TOKEN_UNIT)]
+    )
     service.finance(TIER3, tier3_part)
     service.finance(TIER1, small)
     return True
@@ -129,16 +149,27 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     now = w3.eth.get_block("latest")["timestamp"]
     consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
     consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
-    config = CreditOracleConfig(data_dir=data_dir, consents_dir=consents_dir, model_dir=model_dir,
-                                state=home / "outbox.sqlite", reasons=home / "reasons.json", signer="dev:7",
-                                settings=settings)  # fmt: skip
+    config = CreditOracleConfig(
+        data_dir=data_dir,
+        consents_dir=consents_dir,
+        model_dir=model_dir,
+        state=home / "outbox.sqlite",
+        reasons=home / "reasons.json",
+        signer="dev:7",
+        settings=settings,
+    )
     oracle = CreditOracle(config)
     try:
         result = oracle.cycle()
         credit_line = oracle.manifest.contract(w3, "CreditLine")
         if credit_line.functions.lineOf(merchant.address).call()[5]:  # a raise beyond the bank's step: held
-            send(w3, BANK, credit_line.functions.confirmLimit(merchant.address), decoder=oracle.manifest.revert_decoder(),
-                 what="confirming the demo merchant's limit")  # fmt: skip  # the bank's credit officer approves it
+            send(
+                w3,
+                BANK,
+                credit_line.functions.confirmLimit(merchant.address),
+                decoder=oracle.manifest.revert_decoder(),
+                what="confirming the demo merchant's limit",
+            )  # the bank's credit officer approves it
         line = credit_line.functions.lineOf(merchant.address).call()
     finally:
         oracle.close()
@@ -147,14 +178,14 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     return f"Credit oracle scored merchant {merchant_id} (#5): score {line[1]}, limit {line[0] // TOKEN_UNIT:,} DCNY."
 
 
-DEMO_RULES = dict(idle_hours=0.03)  # the demo's idle device is flagged within two minutes, not a day
+DEMO_RULES = {"idle_hours": 0.03}  # the demo's idle device is flagged within two minutes, not a day
 
 
 def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
     """Lease the demo fleet (one device per scenario), then run the IoT oracle and the simulator
     against the demo's broker, and the API with the web UI, as child processes. Their logs go to
     $YINQI_HOME/<name>.log."""
-    from backend.leasing import LeaseService
+    from backend.services.leasing import LeaseService
     from oracles.iot.simulator import fleet, rules_toml
 
     devices = fleet(5, "mixed")
@@ -164,15 +195,45 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[sub
     broker = f"127.0.0.1:{settings.mqtt_port}"
     yinqi = str(Path(sys.executable).with_name("yinqi"))
     commands = {
-        "iot-oracle": [yinqi, "-v", "iot-oracle", "run", "--broker", broker, "--rules", str(rules), "--tick-interval", "5"],
-        "iot-devices": [yinqi, "devices", "simulate", "--broker", broker, "--count", "5", "--rate", "2", "--scenario", "mixed"],
+        "iot-oracle": [
+            yinqi,
+            "-v",
+            "iot-oracle",
+            "run",
+            "--broker",
+            broker,
+            "--rules",
+            str(rules),
+            "--tick-interval",
+            "5",
+        ],
+        "iot-devices": [
+            yinqi,
+            "devices",
+            "simulate",
+            "--broker",
+            broker,
+            "--count",
+            "5",
+            "--rate",
+            "2",
+            "--scenario",
+            "mixed",
+        ],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
     children = []
     for name, command in commands.items():
         with open(settings.home / f"{name}.log", "ab") as log_file:
-            children.append(subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             preexec_fn=die_with_parent))  # fmt: skip
+            children.append(
+                subprocess.Popen(
+                    command,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,
+                )
+            )
         time.sleep(1.0)  # the oracle subscribes before the fleet publishes
     return children
 
@@ -207,11 +268,13 @@ def describe(settings: Settings, manifest: Manifest, url: str) -> str:
         lines.append(f"  #{index} {account.address}  key 0x{account.key.hex().removeprefix('0x')}  {names[index]}")
     lines += [
         "",
-        f"Web UI and API: http://127.0.0.1:{settings.api_port}/ (OpenAPI: /api/openapi.json); connect your wallet there.",
+        f"Web UI and API: http://127.0.0.1:{settings.api_port}/ (OpenAPI: /api/openapi.json); "
+        "connect your wallet there.",
         f"MQTT broker: 127.0.0.1:{settings.mqtt_port}; five simulated devices (normal, idle, geofence, fuel, tamper) "
         "publish to device/<id>/data; the IoT oracle pushes their usage and risk flags to their leases.",
-        "", "Press Ctrl-C to stop; the chain keeps its state for the next start.",
-    ]  # fmt: skip
+        "",
+        "Press Ctrl-C to stop; the chain keeps its state for the next start.",
+    ]
     return "\n".join(lines)
 
 

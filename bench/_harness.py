@@ -12,11 +12,11 @@ from pathlib import Path
 
 from web3 import Web3
 
-from backend.chain import connect
-from backend.config import Settings
-from backend.deploy import deploy
-from backend.manifest import Manifest
-from backend.node import LocalChain
+from backend.core.chain import connect
+from backend.core.config import Settings
+from backend.core.manifest import Manifest
+from backend.local.node import LocalChain
+from backend.services.deploy import deploy
 
 RESULTS = Path(os.environ.get("YINQI_BENCH_RESULTS", Path(__file__).parent / "results"))
 
@@ -32,8 +32,11 @@ def free_port() -> int:
 def env_for(settings: Settings) -> dict[str, str]:
     """The environment a `yinqi` subprocess needs to use `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("YINQI_")}
-    return env | {"YINQI_HOME": str(settings.home), "YINQI_DEPLOYMENTS": str(settings.deployments_dir),
-                  "YINQI_CHAIN_PORT": str(settings.chain_port)}  # fmt: skip
+    return env | {
+        "YINQI_HOME": str(settings.home),
+        "YINQI_DEPLOYMENTS": str(settings.deployments_dir),
+        "YINQI_CHAIN_PORT": str(settings.chain_port),
+    }
 
 
 @contextmanager
@@ -42,9 +45,12 @@ def private_chain() -> Iterator[tuple[Settings, Web3, Manifest]]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="yinqi-bench-") as tmp:
         settings = replace(
-            Settings(), home=Path(tmp) / "home", deployments_dir=Path(tmp) / "deployments",
-            rpc_url=f"http://127.0.0.1:{port}", chain_port=port,
-        )  # fmt: skip
+            Settings(),
+            home=Path(tmp) / "home",
+            deployments_dir=Path(tmp) / "deployments",
+            rpc_url=f"http://127.0.0.1:{port}",
+            chain_port=port,
+        )
         with LocalChain(settings):
             manifest = deploy(settings, environ={}).manifest
             yield settings, connect(settings.rpc_url), manifest

@@ -22,7 +22,7 @@ import requests
 from web3 import Web3
 
 from backend.demo import CORE, TIER1, seed, seed_supply_chain
-from backend.receivables import ReceivablesService
+from backend.services.receivables import ReceivablesService
 from bench._harness import env_for, free_port, private_chain, write_results
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
@@ -78,10 +78,19 @@ def main(argv: list[str] | None = None) -> None:
         service = ReceivablesService(w3, manifest)
         now = w3.eth.get_block("latest")["timestamp"]
         for i in range(args.receivables):
-            service.issue(CORE, TIER1.address, (1_000 + i) * 10**6, now + 60 * 86_400, Web3.keccak(text=f"bench {i}"), f"BENCH-{i}")
+            service.issue(
+                CORE,
+                TIER1.address,
+                (1_000 + i) * 10**6,
+                now + 60 * 86_400,
+                Web3.keccak(text=f"bench {i}"),
+                f"BENCH-{i}",
+            )
         port = free_port()
         log = open(Path(tmp) / "api.log", "w")  # noqa: SIM115
-        server = subprocess.Popen([YINQI, "api", "--port", str(port)], env=env_for(settings), stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [YINQI, "api", "--port", str(port)], env=env_for(settings), stdout=log, stderr=subprocess.STDOUT
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -99,8 +108,16 @@ def main(argv: list[str] | None = None) -> None:
                 latencies = _load(base, path, args.clients, args.requests)
                 p50, p99 = _percentile(latencies, 50) * 1000, _percentile(latencies, 99) * 1000
                 reference_p50 = reference_p50 or p50
-                rows.append({"endpoint": name, "clients": args.clients, "requests": len(latencies), "p50 ms": round(p50, 1),
-                             "p99 ms": round(p99, 1), "p50 vs static": round(p50 / reference_p50, 2)})  # fmt: skip
+                rows.append(
+                    {
+                        "endpoint": name,
+                        "clients": args.clients,
+                        "requests": len(latencies),
+                        "p50 ms": round(p50, 1),
+                        "p99 ms": round(p99, 1),
+                        "p50 vs static": round(p50 / reference_p50, 2),
+                    }
+                )
         finally:
             server.terminate()
             server.wait(30)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from web3 import Web3
 
-from backend.dev_accounts import dev_account
-from backend.feeds import CREDIT_FEED
+from backend.core.dev_accounts import dev_account
+from backend.core.feeds import CREDIT_FEED
 from bench._harness import private_chain, write_results
 from oracles.gateway import credit_payload, pack_credit_word, sign_report, submit_report
 
@@ -34,7 +34,12 @@ def main() -> None:
                 signatures = sign_report(gateway, CREDIT_FEED, sequence, as_of, payload, [OPERATOR])
                 receipt = submit_report(w3, manifest, RELAYER, CREDIT_FEED, sequence, as_of, payload, signatures)
                 per_merchant = receipt["gasUsed"] / size
-                row = {"batch": size, "update of": label, "gas": receipt["gasUsed"], "per merchant": round(per_merchant)}
+                row = {
+                    "batch": size,
+                    "update of": label,
+                    "gas": receipt["gasUsed"],
+                    "per merchant": round(per_merchant),
+                }
                 if label == "existing lines":
                     row["vs floor"] = round(per_merchant / FLOOR, 3)
                     row["of target"] = round(per_merchant / TARGET, 3)

@@ -19,8 +19,8 @@ from eth_account import Account
 from sklearn.ensemble import RandomForestClassifier
 from web3 import Web3
 
-from backend.dev_accounts import dev_account
-from backend.feeds import CREDIT_FEED
+from backend.core.dev_accounts import dev_account
+from backend.core.feeds import CREDIT_FEED
 from bench._harness import private_chain, write_results
 from oracles.credit import train
 from oracles.credit.consent import Consent, sign, verify
@@ -53,45 +53,79 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         decisions = decide(model, policy, history)
         scoring = time.perf_counter() - start
-        rows.append({"measure": "scores per second (xgboost + policy, with features)", "value": round(n / scoring),
-                     "reference": None, "ratio": None})  # fmt: skip
+        rows.append(
+            {
+                "measure": "scores per second (xgboost + policy, with features)",
+                "value": round(n / scoring),
+                "reference": None,
+                "ratio": None,
+            }
+        )
 
         features = merchant_features(history, "default_flag")
         encoded = features[data.features].fillna(0)
-        forest = RandomForestClassifier(n_estimators=100, random_state=42, n_jobs=2).fit(encoded, features["default_flag"])
+        forest = RandomForestClassifier(n_estimators=100, random_state=42, n_jobs=2).fit(
+            encoded, features["default_flag"]
+        )
         start = time.perf_counter()
         model.probability(features)
         ours = time.perf_counter() - start
         start = time.perf_counter()
         forest.predict_proba(encoded)
         theirs = time.perf_counter() - start
-        rows.append({"measure": "model-only scores per second vs the article's RandomForest",
-                     "value": round(n / ours), "reference": round(n / theirs), "ratio": round(theirs / ours, 2)})  # fmt: skip
+        rows.append(
+            {
+                "measure": "model-only scores per second vs the article's RandomForest",
+                "value": round(n / ours),
+                "reference": round(n / theirs),
+                "ratio": round(theirs / ours, 2),
+            }
+        )
 
         wallets = [Account.from_key(Web3.keccak(text=f"bench merchant {i}")) for i in range(CONSENT_SAMPLE)]
         consents = [Consent(w.address, f"M{i:06d}", 2**40, 1, 31337) for i, w in enumerate(wallets)]
-        signatures = [sign(c, w) for c, w in zip(consents, wallets)]
+        signatures = [sign(c, w) for c, w in zip(consents, wallets, strict=False)]
         start = time.perf_counter()
-        for c, s in zip(consents, signatures):
+        for c, s in zip(consents, signatures, strict=False):
             verify(c, s, now=0, chain_id=31337)
-        rows.append({"measure": "consent verifications per second", "value": round(CONSENT_SAMPLE / (time.perf_counter() - start)),
-                     "reference": None, "ratio": None})  # fmt: skip
+        rows.append(
+            {
+                "measure": "consent verifications per second",
+                "value": round(CONSENT_SAMPLE / (time.perf_counter() - start)),
+                "reference": None,
+                "ratio": None,
+            }
+        )
 
         with private_chain() as (_, w3, manifest):
             outbox = Outbox(Path(tmp) / "outbox.sqlite")
             publisher = ReportPublisher(w3, manifest, dev_account(7), outbox, CREDIT_FEED)
             start = time.perf_counter()
             decisions = decide(model, policy, history)
-            words = [pack_credit_word(Web3.to_checksum_address(Web3.keccak(text=d.merchant_id)[-20:]),
-                                      int(d.decision.limit), d.decision.score, d.decision.rate_bps) for d in decisions]  # fmt: skip
+            words = [
+                pack_credit_word(
+                    Web3.to_checksum_address(Web3.keccak(text=d.merchant_id)[-20:]),
+                    int(d.decision.limit),
+                    d.decision.score,
+                    d.decision.rate_bps,
+                )
+                for d in decisions
+            ]
             for i in range(0, len(words), BATCH):
                 batch = words[i : i + BATCH]
-                publisher.publish(credit_payload(bytes.fromhex(model.sha256), bytes(32), batch),
-                                  {hex(w >> 96): hex(w) for w in batch})  # fmt: skip
+                publisher.publish(
+                    credit_payload(bytes.fromhex(model.sha256), bytes(32), batch), {hex(w >> 96): hex(w) for w in batch}
+                )
             wall = time.perf_counter() - start
             outbox.close()
-        rows.append({"measure": f"wall seconds: {n:,} merchants scored and every line pushed ({-(-n // BATCH)} reports)",
-                     "value": round(wall, 1), "reference": None, "ratio": None})  # fmt: skip
+        rows.append(
+            {
+                "measure": f"wall seconds: {n:,} merchants scored and every line pushed ({-(-n // BATCH)} reports)",
+                "value": round(wall, 1),
+                "reference": None,
+                "ratio": None,
+            }
+        )
     write_results("credit_throughput", rows, ["measure", "value", "reference", "ratio"])
 
 

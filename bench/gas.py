@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from web3 import Web3
 
-from backend.build import load_artifacts
-from backend.chain import send
+from backend.core.build import load_artifacts
+from backend.core.chain import send
+from backend.core.dev_accounts import dev_account
+from backend.core.money import UNIT
 from backend.demo import seed
-from backend.dev_accounts import dev_account
-from backend.money import UNIT
-from backend.pool import deposit
-from backend.receivables import ReceivablesService
+from backend.services.pool import deposit
+from backend.services.receivables import ReceivablesService
 from bench._harness import private_chain, write_results
 
 NEW_SLOT = 22_100  # SSTORE of a zero slot to non-zero, cold (EIP-2929 + EIP-2200)
@@ -49,12 +49,49 @@ def main() -> None:
         contract = service.contract
         # Steady state: the id counter is already non-zero (only the very first issue ever pays to
         # create it), as the reference's id, passed in, costs it nothing.
-        send(w3, CORE, contract.functions.issue(TIER3.address, 1 * UNIT, now + 90 * DAY, invoice, b"PO-0".ljust(32, b"\0")))
-        measure("issue (new holder)", send(w3, CORE, contract.functions.issue(TIER1.address, 1_000 * UNIT, now + 90 * DAY, invoice, b"PO-1".ljust(32, b"\0"))))
-        measure("issue (holder has one)", send(w3, CORE, contract.functions.issue(TIER1.address, 1_000 * UNIT, now + 90 * DAY, invoice, b"PO-2".ljust(32, b"\0"))))
-        measure("createReceivable (article's call)", send(w3, CORE, contract.functions.createReceivable(TIER1.address, 500 * UNIT, now + 60 * DAY)))
-        measure("split into 2", send(w3, TIER1, contract.functions.split(1, [600 * UNIT, 400 * UNIT], [TIER1.address, TIER2.address])))
-        measure("split into 3", send(w3, TIER1, contract.functions.split(2, [500 * UNIT, 300 * UNIT, 200 * UNIT], [TIER1.address, TIER2.address, TIER3.address])))
+        send(
+            w3,
+            CORE,
+            contract.functions.issue(TIER3.address, 1 * UNIT, now + 90 * DAY, invoice, b"PO-0".ljust(32, b"\0")),
+        )
+        measure(
+            "issue (new holder)",
+            send(
+                w3,
+                CORE,
+                contract.functions.issue(
+                    TIER1.address, 1_000 * UNIT, now + 90 * DAY, invoice, b"PO-1".ljust(32, b"\0")
+                ),
+            ),
+        )
+        measure(
+            "issue (holder has one)",
+            send(
+                w3,
+                CORE,
+                contract.functions.issue(
+                    TIER1.address, 1_000 * UNIT, now + 90 * DAY, invoice, b"PO-2".ljust(32, b"\0")
+                ),
+            ),
+        )
+        measure(
+            "createReceivable (article's call)",
+            send(w3, CORE, contract.functions.createReceivable(TIER1.address, 500 * UNIT, now + 60 * DAY)),
+        )
+        measure(
+            "split into 2",
+            send(w3, TIER1, contract.functions.split(1, [600 * UNIT, 400 * UNIT], [TIER1.address, TIER2.address])),
+        )
+        measure(
+            "split into 3",
+            send(
+                w3,
+                TIER1,
+                contract.functions.split(
+                    2, [500 * UNIT, 300 * UNIT, 200 * UNIT], [TIER1.address, TIER2.address, TIER3.address]
+                ),
+            ),
+        )
         measure("transfer", send(w3, TIER2, contract.functions.transferFrom(TIER2.address, TIER3.address, 5)))
 
         deposit(w3, manifest, BANK, 100_000 * UNIT)

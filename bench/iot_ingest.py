@@ -23,9 +23,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from backend.broker import LocalBroker
 from backend.demo import LESSEE, LESSOR, seed
-from backend.leasing import DEMO_TERMS, LeaseService
+from backend.local.broker import LocalBroker
+from backend.services.leasing import DEMO_TERMS, LeaseService
 from bench._harness import env_for, free_port, private_chain, write_results
 from oracles.iot.mqtt import TOPIC, FlowControlledClient, connect
 from oracles.iot.rules import RuleBook, RuleEngine
@@ -37,9 +37,26 @@ TARGET = 0.5  # the daemon ingests at least half what a raw subscriber does
 
 
 def _publisher(broker: LocalBroker, messages: int, devices: int) -> subprocess.Popen:
-    return subprocess.Popen([YINQI, "devices", "simulate", "--broker", broker.address, "--count", str(devices),
-                             "--scenario", "normal", "--rate", "0", "--messages", str(messages), "--speedup", "60"],
-                            stdout=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        [
+            YINQI,
+            "devices",
+            "simulate",
+            "--broker",
+            broker.address,
+            "--count",
+            str(devices),
+            "--scenario",
+            "normal",
+            "--rate",
+            "0",
+            "--messages",
+            str(messages),
+            "--speedup",
+            "60",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
 
 
 async def _raw_rate(broker: LocalBroker, messages: int, devices: int) -> float:
@@ -65,9 +82,26 @@ async def _raw_rate(broker: LocalBroker, messages: int, devices: int) -> float:
 
 
 def _daemon(broker, rules: Path, state: Path, env: dict, out: Path) -> subprocess.Popen:
-    process = subprocess.Popen([YINQI, "iot-oracle", "run", "--broker", broker.address, "--rules", str(rules),
-                                "--state", str(state), "--flush-interval", "0.05", "--tick-interval", "5"],
-                               env=env, stdout=out.open("w"), stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [
+            YINQI,
+            "iot-oracle",
+            "run",
+            "--broker",
+            broker.address,
+            "--rules",
+            str(rules),
+            "--state",
+            str(state),
+            "--flush-interval",
+            "0.05",
+            "--tick-interval",
+            "5",
+        ],
+        env=env,
+        stdout=out.open("w"),
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while '"ready"' not in out.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -124,7 +158,9 @@ def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int)
         # the reference: one transaction from submission to receipt on this anvil
         for _ in range(samples):
             t0 = time.perf_counter()
-            w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[9], "to": w3.eth.accounts[9], "value": 1}))
+            w3.eth.wait_for_transaction_receipt(
+                w3.eth.send_transaction({"from": w3.eth.accounts[9], "to": w3.eth.accounts[9], "value": 1})
+            )
             report_times.append(time.perf_counter() - t0)
     finally:
         process.terminate()
@@ -141,7 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     with private_chain() as (settings, w3, manifest), tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         seed(w3, manifest)
-        fleet_ids = [d.device_id for d in fleet(args.devices, "normal")] + [d.device_id for d in fleet(args.samples, prefix="LAT-")]
+        fleet_ids = [d.device_id for d in fleet(args.devices, "normal")] + [
+            d.device_id for d in fleet(args.samples, prefix="LAT-")
+        ]
         terms = replace(DEMO_TERMS, deposit=10**6)  # one DCNY each: the lessee's funds cover a large fleet
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, fleet_ids, terms)
         rules = tmp / "rules.toml"
@@ -150,16 +188,38 @@ def main(argv: list[str] | None = None) -> None:
         with LocalBroker(tmp / "broker", free_port()) as broker:
             raw = asyncio.run(_raw_rate(broker, args.messages, args.devices))
             daemon = _daemon_rate(broker, rules, tmp / "iot.sqlite", env, tmp / "out", args.messages, args.devices)
-            latencies, reference = _latency(broker, rules, tmp / "lat.sqlite", env, tmp / "out2", w3, manifest, leases, args.samples)
+            latencies, reference = _latency(
+                broker, rules, tmp / "lat.sqlite", env, tmp / "out2", w3, manifest, leases, args.samples
+            )
     rows = [
-        {"figure": "ingest, messages/s", "value": round(daemon), "reference": round(raw), "ratio": daemon / raw,
-         "reference is": "raw gmqtt subscriber, same broker", "target": f"≥ {TARGET}", "met": "yes" if daemon / raw >= TARGET else "no"},
-        {"figure": "anomaly → flag on chain, ms (median)", "value": round(statistics.median(latencies) * 1000),
-         "reference": round(statistics.median(reference) * 1000), "ratio": statistics.median(latencies) / statistics.median(reference),
-         "reference is": "one transaction to receipt, same anvil", "target": "", "met": ""},
-        {"figure": "anomaly → flag on chain, ms (max)", "value": round(max(latencies) * 1000), "reference": None,
-         "ratio": None, "reference is": f"{len(latencies)} samples", "target": "", "met": ""},
-    ]  # fmt: skip
+        {
+            "figure": "ingest, messages/s",
+            "value": round(daemon),
+            "reference": round(raw),
+            "ratio": daemon / raw,
+            "reference is": "raw gmqtt subscriber, same broker",
+            "target": f"≥ {TARGET}",
+            "met": "yes" if daemon / raw >= TARGET else "no",
+        },
+        {
+            "figure": "anomaly → flag on chain, ms (median)",
+            "value": round(statistics.median(latencies) * 1000),
+            "reference": round(statistics.median(reference) * 1000),
+            "ratio": statistics.median(latencies) / statistics.median(reference),
+            "reference is": "one transaction to receipt, same anvil",
+            "target": "",
+            "met": "",
+        },
+        {
+            "figure": "anomaly → flag on chain, ms (max)",
+            "value": round(max(latencies) * 1000),
+            "reference": None,
+            "ratio": None,
+            "reference is": f"{len(latencies)} samples",
+            "target": "",
+            "met": "",
+        },
+    ]
     write_results("iot_ingest", rows, ["figure", "value", "reference", "ratio", "reference is", "target", "met"])
     print(json.dumps({"messages": args.messages, "devices": args.devices}))
 

@@ -7,12 +7,12 @@ cold SLOAD 2,100 + SSTORE 2,900) and a bare OpenZeppelin ERC-721 mint measured i
 
 from __future__ import annotations
 
-from backend.chain import send
+from backend.core.build import load_artifacts
+from backend.core.chain import send
+from backend.core.dev_accounts import dev_account
+from backend.core.feeds import IOT_FEED
 from backend.demo import BANK, LESSEE, LESSOR, seed
-from backend.dev_accounts import dev_account
-from backend.build import load_artifacts
-from backend.feeds import IOT_FEED
-from backend.leasing import DEMO_TERMS, LeaseService
+from backend.services.leasing import DEMO_TERMS, LeaseService
 from bench._harness import private_chain, write_results
 from oracles.gateway import lease_payload, pack_lease_word, sign_report, submit_report
 
@@ -27,7 +27,9 @@ def main() -> None:
         decoder = manifest.revert_decoder()
         artifact = load_artifacts(settings)["ReferenceERC721"]
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        reference = w3.eth.contract(address=send(w3, BANK, factory.constructor(), decoder=decoder)["contractAddress"], abi=artifact.abi)
+        reference = w3.eth.contract(
+            address=send(w3, BANK, factory.constructor(), decoder=decoder)["contractAddress"], abi=artifact.abi
+        )
         mint = send(w3, BANK, reference.functions.mint(LESSOR.address, 1), decoder=decoder)["gasUsed"]
         rows.append({"operation": "reference ERC-721 mint", "gas": mint, "vs reference mint": 1.0})
 
@@ -42,7 +44,13 @@ def main() -> None:
         token = manifest.contract(w3, "SettlementToken")
         send(w3, LESSEE, token.functions.approve(lease.address, 2**255), decoder=decoder)
         tiers = [list(t) for t in terms.tiers]
-        measure("offer (3 tiers)", LESSOR, lease.functions.offer(LESSEE.address, "GAS-0", (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent), tiers))
+        measure(
+            "offer (3 tiers)",
+            LESSOR,
+            lease.functions.offer(
+                LESSEE.address, "GAS-0", (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent), tiers
+            ),
+        )
         measure("accept (pays the deposit)", LESSEE, lease.functions.accept(0))
 
         gateway = manifest.contract(w3, "OracleGateway")
@@ -59,8 +67,14 @@ def main() -> None:
                 payload = lease_payload(pack_lease_word(i, 0, hours) for i in ids)
                 signatures = sign_report(gateway, IOT_FEED, sequence, as_of, payload, [OPERATOR])
                 gas = submit_report(w3, manifest, BANK, IOT_FEED, sequence, as_of, payload, signatures)["gasUsed"]
-                rows.append({"operation": f"usage report, {label}, batch of {size}", "gas": gas,
-                             "per lease": round(gas / size), "vs floor": round(gas / size / FLOOR, 3)})  # fmt: skip
+                rows.append(
+                    {
+                        "operation": f"usage report, {label}, batch of {size}",
+                        "gas": gas,
+                        "per lease": round(gas / size),
+                        "vs floor": round(gas / size / FLOOR, 3),
+                    }
+                )
 
         w3.provider.make_request("evm_increaseTime", [terms.period_seconds + 86_400 + 1])
         w3.provider.make_request("evm_mine", [])

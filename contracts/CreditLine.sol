@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -114,7 +113,11 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
         uint256 status = uint8(old >> 136);
         if (status == uint8(LineStatus.None)) status = uint8(LineStatus.Active);
         // word's low 32 bits are score << 16 | rateBps: exactly rateBps then score in the Terms layout
-        uint256 updated = limit | (word & 0xffffffff) << 64 | uint256(asOf) << 96 | status << 136 | pending << 144;
+        uint256 updated = limit |
+            ((word & 0xffffffff) << 64) |
+            (uint256(asOf) << 96) |
+            (status << 136) |
+            (pending << 144);
         assembly ("memory-safe") {
             sstore(slot.slot, updated)
         }
@@ -193,8 +196,9 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
         Debt storage debt = _debts[merchant];
         _accrue(merchant, debt, t.rateBps);
         if (
-            t.status != LineStatus.Frozen || block.timestamp < uint256(_frozenAt[merchant]) + defaultAfterFrozen
-                || debt.drawn + debt.interest == 0
+            t.status != LineStatus.Frozen ||
+            block.timestamp < uint256(_frozenAt[merchant]) + defaultAfterFrozen ||
+            debt.drawn + debt.interest == 0
         ) revert CreditLineNotDefaultable(merchant);
         t.status = LineStatus.Defaulted;
         emit LineDefaulted(merchant, debt.drawn, debt.interest);
@@ -202,10 +206,12 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
 
     /// @notice Sets the bank's bounds on what reports may set and how lines behave.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; all non-zero. Emits {BoundsSet}.
-    function setBounds(uint64 maxLimit_, uint32 maxScoreAge_, uint64 maxLimitStep_, uint32 defaultAfterFrozen_)
-        external
-        onlyRole(CREDIT_MANAGER_ROLE)
-    {
+    function setBounds(
+        uint64 maxLimit_,
+        uint32 maxScoreAge_,
+        uint64 maxLimitStep_,
+        uint32 defaultAfterFrozen_
+    ) external onlyRole(CREDIT_MANAGER_ROLE) {
         _setBounds(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
     }
 
@@ -223,17 +229,18 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
     function lineOf(address merchant) external view returns (Line memory) {
         Terms memory t = _terms[merchant];
         Debt memory d = _debts[merchant];
-        return Line({
-            limit: t.limit,
-            score: t.score,
-            rateBps: t.rateBps,
-            scoredAt: t.scoredAt,
-            status: t.status,
-            pendingLimit: t.pendingLimit,
-            drawn: d.drawn,
-            interest: d.interest + uint64(_interestSince(d, t.rateBps)),
-            accruedAt: d.accruedAt
-        });
+        return
+            Line({
+                limit: t.limit,
+                score: t.score,
+                rateBps: t.rateBps,
+                scoredAt: t.scoredAt,
+                status: t.status,
+                pendingLimit: t.pendingLimit,
+                drawn: d.drawn,
+                interest: d.interest + uint64(_interestSince(d, t.rateBps)),
+                accruedAt: d.accruedAt
+            });
     }
 
     function _accrue(address merchant, Debt storage debt, uint16 rateBps) private {
@@ -247,14 +254,30 @@ contract CreditLine is ICreditLine, IReportConsumer, AccessControlDefaultAdminRu
 
     function _interestSince(Debt memory debt, uint16 rateBps) private view returns (uint256) {
         if (debt.drawn == 0 || debt.accruedAt == 0) return 0;
-        return Math.mulDiv(debt.drawn, uint256(rateBps) * (block.timestamp - debt.accruedAt), _BPS * _YEAR, Math.Rounding.Ceil);
+        return
+            Math.mulDiv(
+                debt.drawn,
+                uint256(rateBps) * (block.timestamp - debt.accruedAt),
+                _BPS * _YEAR,
+                Math.Rounding.Ceil
+            );
     }
 
-    function _setBounds(uint64 maxLimit_, uint32 maxScoreAge_, uint64 maxLimitStep_, uint32 defaultAfterFrozen_) private {
+    function _setBounds(
+        uint64 maxLimit_,
+        uint32 maxScoreAge_,
+        uint64 maxLimitStep_,
+        uint32 defaultAfterFrozen_
+    ) private {
         if (maxLimit_ == 0 || maxScoreAge_ == 0 || maxLimitStep_ == 0 || defaultAfterFrozen_ == 0) {
             revert CreditLineInvalidBounds();
         }
-        (maxLimit, maxScoreAge, maxLimitStep, defaultAfterFrozen) = (maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
+        (maxLimit, maxScoreAge, maxLimitStep, defaultAfterFrozen) = (
+            maxLimit_,
+            maxScoreAge_,
+            maxLimitStep_,
+            defaultAfterFrozen_
+        );
         emit BoundsSet(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
     }
 }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
@@ -86,17 +85,22 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     /// 1–64 bytes and in no open lease; 1 h ≤ period ≤ 366 days; 1 ≤ periods ≤ {MAX_PERIODS};
     /// 1–{MAX_TIERS} tiers, bounds strictly rising, prices strictly falling and non-zero.
     /// Emits {LeaseOffered}.
-    function offer(address lessee, string calldata deviceId, LeaseTerms calldata terms, Tier[] calldata tiers)
-        external
-        whenNotPaused
-        returns (uint256 leaseId)
-    {
+    function offer(
+        address lessee,
+        string calldata deviceId,
+        LeaseTerms calldata terms,
+        Tier[] calldata tiers
+    ) external whenNotPaused returns (uint256 leaseId) {
         (bool lessorOk, bool lesseeOk) = registry.areAuthorized(msg.sender, ROLE_SUPPLIER, lessee, ROLE_LESSEE);
         if (!lessorOk) revert LeaseParticipantNotAuthorized(msg.sender, ROLE_SUPPLIER);
         if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
         if (
-            terms.periodSeconds < 1 hours || terms.periodSeconds > 366 days || terms.periods == 0
-                || terms.periods > MAX_PERIODS || bytes(deviceId).length == 0 || bytes(deviceId).length > 64
+            terms.periodSeconds < 1 hours ||
+            terms.periodSeconds > 366 days ||
+            terms.periods == 0 ||
+            terms.periods > MAX_PERIODS ||
+            bytes(deviceId).length == 0 ||
+            bytes(deviceId).length > 64
         ) revert LeaseInvalidTerms();
         _checkTiers(tiers);
         bytes32 device = keccak256(bytes(deviceId));
@@ -106,8 +110,13 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         leaseId = _nextId++;
         _openLeaseOf[device] = leaseId + 1;
         Lease storage l = _leases[leaseId];
-        (l.lessee, l.periodSeconds, l.periods, l.lessor, l.status) =
-            (lessee, terms.periodSeconds, terms.periods, msg.sender, LeaseStatus.Offered);
+        (l.lessee, l.periodSeconds, l.periods, l.lessor, l.status) = (
+            lessee,
+            terms.periodSeconds,
+            terms.periods,
+            msg.sender,
+            LeaseStatus.Offered
+        );
         (l.deposit, l.minimumRent, l.device) = (terms.deposit, terms.minimumRent, device);
         _paymentTerms[leaseId] = paymentTerm;
         for (uint256 i; i < tiers.length; ++i) {
@@ -122,7 +131,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     function accept(uint256 leaseId) external whenNotPaused nonReentrant {
         Lease storage l = _inStatus(leaseId, LeaseStatus.Offered);
         if (msg.sender != l.lessee) revert LeaseNotParty(leaseId, msg.sender);
-        if (!registry.isAuthorized(msg.sender, ROLE_LESSEE)) revert LeaseParticipantNotAuthorized(msg.sender, ROLE_LESSEE);
+        if (!registry.isAuthorized(msg.sender, ROLE_LESSEE))
+            revert LeaseParticipantNotAuthorized(msg.sender, ROLE_LESSEE);
         (l.status, l.start) = (LeaseStatus.Active, uint40(block.timestamp));
         emit LeaseAccepted(leaseId, uint40(block.timestamp), l.deposit);
         if (l.deposit != 0) settlementToken.safeTransferFrom(msg.sender, address(this), l.deposit);
@@ -241,7 +251,10 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     /// @dev Requirements: not paused; caller the lessor; lease active; period billed, nothing paid,
     /// not yet due. The lessee must be a debtor the receivables contract accepts (an active core
     /// enterprise) and the lessor an active supplier. Emits {PeriodAssigned} and the receivable's events.
-    function assignPeriod(uint256 leaseId, uint256 period) external whenNotPaused nonReentrant returns (uint256 receivableId) {
+    function assignPeriod(
+        uint256 leaseId,
+        uint256 period
+    ) external whenNotPaused nonReentrant returns (uint256 receivableId) {
         Lease storage l = _inStatus(leaseId, LeaseStatus.Active);
         if (msg.sender != l.lessor) revert LeaseNotParty(leaseId, msg.sender);
         _bill(leaseId, l);
@@ -271,8 +284,9 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         _bill(leaseId, l);
         uint256 first = l.settled;
         if (
-            (l.status != LeaseStatus.Active && l.status != LeaseStatus.Frozen) || first >= l.billed
-                || block.timestamp <= _dueAt(leaseId, l, first) + gracePeriod
+            (l.status != LeaseStatus.Active && l.status != LeaseStatus.Frozen) ||
+            first >= l.billed ||
+            block.timestamp <= _dueAt(leaseId, l, first) + gracePeriod
         ) revert LeaseNotDefaultable(leaseId);
         l.status = LeaseStatus.Defaulted;
         emit LeaseDefaulted(leaseId, first, _outstanding(leaseId, l));
@@ -298,7 +312,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     /// {RentPaid} for periods the deposit pays, {LeaseRecalled}.
     function recall(uint256 leaseId) external onlyRole(LEASE_MANAGER_ROLE) nonReentrant {
         Lease storage l = _existing(leaseId);
-        if (l.status != LeaseStatus.Frozen && l.status != LeaseStatus.Defaulted) revert LeaseWrongStatus(leaseId, l.status);
+        if (l.status != LeaseStatus.Frozen && l.status != LeaseStatus.Defaulted)
+            revert LeaseWrongStatus(leaseId, l.status);
         _bill(leaseId, l);
         uint256 deposit = l.deposit;
         uint256 toLessor = Math.min(deposit, _outstanding(leaseId, l));
@@ -329,7 +344,11 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     /// oracle's report window.
     /// @dev Requirements: caller has `LEASE_MANAGER_ROLE`; payment term and report delay non-zero,
     /// each at most 90 days. Emits {SettingsSet}.
-    function setSettings(uint32 paymentTerm_, uint32 gracePeriod_, uint32 reportDelay_) external onlyRole(LEASE_MANAGER_ROLE) {
+    function setSettings(
+        uint32 paymentTerm_,
+        uint32 gracePeriod_,
+        uint32 reportDelay_
+    ) external onlyRole(LEASE_MANAGER_ROLE) {
         _setSettings(paymentTerm_, gracePeriod_, reportDelay_);
     }
 
@@ -359,14 +378,18 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     }
 
     /// @notice One period of `leaseId`, its due date and the receivable it was assigned to, if any.
-    function periodOf(uint256 leaseId, uint256 period)
-        external
-        view
-        returns (Period memory p, uint256 dueAt, bool assigned, uint256 receivableId)
-    {
+    function periodOf(
+        uint256 leaseId,
+        uint256 period
+    ) external view returns (Period memory p, uint256 dueAt, bool assigned, uint256 receivableId) {
         Lease storage l = _existing(leaseId);
         uint256 idPlusOne = _receivableOf[leaseId][period];
-        return (_periods[leaseId][period], _dueAt(leaseId, l, period), idPlusOne != 0, idPlusOne == 0 ? 0 : idPlusOne - 1);
+        return (
+            _periods[leaseId][period],
+            _dueAt(leaseId, l, period),
+            idPlusOne != 0,
+            idPlusOne == 0 ? 0 : idPlusOne - 1
+        );
     }
 
     /// @notice The rent schedule of `leaseId`.
@@ -436,14 +459,23 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         if (tiers.length == 0 || tiers.length > MAX_TIERS) revert LeaseInvalidTiers();
         for (uint256 i; i < tiers.length; ++i) {
             if (tiers[i].pricePerHour == 0) revert LeaseInvalidTiers();
-            if (i > 0 && (tiers[i].upToHours <= tiers[i - 1].upToHours || tiers[i].pricePerHour >= tiers[i - 1].pricePerHour)) {
+            if (
+                i > 0 &&
+                (tiers[i].upToHours <= tiers[i - 1].upToHours || tiers[i].pricePerHour >= tiers[i - 1].pricePerHour)
+            ) {
                 revert LeaseInvalidTiers();
             }
         }
     }
 
     function _setSettings(uint32 paymentTerm_, uint32 gracePeriod_, uint32 reportDelay_) private {
-        if (paymentTerm_ == 0 || reportDelay_ == 0 || paymentTerm_ > 90 days || reportDelay_ > 90 days || gracePeriod_ > 90 days) {
+        if (
+            paymentTerm_ == 0 ||
+            reportDelay_ == 0 ||
+            paymentTerm_ > 90 days ||
+            reportDelay_ > 90 days ||
+            gracePeriod_ > 90 days
+        ) {
             revert LeaseInvalidSettings();
         }
         (paymentTerm, gracePeriod, reportDelay) = (paymentTerm_, gracePeriod_, reportDelay_);

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -27,9 +26,11 @@ contract FinancingPool is IFinancingPool, AccessControlDefaultAdminRules, Pausab
     /// @param token The settlement token.
     /// @param admin The bank's admin account: default admin, treasurer and pauser.
     /// @param adminTransferDelay Seconds a default-admin handover must wait before acceptance.
-    constructor(IERC20 token, address admin, uint48 adminTransferDelay)
-        AccessControlDefaultAdminRules(adminTransferDelay, admin)
-    {
+    constructor(
+        IERC20 token,
+        address admin,
+        uint48 adminTransferDelay
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
         settlementToken = token;
         _grantRole(TREASURER_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IOracleGateway, IReportConsumer} from "./interfaces/IOracleGateway.sol";
@@ -26,10 +25,10 @@ contract OracleGateway is IOracleGateway, AccessControlDefaultAdminRules, EIP712
 
     /// @param admin The bank's admin account: default admin and oracle manager.
     /// @param adminTransferDelay Seconds a default-admin handover must wait before acceptance.
-    constructor(address admin, uint48 adminTransferDelay)
-        AccessControlDefaultAdminRules(adminTransferDelay, admin)
-        EIP712("Yinqi Oracle Gateway", "1")
-    {
+    constructor(
+        address admin,
+        uint48 adminTransferDelay
+    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) EIP712("Yinqi Oracle Gateway", "1") {
         _grantRole(ORACLE_MANAGER_ROLE, admin);
     }
 
@@ -37,13 +36,18 @@ contract OracleGateway is IOracleGateway, AccessControlDefaultAdminRules, EIP712
     /// @dev Requirements: `feed` configured; `sequence` > the feed's last; now − maxAge ≤ `asOf` ≤
     /// now + {MAX_CLOCK_SKEW}; at least `quorum` signatures, each by an operator, signers ascending.
     /// Emits {ReportAccepted}, then whatever the consumer emits.
-    function submit(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload, bytes[] calldata signatures)
-        external
-    {
+    function submit(
+        bytes32 feed,
+        uint64 sequence,
+        uint64 asOf,
+        bytes calldata payload,
+        bytes[] calldata signatures
+    ) external {
         Feed memory f = _feeds[feed];
         if (f.consumer == address(0)) revert GatewayUnknownFeed(feed);
         if (sequence <= f.lastSequence) revert GatewaySequenceNotIncreasing(feed, sequence, f.lastSequence);
-        if (asOf > block.timestamp + MAX_CLOCK_SKEW) revert GatewayReportFromFuture(asOf, block.timestamp + MAX_CLOCK_SKEW);
+        if (asOf > block.timestamp + MAX_CLOCK_SKEW)
+            revert GatewayReportFromFuture(asOf, block.timestamp + MAX_CLOCK_SKEW);
         if (asOf + uint256(f.maxAge) < block.timestamp) revert GatewayReportTooOld(asOf, block.timestamp - f.maxAge);
         bytes32 payloadHash = keccak256(payload);
         _checkSignatures(_digest(feed, sequence, asOf, payloadHash), signatures, f.quorum);
@@ -75,10 +79,12 @@ contract OracleGateway is IOracleGateway, AccessControlDefaultAdminRules, EIP712
     /// `maxAge` seconds old. Keeps the feed's sequence, so reconfiguring never reopens replays.
     /// @dev Requirements: caller has `ORACLE_MANAGER_ROLE`; `consumer` a contract; 1 ≤ `quorum` ≤
     /// operators; `maxAge` > 0. Emits {FeedConfigured}.
-    function configureFeed(bytes32 feed, address consumer, uint8 quorum, uint24 maxAge)
-        external
-        onlyRole(ORACLE_MANAGER_ROLE)
-    {
+    function configureFeed(
+        bytes32 feed,
+        address consumer,
+        uint8 quorum,
+        uint24 maxAge
+    ) external onlyRole(ORACLE_MANAGER_ROLE) {
         if (consumer.code.length == 0 || quorum == 0 || quorum > operatorCount || maxAge == 0) {
             revert GatewayInvalidFeed(consumer, quorum, maxAge);
         }
@@ -93,11 +99,12 @@ contract OracleGateway is IOracleGateway, AccessControlDefaultAdminRules, EIP712
     }
 
     /// @inheritdoc IOracleGateway
-    function reportDigest(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload)
-        external
-        view
-        returns (bytes32)
-    {
+    function reportDigest(
+        bytes32 feed,
+        uint64 sequence,
+        uint64 asOf,
+        bytes calldata payload
+    ) external view returns (bytes32) {
         return _digest(feed, sequence, asOf, keccak256(payload));
     }
 

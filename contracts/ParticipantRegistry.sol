@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {
     IParticipantRegistry,
@@ -42,9 +41,7 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
 
     /// @param admin The bank's admin account: default admin, registrar and pauser.
     /// @param adminTransferDelay Seconds a default-admin handover must wait before it can be accepted.
-    constructor(address admin, uint48 adminTransferDelay)
-        AccessControlDefaultAdminRules(adminTransferDelay, admin)
-    {
+    constructor(address admin, uint48 adminTransferDelay) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
         _grantRole(REGISTRAR_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
     }
@@ -52,11 +49,12 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     /// @inheritdoc IParticipantRegistry
     /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` non-zero and new;
     /// `roles` non-empty and defined. Emits {ParticipantOnboarded}.
-    function onboard(address account, uint8 roles, bytes32 kycHash, string calldata name)
-        external
-        onlyRole(REGISTRAR_ROLE)
-        whenNotPaused
-    {
+    function onboard(
+        address account,
+        uint8 roles,
+        bytes32 kycHash,
+        string calldata name
+    ) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         if (account == address(0)) revert ParticipantZeroAddress();
         _checkRoles(roles);
         Participant storage p = _participants[account];

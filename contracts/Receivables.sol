@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -99,11 +98,13 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// @dev Requirements: not paused; caller an active core enterprise; `supplier` an active supplier;
     /// 0 < `amount` < 2^96; now < `dueDate` ≤ now + {MAX_TENOR}; `ref` non-zero and not used
     /// before by this debtor. Emits {ReceivableIssued} and {Transfer}.
-    function issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
-        external
-        whenNotPaused
-        returns (uint256 id)
-    {
+    function issue(
+        address supplier,
+        uint256 amount,
+        uint256 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    ) external whenNotPaused returns (uint256 id) {
         _useReference(msg.sender, ref);
         id = _issue(msg.sender, supplier, amount, dueDate, invoiceHash, ref);
     }
@@ -112,12 +113,14 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// @dev For contracts where the debtor already agreed to the debt on chain (an equipment lease's
     /// billed rent). Requirements: caller has `ISSUER_ROLE`; otherwise as {issue}, with `debtor` in the
     /// caller's place. Emits {ReceivableIssued} and {Transfer}.
-    function issueFor(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
-        external
-        whenNotPaused
-        onlyRole(ISSUER_ROLE)
-        returns (uint256 id)
-    {
+    function issueFor(
+        address debtor,
+        address supplier,
+        uint256 amount,
+        uint256 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    ) external whenNotPaused onlyRole(ISSUER_ROLE) returns (uint256 id) {
         _useReference(debtor, ref);
         id = _issue(debtor, supplier, amount, dueDate, invoiceHash, ref);
     }
@@ -128,10 +131,14 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         _references[debtor][ref] = true;
     }
 
-    function _issue(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
-        private
-        returns (uint256 id)
-    {
+    function _issue(
+        address debtor,
+        address supplier,
+        uint256 amount,
+        uint256 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    ) private returns (uint256 id) {
         _checkParticipants(debtor, ROLE_CORE_ENTERPRISE, supplier, ROLE_SUPPLIER);
         _checkAmount(amount);
         uint256 latest = block.timestamp + MAX_TENOR;
@@ -160,11 +167,11 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// every part > 0 and the parts sum exactly to the face amount. The parent token is burned; its
     /// record stays (status Split) and names its parts. Emits {ReceivableSplit}, one
     /// {ReceivablePartCreated} per part, and {Transfer}s.
-    function split(uint256 id, uint256[] calldata amounts, address[] calldata holders)
-        external
-        whenNotPaused
-        returns (uint256 firstPartId)
-    {
+    function split(
+        uint256 id,
+        uint256[] calldata amounts,
+        address[] calldata holders
+    ) external whenNotPaused returns (uint256 firstPartId) {
         Receivable storage parent = _holderOnly(id);
         if (parent.status != Status.Active) revert ReceivableNotActive(id, parent.status);
         if (block.timestamp >= parent.dueDate) revert ReceivableExpired(id, parent.dueDate);
@@ -183,7 +190,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         firstPartId = _nextId;
         _nextId += uint64(parts); // parts ≤ MAX_PARTS; the sum is checked against 2^64
         parent.status = Status.Split;
-        _parts[id] = firstPartId << 16 | parts;
+        _parts[id] = (firstPartId << 16) | parts;
         _burn(id);
         emit ReceivableSplit(id, firstPartId, parts);
 
@@ -253,20 +260,21 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
     /// @notice The advance for `outstanding` due in `secondsToMaturity` at annual `rateBps`:
     /// `outstanding − ceil(outstanding × rateBps × secondsToMaturity / (10_000 × 365 days))`.
-    function priceAdvance(uint256 outstanding, uint256 secondsToMaturity, uint256 rateBps)
-        public
-        pure
-        returns (uint256)
-    {
+    function priceAdvance(
+        uint256 outstanding,
+        uint256 secondsToMaturity,
+        uint256 rateBps
+    ) public pure returns (uint256) {
         uint256 discount = Math.mulDiv(outstanding, rateBps * secondsToMaturity, _BPS * _YEAR, Math.Rounding.Ceil);
         return discount < outstanding ? outstanding - discount : 0;
     }
 
-    function _assess(address debtor, uint40 dueDate, uint256 outstanding, DebtorTerms memory terms)
-        private
-        view
-        returns (Refusal, uint256 advance)
-    {
+    function _assess(
+        address debtor,
+        uint40 dueDate,
+        uint256 outstanding,
+        DebtorTerms memory terms
+    ) private view returns (Refusal, uint256 advance) {
         if (block.timestamp >= dueDate) return (Refusal.Matured, 0);
         if (!registry.isAuthorized(debtor, ROLE_CORE_ENTERPRISE)) return (Refusal.DebtorNotAuthorized, 0);
         if (terms.limit == 0) return (Refusal.NoFacility, 0);
@@ -374,11 +382,9 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     }
 
     /// @inheritdoc IReceivables
-    function receivables(uint256 id)
-        external
-        view
-        returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced)
-    {
+    function receivables(
+        uint256 id
+    ) external view returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced) {
         Receivable storage r = _receivables[id];
         return (r.debtor, _ownerOf(id), r.amount, r.dueDate, r.financed);
     }
@@ -396,11 +402,9 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
     /// @notice Where `id` sits in its split tree: its parent (if it is a part) and its parts
     /// (ids `firstPart` .. `firstPart + partCount - 1`, if it was split).
-    function lineage(uint256 id)
-        external
-        view
-        returns (bool isPart, uint256 parentId, uint256 firstPart, uint256 partCount)
-    {
+    function lineage(
+        uint256 id
+    ) external view returns (bool isPart, uint256 parentId, uint256 firstPart, uint256 partCount) {
         Receivable storage r = _existing(id);
         uint256 packed = _parts[id];
         isPart = r.parentPlusOne != 0;
@@ -419,12 +423,9 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     }
 
     /// @inheritdoc ERC721
-    function supportsInterface(bytes4 interfaceId)
-        public
-        view
-        override(ERC721, AccessControlDefaultAdminRules)
-        returns (bool)
-    {
+    function supportsInterface(
+        bytes4 interfaceId
+    ) public view override(ERC721, AccessControlDefaultAdminRules) returns (bool) {
         return super.supportsInterface(interfaceId);
     }
 

@@ -1,6 +1,6 @@
 """The root exception of the oracles package."""
 
-from backend.errors import YinqiError
+from backend.core.errors import YinqiError
 
 
 class OracleError(YinqiError):

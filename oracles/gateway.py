@@ -8,16 +8,15 @@ import time
 from collections.abc import Iterable, Sequence
 
 import requests
-
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from backend.chain import send
-from backend.errors import ChainError, TransactionFailed
-from backend.manifest import Manifest
+from backend.core.chain import send
+from backend.core.errors import ChainError, TransactionFailed
+from backend.core.manifest import Manifest
 from oracles.errors import OracleError
 from oracles.failpoints import failpoint
 
@@ -68,9 +67,15 @@ def sign_digest(digest: bytes, signers: Sequence[LocalAccount]) -> list[bytes]:
 
 
 def submit_report(
-    w3: Web3, manifest: Manifest, submitter: LocalAccount, feed: bytes, sequence: int, as_of: int,
-    payload: bytes, signatures: list[bytes],
-) -> TxReceipt:  # fmt: skip
+    w3: Web3,
+    manifest: Manifest,
+    submitter: LocalAccount,
+    feed: bytes,
+    sequence: int,
+    as_of: int,
+    payload: bytes,
+    signatures: list[bytes],
+) -> TxReceipt:
     gateway = manifest.contract(w3, "OracleGateway")
     call = gateway.functions.submit(feed, sequence, as_of, payload, signatures)
     return send(w3, submitter, call, decoder=manifest.revert_decoder(), what=f"submitting report {sequence}")
@@ -83,8 +88,17 @@ class ReportPublisher:
     signatures must be gathered before :meth:`publish`, which this daemon does not do yet).
     """
 
-    def __init__(self, w3: Web3, manifest: Manifest, signer: LocalAccount, outbox, feed: bytes,
-                 *, retries: int = 5, backoff: float = 0.5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        w3: Web3,
+        manifest: Manifest,
+        signer: LocalAccount,
+        outbox,
+        feed: bytes,
+        *,
+        retries: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
         self.w3, self.manifest, self.signer, self.outbox, self.feed = w3, manifest, signer, outbox, feed
         self.gateway = manifest.contract(w3, "OracleGateway")
         self._retries, self._backoff = retries, backoff
@@ -123,8 +137,18 @@ class ReportPublisher:
             report = self.outbox.resigned(report, now)
         signatures = sign_report(self.gateway, self.feed, report.sequence, report.as_of, report.payload, [self.signer])
         try:
-            self._retry(lambda: submit_report(self.w3, self.manifest, self.signer, self.feed, report.sequence,
-                                              report.as_of, report.payload, signatures))  # fmt: skip
+            self._retry(
+                lambda: submit_report(
+                    self.w3,
+                    self.manifest,
+                    self.signer,
+                    self.feed,
+                    report.sequence,
+                    report.as_of,
+                    report.payload,
+                    signatures,
+                )
+            )
         except TransactionFailed:
             if self._chain_last() < report.sequence:
                 raise

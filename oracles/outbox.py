@@ -65,13 +65,18 @@ class Outbox:
 
     def pending(self, feed: bytes) -> list[PendingReport]:
         rows = self._db.execute(
-            "SELECT sequence, as_of, payload, items FROM reports WHERE feed = ? AND status = 'pending' ORDER BY sequence",
+            "SELECT sequence, as_of, payload, items FROM reports "
+            "WHERE feed = ? AND status = 'pending' ORDER BY sequence",
             (feed,),
         )
-        return [PendingReport(feed, seq, as_of, bytes(payload), json.loads(items)) for seq, as_of, payload, items in rows]
+        return [
+            PendingReport(feed, seq, as_of, bytes(payload), json.loads(items)) for seq, as_of, payload, items in rows
+        ]
 
     def next_sequence(self, feed: bytes, chain_last: int) -> int:
-        (local_last,) = self._db.execute("SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE feed = ?", (feed,)).fetchone()
+        (local_last,) = self._db.execute(
+            "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE feed = ?", (feed,)
+        ).fetchone()
         return max(local_last, chain_last) + 1
 
     def enqueue(self, feed: bytes, sequence: int, as_of: int, payload: bytes, items: dict[str, str]) -> PendingReport:
@@ -85,7 +90,9 @@ class Outbox:
     def resigned(self, report: PendingReport, as_of: int) -> PendingReport:
         """The same report with a fresh as-of time (its old one aged out before it could be sent)."""
         with self._lock:
-            self._db.execute("UPDATE reports SET as_of = ? WHERE feed = ? AND sequence = ?", (as_of, report.feed, report.sequence))
+            self._db.execute(
+                "UPDATE reports SET as_of = ? WHERE feed = ? AND sequence = ?", (as_of, report.feed, report.sequence)
+            )
         return PendingReport(report.feed, report.sequence, as_of, report.payload, report.items)
 
     def confirm(self, report: PendingReport) -> None:
@@ -94,7 +101,8 @@ class Outbox:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ?", (report.feed, report.sequence)
+                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ?",
+                    (report.feed, report.sequence),
                 )
                 self._db.executemany(
                     "INSERT INTO confirmed (feed, item, value) VALUES (?, ?, ?) "

@@ -7,8 +7,8 @@
 // working directory, in that order. Exit happens only in stdout's write callback: exiting earlier
 // truncates output larger than a pipe buffer (64 KiB).
 "use strict";
-const fs = require("fs");
-const path = require("path");
+const fs = require("node:fs");
+const path = require("node:path");
 const solc = require(path.join(__dirname, "..", "node_modules", "solc"));
 
 function finish(text, code) {
@@ -24,7 +24,7 @@ function optionValues(argv, name) {
   const values = [];
   argv.forEach((arg, i) => {
     if (arg === name && i + 1 < argv.length) values.push(argv[i + 1]);
-    else if (arg.startsWith(name + "=")) values.push(arg.slice(name.length + 1));
+    else if (arg.startsWith(`${name}=`)) values.push(arg.slice(name.length + 1));
   });
   return values.flatMap((v) => v.split(",")).filter(Boolean);
 }

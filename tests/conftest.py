@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from backend.config import Settings
-from backend.node import LocalChain
+from backend.core.config import Settings
+from backend.local.node import LocalChain
 
 
 def free_port() -> int:
@@ -31,9 +31,9 @@ def assert_one_line_error(result, fragment):
 def seeded_chain(tmp_path, *, credit: bool = False):
     """A real anvil with every contract deployed and the demo's seeds: its cast onboarded and funded,
     a supply chain in motion and, with `credit`, a scored merchant. Yields (settings, w3, manifest)."""
-    from backend.chain import connect
+    from backend.core.chain import connect
     from backend.demo import seed, seed_credit, seed_supply_chain
-    from backend.deploy import deploy
+    from backend.services.deploy import deploy
 
     settings = make_settings(tmp_path, free_port())
     with LocalChain(settings) as chain:
@@ -93,7 +93,7 @@ def env_for(tmp_path):
 @pytest.fixture
 def broker(tmp_path):
     """A real mosquitto on a free port, as a plain process the test may stop and restart."""
-    from backend.broker import LocalBroker
+    from backend.local.broker import LocalBroker
 
     with LocalBroker(tmp_path / "mosquitto", free_port()) as running:
         yield running

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from backend.api.config import ApiConfig
 from backend.api.context import YinqiContext
-from backend.errors import ChainError, YinqiError
+from backend.core.errors import ChainError, YinqiError
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,13 @@ def create_app(config: ApiConfig | None = None) -> Flask:
     config = config or ApiConfig.from_env()
     app = Flask(__name__, static_folder=None)
     app.config.update(
-        API_TITLE="Yinqi API", API_VERSION="1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api",
-        OPENAPI_JSON_PATH="openapi.json", JSON_SORT_KEYS=False,
-    )  # fmt: skip
+        API_TITLE="Yinqi API",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
     app.extensions["yinqi"] = YinqiContext(config)
     api = YinqiApi(app)
 

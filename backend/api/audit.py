@@ -15,7 +15,15 @@ from backend.api.schemas import Address, Page, PageArgs
 from backend.index.store import EventFilter
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Audit trail")
-CONTRACTS = ("SettlementToken", "ParticipantRegistry", "FinancingPool", "Receivables", "OracleGateway", "CreditLine", "EquipmentLease")
+CONTRACTS = (
+    "SettlementToken",
+    "ParticipantRegistry",
+    "FinancingPool",
+    "Receivables",
+    "OracleGateway",
+    "CreditLine",
+    "EquipmentLease",
+)
 
 
 class AuditArgs(PageArgs):
@@ -30,9 +38,14 @@ class AuditArgs(PageArgs):
 def _filter(args) -> EventFilter:
     if args["from_block"] is not None and args["to_block"] is not None and args["from_block"] > args["to_block"]:
         abort(400, "from_block is after to_block")
-    return EventFilter(contract=args["contract"], events=(args["event"],) if args["event"] else (),
-                       subject=args["subject"].lower() if args["subject"] else None, party=args["party"],
-                       from_block=args["from_block"], to_block=args["to_block"])  # fmt: skip
+    return EventFilter(
+        contract=args["contract"],
+        events=(args["event"],) if args["event"] else (),
+        subject=args["subject"].lower() if args["subject"] else None,
+        party=args["party"],
+        from_block=args["from_block"],
+        to_block=args["to_block"],
+    )
 
 
 @blp.route("/events")
@@ -44,8 +57,12 @@ class Events(MethodView):
         store, where = ctx().index(), _filter(args)
         offset = (args["page"] - 1) * args["page_size"]
         items = store.query(where, limit=args["page_size"], offset=offset)
-        return {"items": [e.to_json() for e in items], "page": args["page"], "page_size": args["page_size"],
-                "total": store.count(where)}  # fmt: skip
+        return {
+            "items": [e.to_json() for e in items],
+            "page": args["page"],
+            "page_size": args["page_size"],
+            "total": store.count(where),
+        }
 
 
 @blp.route("/events.csv")
@@ -63,7 +80,18 @@ class EventsCsv(MethodView):
         writer = csv.writer(out)
         writer.writerow(["block", "log_index", "timestamp", "tx", "contract", "event", "subject", "args"])
         for e in store.query(where):
-            writer.writerow([e.block_number, e.log_index, e.timestamp, e.tx_hash, e.contract, e.event, e.subject or "",
-                             json.dumps(e.args, sort_keys=True)])  # fmt: skip
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=yinqi-audit.csv"})  # fmt: skip
+            writer.writerow(
+                [
+                    e.block_number,
+                    e.log_index,
+                    e.timestamp,
+                    e.tx_hash,
+                    e.contract,
+                    e.event,
+                    e.subject or "",
+                    json.dumps(e.args, sort_keys=True),
+                ]
+            )
+        return Response(
+            out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=yinqi-audit.csv"}
+        )

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.config import Settings
+from backend.core.config import Settings
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ApiConfig:
         return self.credit_reasons or self.settings.home / "credit" / "reasons.json"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "ApiConfig":
+    def from_env(cls, environ: dict[str, str] | None = None) -> ApiConfig:
         """Settings from the environment, plus ``YINQI_INDEX`` (a SQLite file or a ``postgresql://`` URL)
         and ``YINQI_CREDIT_REASONS``."""
         env = os.environ if environ is None else environ

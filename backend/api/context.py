@@ -14,11 +14,11 @@ from flask import current_app
 from web3 import Web3
 
 from backend.api.config import ApiConfig
-from backend.chain import connect
+from backend.core.chain import connect
+from backend.core.manifest import Manifest
 from backend.index import Indexer, IndexStore
-from backend.leasing import LeaseService
-from backend.manifest import Manifest
-from backend.receivables import ReceivablesService
+from backend.services.leasing import LeaseService
+from backend.services.receivables import ReceivablesService
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,12 @@ class YinqiContext:
         indexer = Indexer(self.w3, self.manifest, self.store)
         indexer.sync()
         if self.config.follow:
-            self._thread = threading.Thread(target=indexer.follow, args=(self._stop, self.config.follow_interval),
-                                            name="index-follower", daemon=True)  # fmt: skip
+            self._thread = threading.Thread(
+                target=indexer.follow,
+                args=(self._stop, self.config.follow_interval),
+                name="index-follower",
+                daemon=True,
+            )
             self._thread.start()
             atexit.register(self.close)
         return indexer

@@ -30,10 +30,20 @@ class CreditLine(MethodView):
         merchant = checked_address(address)
         c = ctx()
         line = c.manifest.contract(c.w3, "CreditLine").functions.lineOf(merchant).call()
-        limit, score, rate_bps, scored_at, status, pending, drawn, interest, accrued_at = line
+        limit, score, rate_bps, scored_at, status, pending, drawn, interest, _accrued_at = line
         history = c.index().query(EventFilter(contract="CreditLine", party=merchant))
         reasons = c.credit_reasons().get(merchant.lower())
-        return {"merchant": merchant, "limit": limit, "score": score, "rate_bps": rate_bps, "scored_at": scored_at,
-                "status": LINE_STATUSES[status], "pending_limit": pending, "drawn": drawn, "interest": interest,
-                "available": max(limit - drawn, 0), "reasons": reasons,
-                "history": [e.to_json() for e in history]}  # fmt: skip
+        return {
+            "merchant": merchant,
+            "limit": limit,
+            "score": score,
+            "rate_bps": rate_bps,
+            "scored_at": scored_at,
+            "status": LINE_STATUSES[status],
+            "pending_limit": pending,
+            "drawn": drawn,
+            "interest": interest,
+            "available": max(limit - drawn, 0),
+            "reasons": reasons,
+            "history": [e.to_json() for e in history],
+        }

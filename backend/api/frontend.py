@@ -3,7 +3,7 @@ works on a closed network (no CDN)."""
 
 from flask import Blueprint, abort, send_from_directory
 
-from backend.config import PROJECT_ROOT
+from backend.core.config import PROJECT_ROOT
 
 bp = Blueprint("frontend", __name__)
 FRONTEND = PROJECT_ROOT / "frontend"

@@ -23,8 +23,12 @@ class HealthView(MethodView):
         """The chain this API reads, its latest block and how far the index has read."""
         c = ctx()
         c.index()
-        return {"status": "ok", "chain_id": c.w3.eth.chain_id, "latest_block": c.w3.eth.block_number,
-                "indexed_block": c.indexer.indexed_block}  # fmt: skip
+        return {
+            "status": "ok",
+            "chain_id": c.w3.eth.chain_id,
+            "latest_block": c.w3.eth.block_number,
+            "indexed_block": c.indexer.indexed_block,
+        }
 
 
 class ContractOut(Schema):
@@ -45,5 +49,8 @@ class ManifestView(MethodView):
         """Addresses and ABIs of the deployed contracts: the frontend's only source for them."""
         c = ctx()
         m = c.manifest
-        return {"chain_id": m.chain_id, "rpc_url": c.config.settings.rpc_url,
-                "contracts": {name: {"address": r.address, "abi": r.abi} for name, r in m.contracts.items()}}  # fmt: skip
+        return {
+            "chain_id": m.chain_id,
+            "rpc_url": c.config.settings.rpc_url,
+            "contracts": {name: {"address": r.address, "abi": r.abi} for name, r in m.contracts.items()},
+        }

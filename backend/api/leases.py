@@ -36,11 +36,25 @@ class Lease(MethodView):
         current = (now - lease.start) // lease.period_seconds if lease.start else -1
         for k in range(min(lease.periods, max(lease.billed, current + 1))):
             (usage, rent, paid), due_at, assigned, receivable_id = fn.periodOf(lease_id, k).call()
-            periods.append({"period": k, "usage_hours": usage / 100, "rent": rent, "paid": paid, "due_at": due_at,
-                            "billed": k < lease.billed, "assigned": assigned,
-                            "receivable_id": receivable_id if assigned else None})  # fmt: skip
+            periods.append(
+                {
+                    "period": k,
+                    "usage_hours": usage / 100,
+                    "rent": rent,
+                    "paid": paid,
+                    "due_at": due_at,
+                    "billed": k < lease.billed,
+                    "assigned": assigned,
+                    "receivable_id": receivable_id if assigned else None,
+                }
+            )
         history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
         device = next((row["device_id"] for row in c.view(views.leases, None) if row["id"] == lease_id), None)
-        return {**lease.__dict__, "device_id": device, "outstanding": fn.outstanding(lease_id).call(),
-                "tiers": [{"up_to_hours": up, "price_per_hour": price} for up, price in fn.tiersOf(lease_id).call()],
-                "periods": periods, "history": [e.to_json() for e in history]}  # fmt: skip
+        return {
+            **lease.__dict__,
+            "device_id": device,
+            "outstanding": fn.outstanding(lease_id).call(),
+            "tiers": [{"up_to_hours": up, "price_per_hour": price} for up, price in fn.tiersOf(lease_id).call()],
+            "periods": periods,
+            "history": [e.to_json() for e in history],
+        }

@@ -41,5 +41,12 @@ class Participant(MethodView):
 
             abort(404, f"{account} is not an onboarded participant")
         name = next((p["name"] for p in c.view(views.participants) if p["address"] == account), "")
-        return {"address": account, "name": name, "roles": views.role_names(roles), "suspended": suspended,
-                "onboarded_at": onboarded_at, "updated_at": updated_at, "kyc_hash": "0x" + kyc_hash.hex()}  # fmt: skip
+        return {
+            "address": account,
+            "name": name,
+            "roles": views.role_names(roles),
+            "suspended": suspended,
+            "onboarded_at": onboarded_at,
+            "updated_at": updated_at,
+            "kyc_hash": "0x" + kyc_hash.hex(),
+        }

@@ -9,10 +9,10 @@ from marshmallow import fields, validate
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PartyPageArgs, page_of
-from backend.errors import TransactionFailed
+from backend.core.errors import TransactionFailed
 from backend.index import views
 from backend.index.store import EventFilter
-from backend.receivables import REFUSALS, STATUSES
+from backend.services.receivables import REFUSALS, STATUSES
 
 blp = Blueprint("receivables", __name__, url_prefix="/api/receivables", description="Receivables financing")
 
@@ -48,5 +48,9 @@ class Receivable(MethodView):
         if view.status == "Active":  # what financing would pay now, or why it would be refused
             reason, advance = c.receivables.contract.functions.quote(rid).call()
             quote = {"refusal": REFUSALS[reason], "advance": advance}
-        return {**asdict(view), "outstanding": view.outstanding, "quote": quote,
-                "history": [e.to_json() for e in history]}  # fmt: skip
+        return {
+            **asdict(view),
+            "outstanding": view.outstanding,
+            "quote": quote,
+            "history": [e.to_json() for e in history],
+        }

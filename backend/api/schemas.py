@@ -48,5 +48,9 @@ class Page(Schema):
 
 def page_of(rows: list[Any], args: dict[str, Any]) -> dict[str, Any]:
     start = (args["page"] - 1) * args["page_size"]
-    return {"items": rows[start : start + args["page_size"]], "page": args["page"], "page_size": args["page_size"],
-            "total": len(rows)}  # fmt: skip
+    return {
+        "items": rows[start : start + args["page_size"]],
+        "page": args["page"],
+        "page_size": args["page_size"],
+        "total": len(rows),
+    }

@@ -4,4 +4,4 @@ filters and computes KPIs from, rebuildable from the chain at any time."""
 from backend.index.follower import Indexer
 from backend.index.store import IndexStore
 
-__all__ = ["Indexer", "IndexStore"]
+__all__ = ["IndexStore", "Indexer"]

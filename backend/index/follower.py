@@ -16,8 +16,8 @@ from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
+from backend.core.manifest import Manifest
 from backend.index.store import Event, IndexStore
-from backend.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ class Indexer:
         start = cursor + 1
         while start <= head:
             end = min(start + CHUNK - 1, head)
-            logs = self.w3.eth.get_logs({"address": [Web3.to_checksum_address(a) for a in self._addresses],
-                                         "fromBlock": start, "toBlock": end})  # fmt: skip
+            logs = self.w3.eth.get_logs(
+                {"address": [Web3.to_checksum_address(a) for a in self._addresses], "fromBlock": start, "toBlock": end}
+            )
             events = self._decode(logs)
             end_hash = self.w3.eth.get_block(end)["hash"].hex()
             with self.store.transaction():
@@ -82,7 +83,7 @@ class Indexer:
             try:
                 if added := self.sync():
                     log.info("indexed %d event(s) up to block %d", added, self.indexed_block)
-            except Exception as exc:  # noqa: BLE001 - a flaky RPC must not end the follower
+            except Exception as exc:
                 log.warning("index sync failed (%s); retrying", exc)
             stop.wait(interval)
 
@@ -113,15 +114,22 @@ class Indexer:
             parties = {v.lower() for v in args.values() if isinstance(v, str) and Web3.is_address(v) and len(v) == 42}
             if decoded["event"] == "ScoresApplied":  # one event, many merchants: name them all
                 blob = bytes(decoded["args"]["updates"])
-                parties |= {f"0x{int.from_bytes(blob[i:i + 32], 'big') >> 96:040x}" for i in range(0, len(blob), 32)}
+                parties |= {f"0x{int.from_bytes(blob[i : i + 32], 'big') >> 96:040x}" for i in range(0, len(blob), 32)}
             subject = next((args[a] for a in SUBJECT_ARGS.get(contract, ()) if a in args), None)
-            events.append(Event(
-                block_number=number, block_hash=raw["blockHash"].hex(), log_index=raw["logIndex"],
-                tx_hash="0x" + raw["transactionHash"].hex().removeprefix("0x"), timestamp=timestamps[number],
-                contract=contract, event=decoded["event"],
-                subject=None if subject is None else str(subject).lower(),
-                parties=tuple(sorted(parties)), args=args,
-            ))  # fmt: skip
+            events.append(
+                Event(
+                    block_number=number,
+                    block_hash=raw["blockHash"].hex(),
+                    log_index=raw["logIndex"],
+                    tx_hash="0x" + raw["transactionHash"].hex().removeprefix("0x"),
+                    timestamp=timestamps[number],
+                    contract=contract,
+                    event=decoded["event"],
+                    subject=None if subject is None else str(subject).lower(),
+                    parties=tuple(sorted(parties)),
+                    args=args,
+                )
+            )
         return events
 
 

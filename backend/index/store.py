@@ -53,9 +53,15 @@ class Event:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "block": self.block_number, "log_index": self.log_index, "tx": self.tx_hash, "timestamp": self.timestamp,
-            "contract": self.contract, "event": self.event, "subject": self.subject, "args": self.args,
-        }  # fmt: skip
+            "block": self.block_number,
+            "log_index": self.log_index,
+            "tx": self.tx_hash,
+            "timestamp": self.timestamp,
+            "contract": self.contract,
+            "event": self.event,
+            "subject": self.subject,
+            "args": self.args,
+        }
 
 
 @dataclass(frozen=True)
@@ -141,19 +147,32 @@ class IndexStore:
         return row[0] if row else None
 
     def put(self, key: str, value: str) -> None:
-        self._execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                      (key, value))  # fmt: skip
+        self._execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # -- events ------------------------------------------------------------------------------
 
     def add(self, events: Iterable[Event]) -> int:
         rows = [
-            (e.block_number, e.block_hash, e.log_index, e.tx_hash, e.timestamp, e.contract, e.event, e.subject,
-             " ".join(e.parties), json.dumps(e.args))
+            (
+                e.block_number,
+                e.block_hash,
+                e.log_index,
+                e.tx_hash,
+                e.timestamp,
+                e.contract,
+                e.event,
+                e.subject,
+                " ".join(e.parties),
+                json.dumps(e.args),
+            )
             for e in events
-        ]  # fmt: skip
+        ]
         sql = self._sql(
-            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_number, log_index) DO UPDATE SET "
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (block_number, log_index) DO UPDATE SET "
             "block_hash = excluded.block_hash, tx_hash = excluded.tx_hash, timestamp = excluded.timestamp, "
             "contract = excluded.contract, event = excluded.event, subject = excluded.subject, "
             "parties = excluded.parties, args = excluded.args"
@@ -173,13 +192,21 @@ class IndexStore:
         self._execute("DELETE FROM events")
         self._execute("DELETE FROM meta")
 
-    def query(self, where: EventFilter = EventFilter(), *, limit: int | None = None, offset: int = 0,
-              newest_first: bool = False) -> list[Event]:  # fmt: skip
+    def query(
+        self,
+        where: EventFilter = EventFilter(),
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[Event]:
         sql, params = where.where()
         order = " ORDER BY block_number DESC, log_index DESC" if newest_first else " ORDER BY block_number, log_index"
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self._execute("SELECT * FROM events" + sql + order + page, params).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8].split()), json.loads(r[9])) for r in rows]
+        return [
+            Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(r[8].split()), json.loads(r[9])) for r in rows
+        ]
 
     def count(self, where: EventFilter = EventFilter()) -> int:
         sql, params = where.where()

@@ -9,11 +9,19 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from backend.audit import replay_receivables
+from backend.index.audit import replay_receivables
 from backend.index.store import EventFilter, IndexStore
-from backend.leasing import FLAG_NAMES
+from backend.services.leasing import FLAG_NAMES
 
-ROLE_NAMES = {1: "BANK", 2: "CORE_ENTERPRISE", 4: "SUPPLIER", 8: "MERCHANT", 16: "LESSEE", 32: "CREDIT_ORACLE", 64: "IOT_ORACLE"}
+ROLE_NAMES = {
+    1: "BANK",
+    2: "CORE_ENTERPRISE",
+    4: "SUPPLIER",
+    8: "MERCHANT",
+    16: "LESSEE",
+    32: "CREDIT_ORACLE",
+    64: "IOT_ORACLE",
+}
 
 
 def role_names(mask: int) -> list[str]:
@@ -25,7 +33,10 @@ def flag_names(mask: int) -> list[str]:
 
 
 def _dicts(store: IndexStore, where: EventFilter) -> list[dict[str, Any]]:
-    return [{"event": e.event, "args": e.args, "timestamp": e.timestamp, "block": e.block_number} for e in store.query(where)]
+    return [
+        {"event": e.event, "args": e.args, "timestamp": e.timestamp, "block": e.block_number}
+        for e in store.query(where)
+    ]
 
 
 def participants(store: IndexStore) -> list[dict[str, Any]]:
@@ -62,8 +73,19 @@ def credit_lines(store: IndexStore) -> list[dict[str, Any]]:
 
     def line(merchant: str) -> dict[str, Any]:
         key = merchant.lower()
-        return lines.setdefault(key, {"merchant": merchant, "limit": 0, "score": 0, "rate_bps": 0, "drawn": 0,
-                                      "status": "Active", "scored_at": None, "model_hash": None})  # fmt: skip
+        return lines.setdefault(
+            key,
+            {
+                "merchant": merchant,
+                "limit": 0,
+                "score": 0,
+                "rate_bps": 0,
+                "drawn": 0,
+                "status": "Active",
+                "scored_at": None,
+                "model_hash": None,
+            },
+        )
 
     for e in _dicts(store, EventFilter(contract="CreditLine")):
         a, name = e["args"], e["event"]
@@ -73,8 +95,13 @@ def credit_lines(store: IndexStore) -> list[dict[str, Any]]:
                 word = int.from_bytes(blob[i : i + 32], "big")
                 merchant = f"0x{word >> 96:040x}"
                 limit_whole = (word >> 32) & (2**64 - 1)
-                line(merchant).update(limit=limit_whole * 10**6, score=(word >> 16) & 0xFFFF, rate_bps=word & 0xFFFF,
-                                      scored_at=a["asOf"], model_hash=a["modelHash"])  # fmt: skip
+                line(merchant).update(
+                    limit=limit_whole * 10**6,
+                    score=(word >> 16) & 0xFFFF,
+                    rate_bps=word & 0xFFFF,
+                    scored_at=a["asOf"],
+                    model_hash=a["modelHash"],
+                )
         elif name in ("Drawn", "Repaid"):
             line(a["merchant"])["drawn"] = int(a["drawn"])
         elif name == "LineFrozen":
@@ -97,11 +124,21 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
         if name == "LeaseOffered":
             terms = a["terms"]
             rows[a["leaseId"]] = {
-                "id": a["leaseId"], "device_id": a["deviceId"], "lessor": a["lessor"], "lessee": a["lessee"],
-                "status": "Offered", "flags": [], "period_seconds": terms["periodSeconds"], "periods": terms["periods"],
-                "deposit": int(terms["deposit"]), "billed": 0, "rent_billed": 0, "rent_paid": 0, "usage_hundredths": 0,
+                "id": a["leaseId"],
+                "device_id": a["deviceId"],
+                "lessor": a["lessor"],
+                "lessee": a["lessee"],
+                "status": "Offered",
+                "flags": [],
+                "period_seconds": terms["periodSeconds"],
+                "periods": terms["periods"],
+                "deposit": int(terms["deposit"]),
+                "billed": 0,
+                "rent_billed": 0,
+                "rent_paid": 0,
+                "usage_hundredths": 0,
                 "offered_at": e["timestamp"],
-            }  # fmt: skip
+            }
             continue
         row = rows.get(a["leaseId"])
         if row is None:
@@ -113,16 +150,19 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
         elif name == "RentBilled":
             row["billed"] += 1
             row["rent_billed"] += int(a["rent"])
-        elif name == "RentPaid":
-            row["rent_paid"] += int(a["amount"])
-        elif name == "PeriodAssigned":
+        elif name == "RentPaid" or name == "PeriodAssigned":
             row["rent_paid"] += int(a["amount"])
         elif name == "UsageReported":
             row.setdefault("_usage", {})[a["period"]] = int(a["usage"])
             row["usage_hundredths"] = sum(row["_usage"].values())
         elif name in ("LeaseFrozen", "LeaseUnfrozen", "LeaseDefaulted", "LeaseRecalled", "LeaseClosed"):
-            row["status"] = {"LeaseFrozen": "Frozen", "LeaseUnfrozen": "Active", "LeaseDefaulted": "Defaulted",
-                             "LeaseRecalled": "Recalled", "LeaseClosed": "Closed"}[name]  # fmt: skip
+            row["status"] = {
+                "LeaseFrozen": "Frozen",
+                "LeaseUnfrozen": "Active",
+                "LeaseDefaulted": "Defaulted",
+                "LeaseRecalled": "Recalled",
+                "LeaseClosed": "Closed",
+            }[name]
     out = []
     for row in rows.values():
         row.pop("_usage", None)
@@ -142,9 +182,20 @@ def alerts(store: IndexStore, open_only: bool = True) -> list[dict[str, Any]]:
             continue
         raised = flag_names(e.args["flags"] & ~e.args["previous"])
         cleared = flag_names(e.args["previous"] & ~e.args["flags"])
-        out.append({"lease_id": lease["id"], "device_id": lease["device_id"], "lessee": lease["lessee"], "raised": raised,
-                    "cleared": cleared, "flags": flag_names(e.args["flags"]), "lease_status": lease["status"],
-                    "timestamp": e.timestamp, "block": e.block_number, "tx": e.tx_hash})  # fmt: skip
+        out.append(
+            {
+                "lease_id": lease["id"],
+                "device_id": lease["device_id"],
+                "lessee": lease["lessee"],
+                "raised": raised,
+                "cleared": cleared,
+                "flags": flag_names(e.args["flags"]),
+                "lease_status": lease["status"],
+                "timestamp": e.timestamp,
+                "block": e.block_number,
+                "tx": e.tx_hash,
+            }
+        )
     if open_only:  # one row per lease: its latest change
         seen, latest = set(), []
         for row in out:
@@ -177,7 +228,7 @@ class Kpis:
 
 
 def kpis(store: IndexStore) -> Kpis:
-    from backend.receivables import REFUSALS
+    from backend.services.receivables import REFUSALS
 
     k = Kpis()
     issued_at: dict[int, int] = {}
@@ -217,7 +268,9 @@ def kpis(store: IndexStore) -> Kpis:
     k.credit_lines_defaulted = sum(line["status"] == "Defaulted" for line in lines)
     all_leases = leases(store)
     k.leases_active = sum(row["status"] in ("Active", "Frozen") for row in all_leases)
-    k.leases_with_open_flags = sum(bool(row["flags"]) and row["status"] not in ("Recalled", "Closed") for row in all_leases)
+    k.leases_with_open_flags = sum(
+        bool(row["flags"]) and row["status"] not in ("Recalled", "Closed") for row in all_leases
+    )
     k.leases_defaulted = sum(row["status"] == "Defaulted" for row in all_leases)
     return k
 

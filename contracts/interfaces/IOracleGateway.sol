@@ -38,16 +38,27 @@ interface IOracleGateway {
 
     /// @notice Report `sequence` of `feed` (as of `asOf`, payload hash `payloadHash`) was accepted.
     event ReportAccepted(
-        bytes32 indexed feed, uint64 indexed sequence, uint64 asOf, bytes32 payloadHash, address submitter
+        bytes32 indexed feed,
+        uint64 indexed sequence,
+        uint64 asOf,
+        bytes32 payloadHash,
+        address submitter
     );
 
     /// @notice Verifies and delivers a report. Anyone may relay it: the signatures are what count.
-    function submit(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload, bytes[] calldata signatures)
-        external;
+    function submit(
+        bytes32 feed,
+        uint64 sequence,
+        uint64 asOf,
+        bytes calldata payload,
+        bytes[] calldata signatures
+    ) external;
 
     /// @notice The EIP-712 digest operators sign for a report.
-    function reportDigest(bytes32 feed, uint64 sequence, uint64 asOf, bytes calldata payload)
-        external
-        view
-        returns (bytes32);
+    function reportDigest(
+        bytes32 feed,
+        uint64 sequence,
+        uint64 asOf,
+        bytes calldata payload
+    ) external view returns (bytes32);
 }

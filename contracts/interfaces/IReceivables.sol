@@ -112,7 +112,11 @@ interface IReceivables {
 
     /// @notice `debtor` paid `amount` of `id` to its holder `payee`; `outstanding` remains.
     event ReceivableRepaid(
-        uint256 indexed id, address indexed debtor, address indexed payee, uint256 amount, uint256 outstanding
+        uint256 indexed id,
+        address indexed debtor,
+        address indexed payee,
+        uint256 amount,
+        uint256 outstanding
     );
 
     /// @notice Receivable `id` is repaid in full.
@@ -131,19 +135,30 @@ interface IReceivables {
     function createReceivable(address creditor, uint256 amount, uint256 dueDate) external;
 
     /// @notice Issues a receivable with its invoice hash and the debtor's unique `ref`.
-    function issue(address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
-        external
-        returns (uint256 id);
+    function issue(
+        address supplier,
+        uint256 amount,
+        uint256 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    ) external returns (uint256 id);
 
     /// @notice Issues a receivable on `debtor`'s behalf, by a contract the bank trusts for it.
-    function issueFor(address debtor, address supplier, uint256 amount, uint256 dueDate, bytes32 invoiceHash, bytes32 ref)
-        external
-        returns (uint256 id);
+    function issueFor(
+        address debtor,
+        address supplier,
+        uint256 amount,
+        uint256 dueDate,
+        bytes32 invoiceHash,
+        bytes32 ref
+    ) external returns (uint256 id);
 
     /// @notice Replaces receivable `id` by parts of `amounts`, part `i` going to `holders[i]`.
-    function split(uint256 id, uint256[] calldata amounts, address[] calldata holders)
-        external
-        returns (uint256 firstPartId);
+    function split(
+        uint256 id,
+        uint256[] calldata amounts,
+        address[] calldata holders
+    ) external returns (uint256 firstPartId);
 
     /// @notice The holder asks the pool to finance `id`; paid in this transaction when approved.
     function applyForFinancing(uint256 id) external returns (bool approved);
@@ -155,10 +170,9 @@ interface IReceivables {
     function markDefaulted(uint256 id) external;
 
     /// @notice The article's view: debtor, current holder, face amount, due date, financed.
-    function receivables(uint256 id)
-        external
-        view
-        returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced);
+    function receivables(
+        uint256 id
+    ) external view returns (address debtor, address creditor, uint256 amount, uint256 dueDate, bool isFinanced);
 
     /// @notice The id the next issued receivable or part will get.
     function nextId() external view returns (uint256);

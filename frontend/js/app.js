@@ -6,7 +6,13 @@ import { h } from "./ui.js";
 import { Wallet } from "./wallet.js";
 
 const VIEWS = ["dashboard", "core", "supplier", "bank", "merchant", "lessee", "auditor"];
-const ROLE_OF_VIEW = { core: "CORE_ENTERPRISE", supplier: "SUPPLIER", bank: "BANK", merchant: "MERCHANT", lessee: "LESSEE" };
+const ROLE_OF_VIEW = {
+  core: "CORE_ENTERPRISE",
+  supplier: "SUPPLIER",
+  bank: "BANK",
+  merchant: "MERCHANT",
+  lessee: "LESSEE",
+};
 let wallet;
 let myRoles = [];
 
@@ -14,9 +20,15 @@ async function main() {
   setLang(getLang());
   await loadManifest();
   wallet = new Wallet(manifest.chain_id, manifest.rpc_url);
-  wallet.onChange(async () => { await refreshIdentity(); render(); });
+  wallet.onChange(async () => {
+    await refreshIdentity();
+    render();
+  });
   document.getElementById("connect").addEventListener("click", connect);
-  document.getElementById("lang").addEventListener("click", () => { setLang(getLang() === "en" ? "zh" : "en"); render(); });
+  document.getElementById("lang").addEventListener("click", () => {
+    setLang(getLang() === "en" ? "zh" : "en");
+    render();
+  });
   window.addEventListener("hashchange", render);
   render();
 }
@@ -32,7 +44,11 @@ async function connect() {
 async function refreshIdentity() {
   myRoles = [];
   if (!wallet.account) return;
-  try { myRoles = (await api(`/participants/${wallet.account}`)).roles; } catch { /* not onboarded: auditor view only */ }
+  try {
+    myRoles = (await api(`/participants/${wallet.account}`)).roles;
+  } catch {
+    /* not onboarded: auditor view only */
+  }
 }
 
 function banner(message, action) {
@@ -47,10 +63,19 @@ async function render() {
   document.getElementById("connect").textContent = wallet.account ? t("connected") : t("connect");
   document.getElementById("account").textContent = wallet.account || "";
   const tabs = document.getElementById("tabs");
-  tabs.replaceChildren(...VIEWS.map((v) => h("a", {
-    href: `#/${v}`, "data-testid": `tab-${v}`,
-    class: [v === name ? "active" : "", myRoles.includes(ROLE_OF_VIEW[v]) ? "mine" : ""].join(" "),
-  }, t(v))));
+  tabs.replaceChildren(
+    ...VIEWS.map((v) =>
+      h(
+        "a",
+        {
+          href: `#/${v}`,
+          "data-testid": `tab-${v}`,
+          class: [v === name ? "active" : "", myRoles.includes(ROLE_OF_VIEW[v]) ? "mine" : ""].join(" "),
+        },
+        t(v),
+      ),
+    ),
+  );
   const view = document.getElementById("view");
   view.replaceChildren(h("p", { class: "muted" }, "…"));
   const module = await import(`./views/${name}.js`);
@@ -60,8 +85,10 @@ async function render() {
   if (wallet.account) {
     const have = await wallet.currentChain();
     if (have !== manifest.chain_id) {
-      banner(t("wrongChain", { have, want: manifest.chain_id }),
-        h("button", { "data-testid": "switch-chain", onclick: () => wallet.switchChain() }, t("switchChain")));
+      banner(
+        t("wrongChain", { have, want: manifest.chain_id }),
+        h("button", { "data-testid": "switch-chain", onclick: () => wallet.switchChain() }, t("switchChain")),
+      );
     }
   }
 }

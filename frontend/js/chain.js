@@ -11,7 +11,9 @@ export async function loadManifest() {
   manifest = await api("/manifest");
   const errors = new Map();
   for (const { abi } of Object.values(manifest.contracts)) {
-    for (const item of abi) if (item.type === "error") errors.set(ethers.id(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`), item);
+    for (const item of abi)
+      if (item.type === "error")
+        errors.set(ethers.id(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`), item);
   }
   errorsInterface = new ethers.Interface([...errors.values()]);
   return manifest;
@@ -31,7 +33,9 @@ export function explain(err) {
     try {
       const parsed = errorsInterface.parseError(data);
       if (parsed) return explainError(parsed.name, namedArgs(parsed));
-    } catch { /* not one of ours */ }
+    } catch {
+      /* not one of ours */
+    }
   }
   return err?.shortMessage || err?.message || String(err);
 }
@@ -39,7 +43,9 @@ export function explain(err) {
 function namedArgs(decoded) {
   const out = {};
   const inputs = decoded.fragment?.inputs || [];
-  inputs.forEach((input, i) => { out[input.name] = decoded.args[i]; });
+  inputs.forEach((input, i) => {
+    out[input.name] = decoded.args[i];
+  });
   return out;
 }
 
@@ -60,7 +66,12 @@ export async function send(label, build) {
   const text = document.createElement("div");
   item.append(state, document.createTextNode(` ${label}`), text);
   document.getElementById("txs").prepend(item);
-  const set = (cls, message) => { item.className = `tx ${cls}`; item.dataset.state = cls; state.textContent = t(cls); text.textContent = message || ""; };
+  const set = (cls, message) => {
+    item.className = `tx ${cls}`;
+    item.dataset.state = cls;
+    state.textContent = t(cls);
+    text.textContent = message || "";
+  };
   set("pending");
   try {
     const tx = await build();
@@ -79,7 +90,11 @@ export async function send(label, build) {
 async function indexed(block, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try { if ((await api("/health")).indexed_block >= block) return; } catch { return; }
+    try {
+      if ((await api("/health")).indexed_block >= block) return;
+    } catch {
+      return;
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }

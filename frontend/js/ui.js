@@ -6,7 +6,8 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === "class") el.className = v;
     else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? "" : v);
   }
-  for (const child of children.flat()) if (child !== null && child !== undefined) el.append(child instanceof Node ? child : String(child));
+  for (const child of children.flat())
+    if (child !== null && child !== undefined) el.append(child instanceof Node ? child : String(child));
   return el;
 }
 
@@ -15,9 +16,30 @@ export function section(title, ...children) {
 }
 
 export function table(headers, rows, testid) {
-  return h("table", { "data-testid": testid },
-    h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))));
+  return h(
+    "table",
+    { "data-testid": testid },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map((x) => h("th", {}, x)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      rows.map((cells) =>
+        h(
+          "tr",
+          {},
+          cells.map((c) => h("td", {}, c)),
+        ),
+      ),
+    ),
+  );
 }
 
 export function field(label, name, attrs = {}) {
@@ -30,7 +52,11 @@ export function form(testid, fields, submitLabel, onsubmit) {
     event.preventDefault();
     const button = el.querySelector("button[type=submit]");
     button.disabled = true;
-    try { await onsubmit(Object.fromEntries(new FormData(el)), el); } finally { button.disabled = false; }
+    try {
+      await onsubmit(Object.fromEntries(new FormData(el)), el);
+    } finally {
+      button.disabled = false;
+    }
   });
   return el;
 }

@@ -11,7 +11,8 @@ window.dispatchEvent(new Event("eip6963:requestProvider"));
 
 export function providers() {
   const found = [...announced.values()];
-  if (!found.length && window.ethereum) found.push({ info: { name: "Browser wallet", uuid: "legacy" }, provider: window.ethereum });
+  if (!found.length && window.ethereum)
+    found.push({ info: { name: "Browser wallet", uuid: "legacy" }, provider: window.ethereum });
   return found;
 }
 
@@ -24,8 +25,12 @@ export class Wallet {
     this.listeners = [];
   }
 
-  onChange(fn) { this.listeners.push(fn); }
-  changed() { for (const fn of this.listeners) fn(this); }
+  onChange(fn) {
+    this.listeners.push(fn);
+  }
+  changed() {
+    for (const fn of this.listeners) fn(this);
+  }
 
   async connect() {
     await new Promise((r) => setTimeout(r, 50)); // let wallets answer the discovery request
@@ -34,7 +39,10 @@ export class Wallet {
     this.eip1193 = first.provider;
     const accounts = await this.eip1193.request({ method: "eth_requestAccounts" });
     this.account = ethers.getAddress(accounts[0]);
-    this.eip1193.on?.("accountsChanged", (list) => { this.account = list[0] ? ethers.getAddress(list[0]) : null; this.changed(); });
+    this.eip1193.on?.("accountsChanged", (list) => {
+      this.account = list[0] ? ethers.getAddress(list[0]) : null;
+      this.changed();
+    });
     this.eip1193.on?.("chainChanged", () => this.changed());
     this.changed();
     return this.account;
@@ -52,7 +60,14 @@ export class Wallet {
       if (err.code !== 4902) throw err; // 4902: the wallet does not know the chain yet
       await this.eip1193.request({
         method: "wallet_addEthereumChain",
-        params: [{ chainId, chainName: "Yinqi local", rpcUrls: [this.rpcUrl], nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 } }],
+        params: [
+          {
+            chainId,
+            chainName: "Yinqi local",
+            rpcUrls: [this.rpcUrl],
+            nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+          },
+        ],
       });
     }
     this.changed();

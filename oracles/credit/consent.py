@@ -63,17 +63,26 @@ class Consent:
 def to_document(consent: Consent, signature: str) -> dict[str, Any]:
     """The consent file the oracle reads (one JSON file per merchant): the signed fields and the signature."""
     return {
-        "merchant": consent.merchant, "merchantId": consent.merchant_id, "expiresAt": consent.expires_at,
-        "nonce": consent.nonce, "chainId": consent.chain_id, "scope": consent.scope, "signature": signature,
-    }  # fmt: skip
+        "merchant": consent.merchant,
+        "merchantId": consent.merchant_id,
+        "expiresAt": consent.expires_at,
+        "nonce": consent.nonce,
+        "chainId": consent.chain_id,
+        "scope": consent.scope,
+        "signature": signature,
+    }
 
 
 def from_document(doc: dict[str, Any]) -> tuple[Consent, str]:
     """The consent and its signature from a consent file; KeyError/ValueError/TypeError if malformed."""
     consent = Consent(
-        merchant=doc["merchant"], merchant_id=doc["merchantId"], expires_at=int(doc["expiresAt"]),
-        nonce=int(doc["nonce"]), chain_id=int(doc["chainId"]), scope=doc["scope"],
-    )  # fmt: skip
+        merchant=doc["merchant"],
+        merchant_id=doc["merchantId"],
+        expires_at=int(doc["expiresAt"]),
+        nonce=int(doc["nonce"]),
+        chain_id=int(doc["chainId"]),
+        scope=doc["scope"],
+    )
     return consent, doc["signature"]
 
 
@@ -96,4 +105,6 @@ def verify(consent: Consent, signature: str, *, now: int, chain_id: int) -> None
     except (ValueError, TypeError, ValidationError) as exc:
         raise ConsentError(f"consent of {consent.merchant_id} has an unreadable signature ({exc})") from None
     if signer != Web3.to_checksum_address(consent.merchant):
-        raise ConsentError(f"consent of {consent.merchant_id} was signed by {signer}, not by the merchant {consent.merchant}")
+        raise ConsentError(
+            f"consent of {consent.merchant_id} was signed by {signer}, not by the merchant {consent.merchant}"
+        )

@@ -13,18 +13,18 @@ import json
 import logging
 import signal
 import sqlite3
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from web3 import Web3
 
-from backend.accounts import signer_from_spec
-from backend.chain import connect
-from backend.config import Settings
-from backend.feeds import CREDIT_FEED
-from backend.manifest import Manifest
+from backend.core.accounts import signer_from_spec
+from backend.core.chain import connect
+from backend.core.config import Settings
+from backend.core.feeds import CREDIT_FEED
+from backend.core.manifest import Manifest
 from oracles.credit.consent import ConsentError, from_document, verify
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel
@@ -101,8 +101,11 @@ class CreditOracle:
         size = self.config.batch_size
         for start in range(0, len(changed), size):
             batch = changed[start : start + size]
-            payload = credit_payload(bytes.fromhex(self.model.sha256), merkle_root([leaf for *_, leaf in batch]),
-                                     (word for _, word, _ in batch))  # fmt: skip
+            payload = credit_payload(
+                bytes.fromhex(self.model.sha256),
+                merkle_root([leaf for *_, leaf in batch]),
+                (word for _, word, _ in batch),
+            )
             self.publisher.publish(payload, {address: hex(word) for address, word, _ in batch})
             report.reports += 1
         return report
@@ -112,12 +115,19 @@ class CreditOracle:
         (off chain: the reasons name the merchant's own figures). Written whole, then renamed."""
         doc = {
             consents[d.merchant_id].lower(): {
-                "merchant_id": d.merchant_id, "score": d.decision.score, "limit": d.decision.limit,
-                "rate_bps": d.decision.rate_bps, "model_sha256": d.model_sha256, "policy_sha256": d.policy_sha256,
-                "reasons": [{"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 4)} for r in d.reasons],
+                "merchant_id": d.merchant_id,
+                "score": d.decision.score,
+                "limit": d.decision.limit,
+                "rate_bps": d.decision.rate_bps,
+                "model_sha256": d.model_sha256,
+                "policy_sha256": d.policy_sha256,
+                "reasons": [
+                    {"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 4)}
+                    for r in d.reasons
+                ],
             }
             for d in decisions
-        }  # fmt: skip
+        }
         path = self.config.reasons or self.config.state.with_name("credit-reasons.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -198,9 +208,7 @@ async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | N
             print(json.dumps({"cycle": result.__dict__}), flush=True)
             if config.once:
                 break
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=config.interval)
-            except TimeoutError:
-                pass
     finally:
         oracle.close()

@@ -33,20 +33,22 @@ def merchant_features(history: pd.DataFrame, target: str | None = None) -> pd.Da
     groups = rows.groupby(ID_COLUMN, sort=True)
     recent = rows.groupby(ID_COLUMN, sort=True).tail(3).groupby(ID_COLUMN, sort=True)  # the last three months
     amount = groups["transaction_amount"]
-    features = pd.DataFrame({
-        "amount_mean": amount.mean(),
-        "amount_last3": recent["transaction_amount"].mean(),
-        "amount_cv": amount.std() / amount.mean(),
-        "count_mean": groups["transaction_count"].mean(),
-        "ticket_mean": amount.sum() / groups["transaction_count"].sum().replace(0, np.nan),
-        "rating_mean": groups["avg_rating"].mean(),
-        "rating_min": groups["avg_rating"].min(),
-        "turnover_mean": groups["inventory_turnover"].mean(),
-        "growth_mean": groups["monthly_growth"].mean(),
-        "growth_last3": recent["monthly_growth"].mean(),
-        "growth_volatility": groups["monthly_growth"].std(),
-        "months": groups.size(),
-    })  # fmt: skip
+    features = pd.DataFrame(
+        {
+            "amount_mean": amount.mean(),
+            "amount_last3": recent["transaction_amount"].mean(),
+            "amount_cv": amount.std() / amount.mean(),
+            "count_mean": groups["transaction_count"].mean(),
+            "ticket_mean": amount.sum() / groups["transaction_count"].sum().replace(0, np.nan),
+            "rating_mean": groups["avg_rating"].mean(),
+            "rating_min": groups["avg_rating"].min(),
+            "turnover_mean": groups["inventory_turnover"].mean(),
+            "growth_mean": groups["monthly_growth"].mean(),
+            "growth_last3": recent["monthly_growth"].mean(),
+            "growth_volatility": groups["monthly_growth"].std(),
+            "months": groups.size(),
+        }
+    )
     if target is not None and target in rows.columns:
         features[target] = groups[target].max()
     return features

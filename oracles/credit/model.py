@@ -39,14 +39,16 @@ class CreditModel:
     card: dict
 
     @classmethod
-    def load(cls, directory: str | Path) -> "CreditModel":
+    def load(cls, directory: str | Path) -> CreditModel:
         directory = Path(directory)
         try:
             spec = json.loads((directory / FEATURES_FILE).read_text())
             card = json.loads((directory / CARD_FILE).read_text())
             raw = (directory / MODEL_FILE).read_bytes()
         except FileNotFoundError as exc:
-            raise DataError(f"{directory} is not a trained model directory (missing {Path(exc.filename).name})") from None
+            raise DataError(
+                f"{directory} is not a trained model directory (missing {Path(exc.filename).name})"
+            ) from None
         booster = xgb.Booster()
         booster.load_model(bytearray(raw))
         return cls(booster, spec["features"], spec["categories"], tuple(card["calibration"]), sha256_bytes(raw), card)
@@ -65,10 +67,12 @@ class CreditModel:
         """Per row, the `top` features that raised the risk most (or, if none did, lowered it least)."""
         contributions = self.booster.predict(self._matrix(frame), pred_contribs=True)[:, :-1]  # last: bias
         out = []
-        for row, contrib in zip(frame.itertuples(index=False), contributions):
+        for row, contrib in zip(frame.itertuples(index=False), contributions, strict=False):
             values = row._asdict()
             order = np.argsort(-contrib)[:top]
-            out.append([Reason(self.features[i], _plain(values.get(self.features[i])), float(contrib[i])) for i in order])
+            out.append(
+                [Reason(self.features[i], _plain(values.get(self.features[i])), float(contrib[i])) for i in order]
+            )
         return out
 
 

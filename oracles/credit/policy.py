@@ -46,7 +46,7 @@ class Policy:
     sha256: str
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_POLICY) -> "Policy":
+    def load(cls, path: str | Path = DEFAULT_POLICY) -> Policy:
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -54,11 +54,18 @@ class Policy:
             score, limit = doc["score"], doc["limit"]
             bands = tuple(sorted((Band(**b) for b in doc["bands"]), key=lambda b: -b.min_score))
             policy = cls(
-                base_score=score["base_score"], base_odds=score["base_odds"], pdo=score["pdo"],
-                min_score=score["min"], max_score=score["max"], basis=limit["basis"],
-                max_limit=limit["max_limit"], round_to=limit["round_to"], cutoff=limit["cutoff"],
-                bands=bands, sha256=hashlib.sha256(raw).hexdigest(),
-            )  # fmt: skip
+                base_score=score["base_score"],
+                base_odds=score["base_odds"],
+                pdo=score["pdo"],
+                min_score=score["min"],
+                max_score=score["max"],
+                basis=limit["basis"],
+                max_limit=limit["max_limit"],
+                round_to=limit["round_to"],
+                cutoff=limit["cutoff"],
+                bands=bands,
+                sha256=hashlib.sha256(raw).hexdigest(),
+            )
         except FileNotFoundError:
             raise DataError(f"no policy file at {path}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

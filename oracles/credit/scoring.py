@@ -24,8 +24,10 @@ class MerchantDecision:
 def decide(model: CreditModel, policy: Policy, history: pd.DataFrame, top: int = 3) -> list[MerchantDecision]:
     """Decisions for every merchant in `history` (the article's monthly rows)."""
     if not is_merchant_history(history):
-        raise DataError("merchant data needs the columns merchant_id, transaction_amount, transaction_count, "
-                        "avg_rating, inventory_turnover")  # fmt: skip
+        raise DataError(
+            "merchant data needs the columns merchant_id, transaction_amount, transaction_count, "
+            "avg_rating, inventory_turnover"
+        )
     features = merchant_features(history)
     probabilities = model.probability(features)
     reasons = model.reasons(features, top=top)
@@ -37,5 +39,5 @@ def decide(model: CreditModel, policy: Policy, history: pd.DataFrame, top: int =
             model_sha256=model.sha256,
             policy_sha256=policy.sha256,
         )
-        for merchant, p, why in zip(features.index, probabilities, reasons)
+        for merchant, p, why in zip(features.index, probabilities, reasons, strict=False)
     ]

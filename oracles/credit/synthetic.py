@@ -27,9 +27,14 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = [
-    "merchant_id", "month", "transaction_amount", "transaction_count",
-    "avg_rating", "inventory_turnover", "default_flag",
-]  # fmt: skip
+    "merchant_id",
+    "month",
+    "transaction_amount",
+    "transaction_count",
+    "avg_rating",
+    "inventory_turnover",
+    "default_flag",
+]
 
 
 def generate(merchants: int = 2_000, months: int = 12, seed: int = 42) -> pd.DataFrame:
@@ -66,13 +71,15 @@ def generate(merchants: int = 2_000, months: int = 12, seed: int = 42) -> pd.Dat
     )
     default = rng.random(merchants) < 1 / (1 + np.exp(-logit))
 
-    frame = pd.DataFrame({
-        "merchant_id": np.repeat([f"M{i:06d}" for i in range(merchants)], months),
-        "month": np.tile([f"2026-{m + 1:02d}" if m < 12 else f"2027-{m - 11:02d}" for m in t], merchants),
-        "transaction_amount": np.round(amount.ravel(), 2),
-        "transaction_count": count.ravel(),
-        "avg_rating": np.round(rating.ravel(), 2),
-        "inventory_turnover": np.round(inventory.ravel(), 2),
-        "default_flag": np.repeat(default.astype(int), months),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "merchant_id": np.repeat([f"M{i:06d}" for i in range(merchants)], months),
+            "month": np.tile([f"2026-{m + 1:02d}" if m < 12 else f"2027-{m - 11:02d}" for m in t], merchants),
+            "transaction_amount": np.round(amount.ravel(), 2),
+            "transaction_count": count.ravel(),
+            "avg_rating": np.round(rating.ravel(), 2),
+            "inventory_turnover": np.round(inventory.ravel(), 2),
+            "default_flag": np.repeat(default.astype(int), months),
+        }
+    )
     return frame[COLUMNS]

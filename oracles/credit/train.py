@@ -93,9 +93,15 @@ def load(path: str | Path, target: str, positive: str | None = None, drop: tuple
     if not features:
         raise DataError(f"{path} has no usable feature columns besides {target!r}")
     return TrainingData(
-        frame=model_frame(frame, features, categories), y=y, features=features, categories=categories,
-        target=target, positive=positive_label, data_sha256=hashlib.sha256(raw).hexdigest(), dropped=dropped,
-    )  # fmt: skip
+        frame=model_frame(frame, features, categories),
+        y=y,
+        features=features,
+        categories=categories,
+        target=target,
+        positive=positive_label,
+        data_sha256=hashlib.sha256(raw).hexdigest(),
+        dropped=dropped,
+    )
 
 
 def _labels(column: pd.Series, target: str, positive: str | None) -> tuple[np.ndarray, str]:
@@ -138,9 +144,14 @@ def train(data: TrainingData, seed: int = 42, progress: bool = True) -> TrainRes
     dfit, dvalid, dtest = matrix(fit_idx), matrix(valid_idx), matrix(test_idx)
     bar = tqdm(total=MAX_ROUNDS, desc="boosting", unit="round", file=sys.stderr, disable=not progress)
     booster = xgb.train(
-        {**PARAMS, "seed": seed}, dfit, num_boost_round=MAX_ROUNDS, evals=[(dvalid, "valid")],
-        early_stopping_rounds=EARLY_STOPPING, verbose_eval=False, callbacks=[_Progress(bar)],
-    )  # fmt: skip
+        {**PARAMS, "seed": seed},
+        dfit,
+        num_boost_round=MAX_ROUNDS,
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=EARLY_STOPPING,
+        verbose_eval=False,
+        callbacks=[_Progress(bar)],
+    )
     bar.close()
     rounds = booster.best_iteration + 1
     booster = booster[:rounds]  # keep the trees up to the best validation round
@@ -156,8 +167,8 @@ def train(data: TrainingData, seed: int = 42, progress: bool = True) -> TrainRes
         "ks": round(float(np.max(tpr - fpr)), 4),
         "brier": round(float(brier_score_loss(y[test_idx], p_test)), 4),
         "baseline_auc": round(baseline, 4),
-        "n_train": int(len(train_idx)),
-        "n_test": int(len(test_idx)),
+        "n_train": len(train_idx),
+        "n_test": len(test_idx),
         "default_rate": round(float(y.mean()), 4),
         "rounds": int(rounds),
     }

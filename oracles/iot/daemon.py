@@ -26,14 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.accounts import signer_from_spec
-from backend.chain import connect
-from backend.config import Settings
-from backend.errors import ChainError, YinqiError
-from backend.feeds import IOT_FEED
-from backend.manifest import Manifest
+from backend.core.accounts import signer_from_spec
+from backend.core.chain import connect
+from backend.core.config import Settings
+from backend.core.errors import ChainError, YinqiError
+from backend.core.feeds import IOT_FEED
+from backend.core.manifest import Manifest
 from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
-from oracles.iot.mqtt import TOPIC, FlowControlledClient, connect as mqtt_connect, shared
+from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
+from oracles.iot.mqtt import connect as mqtt_connect
 from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
 from oracles.iot.store import DeviceStore, LeaseInfo, Message
 from oracles.outbox import Outbox
@@ -94,7 +95,7 @@ class IotOracle:
             if not found:
                 continue
             lease = self.lease_contract.functions.leaseOf(lease_id).call()
-            lessee, start, period_seconds, periods, _flags, _lessor, status, *_ = lease
+            _lessee, start, period_seconds, periods, _flags, _lessor, status, *_ = lease
             if status in RUNNING:
                 leases[device] = LeaseInfo(lease_id, start, period_seconds, periods)
         if leases != self.leases:
@@ -175,9 +176,12 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         client.subscribe(shared(TOPIC, config.group), qos=1)
 
     client = FlowControlledClient(
-        config.client_id, clean_session=False, optimistic_acknowledgement=False,
-        session_expiry_interval=0 if config.group else SESSION_EXPIRY, receive_maximum=config.in_flight,
-    )  # fmt: skip
+        config.client_id,
+        clean_session=False,
+        optimistic_acknowledgement=False,
+        session_expiry_interval=0 if config.group else SESSION_EXPIRY,
+        receive_maximum=config.in_flight,
+    )
     client.on_message = on_message
     client.on_connect = on_connect
     client.on_subscribe = lambda *a: subscribed.set()
@@ -189,7 +193,10 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
     try:
         await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
         await asyncio.wait_for(subscribed.wait(), timeout=30)
-        print(json.dumps({"ready": True, "devices": len(oracle.store.engine.book.devices), "leases": len(oracle.leases)}), flush=True)
+        print(
+            json.dumps({"ready": True, "devices": len(oracle.store.engine.book.devices), "leases": len(oracle.leases)}),
+            flush=True,
+        )
         await stop.wait()
         log.info("stopping: finishing what was received")
         while not queue.empty():

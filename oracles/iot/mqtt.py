@@ -13,9 +13,9 @@ import logging
 import uuid
 
 from gmqtt import Client
+from gmqtt.mqtt.constants import MQTTv50
 
 from oracles.errors import OracleError
-from gmqtt.mqtt.constants import MQTTv50
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,15 @@ class FlowControlledClient(Client):
         await self._persistent_storage.wait_empty()
 
 
-async def connect(client: Client, host: str, port: int, *, attempts: int = 8, first_delay: float = 0.25,
-                  stop: asyncio.Event | None = None) -> None:  # fmt: skip
+async def connect(
+    client: Client,
+    host: str,
+    port: int,
+    *,
+    attempts: int = 8,
+    first_delay: float = 0.25,
+    stop: asyncio.Event | None = None,
+) -> None:
     """Connect with exponential backoff; after that gmqtt reconnects on its own (every second)."""
     client.set_config({"reconnect_retries": -1, "reconnect_delay": 1})
     delay = first_delay
@@ -61,7 +68,7 @@ async def connect(client: Client, host: str, port: int, *, attempts: int = 8, fi
         try:
             await client.connect(host, port, version=MQTTv50, keepalive=30)
             return
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             if attempt == attempts or (stop is not None and stop.is_set()):
                 raise OracleError(f"MQTT broker {host}:{port} did not answer after {attempt} tries ({exc})") from None
             log.info("MQTT broker %s:%d: %s; retrying in %.1fs", host, port, exc, delay)

@@ -43,7 +43,9 @@ class DeviceRules:
     max_age_s: float = 7 * 86_400
     max_speed_kmh: float = 120
     tamper_clear_messages: int = 3
-    geofence: tuple[tuple[tuple[float, float], ...], ...] = (((30.0, 110.0), (30.0, 120.0), (40.0, 120.0), (40.0, 110.0)),)
+    geofence: tuple[tuple[tuple[float, float], ...], ...] = (
+        ((30.0, 110.0), (30.0, 120.0), (40.0, 120.0), (40.0, 110.0)),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class RuleBook:
     devices: dict[str, DeviceRules]
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_RULES) -> "RuleBook":
+    def load(cls, path: str | Path = DEFAULT_RULES) -> RuleBook:
         path = Path(path)
         try:
             doc = tomllib.loads(path.read_text())
@@ -75,7 +77,10 @@ def _rules(base: DeviceRules, values: dict, names: set[str]) -> DeviceRules:
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}")
     if "geofence" in values:
-        values = {**values, "geofence": tuple(tuple((float(a), float(b)) for a, b in poly) for poly in values["geofence"])}
+        values = {
+            **values,
+            "geofence": tuple(tuple((float(a), float(b)) for a, b in poly) for poly in values["geofence"]),
+        }
     return replace(base, **values)
 
 
@@ -170,7 +175,9 @@ class RuleEngine:
 
     def _geofence(self, state, t, rules, changes) -> None:
         inside = any(_inside(t.lat, t.lon, polygon) for polygon in rules.geofence)
-        state.inside_streak, state.outside_streak = (state.inside_streak + 1, 0) if inside else (0, state.outside_streak + 1)
+        state.inside_streak, state.outside_streak = (
+            (state.inside_streak + 1, 0) if inside else (0, state.outside_streak + 1)
+        )
         if state.outside_streak >= rules.geofence_confirm:
             self._set(state, t.device_id, Flag.GEOFENCE, True, t.timestamp, f"at {t.lat:.4f}, {t.lon:.4f}", changes)
         elif state.inside_streak >= rules.geofence_confirm:
@@ -186,7 +193,12 @@ class RuleEngine:
 
 def _stale(t: Telemetry, last: Telemetry | None) -> bool:
     """Not after the last message, and no meter beyond it: an earlier message arriving late."""
-    return last is not None and t.timestamp <= last.timestamp and t.working_hours <= last.working_hours and t.fuel <= last.fuel
+    return (
+        last is not None
+        and t.timestamp <= last.timestamp
+        and t.working_hours <= last.working_hours
+        and t.fuel <= last.fuel
+    )
 
 
 def _tamper(t: Telemetry, last: Telemetry | None, rules: DeviceRules, now: float) -> str | None:
@@ -212,9 +224,9 @@ def _inside(lat: float, lon: float, polygon) -> bool:
     n = len(polygon)
     for i in range(n):
         (y1, x1), (y2, x2) = polygon[i], polygon[(i + 1) % n]
-        if min(y1, y2) <= lat <= max(y1, y2) and min(x1, x2) <= lon <= max(x1, x2):
-            if (x2 - x1) * (lat - y1) == (y2 - y1) * (lon - x1):
-                return True  # on the edge
+        on_line = (x2 - x1) * (lat - y1) == (y2 - y1) * (lon - x1)
+        if on_line and min(y1, y2) <= lat <= max(y1, y2) and min(x1, x2) <= lon <= max(x1, x2):
+            return True  # on the edge
         if (y1 > lat) != (y2 > lat) and lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
             inside = not inside
     return inside

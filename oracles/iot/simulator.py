@@ -47,11 +47,15 @@ class SimDevice:
             hours, fuel = self.hours - 500.0, self.fuel - 3000.0
         self.sent += 1
         self.last = now
-        return json.dumps({
-            "device_id": self.device_id, "timestamp": round(now, 3),
-            "location": {"lat": round(self.lat, 6), "lon": round(self.lon, 6)},
-            "working_hours": round(hours, 4), "fuel_consumption": round(fuel, 3),
-        }).encode()  # fmt: skip
+        return json.dumps(
+            {
+                "device_id": self.device_id,
+                "timestamp": round(now, 3),
+                "location": {"lat": round(self.lat, 6), "lon": round(self.lon, 6)},
+                "working_hours": round(hours, 4),
+                "fuel_consumption": round(fuel, 3),
+            }
+        ).encode()
 
 
 def fleet(count: int, scenario: str = "mixed", prefix: str = "EXC-") -> list[SimDevice]:
@@ -72,8 +76,17 @@ def rules_toml(devices: list[SimDevice], **defaults) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def simulate(host: str, port: int, devices: list[SimDevice], *, rate: float = 10.0, messages: int | None = None,
-                   duration: float | None = None, speedup: float = 60.0, stop: asyncio.Event | None = None) -> int:  # fmt: skip
+async def simulate(
+    host: str,
+    port: int,
+    devices: list[SimDevice],
+    *,
+    rate: float = 10.0,
+    messages: int | None = None,
+    duration: float | None = None,
+    speedup: float = 60.0,
+    stop: asyncio.Event | None = None,
+) -> int:
     """Publish round-robin over `devices` at `rate` messages/s (0: as fast as the broker takes them),
     QoS 1, until `messages` were sent, `duration` seconds passed or `stop` is set; how many were sent."""
     client = FlowControlledClient()

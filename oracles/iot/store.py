@@ -134,17 +134,22 @@ class DeviceStore:
             rows = self._db.execute("SELECT device_id, state FROM devices").fetchall()
         else:
             marks = ",".join("?" * len(devices))
-            rows = self._db.execute(f"SELECT device_id, state FROM devices WHERE device_id IN ({marks})", tuple(devices)).fetchall()
+            rows = self._db.execute(
+                f"SELECT device_id, state FROM devices WHERE device_id IN ({marks})", tuple(devices)
+            ).fetchall()
         # only what was just read: another instance may have moved any other device on since
         self.engine.states = {device: _state_from_json(state) for device, state in rows}
 
     def _save(self, changes: list[FlagChange], usage: dict[tuple[int, int], float], counts: dict[str, int]) -> None:
         self._db.executemany(
-            "INSERT INTO devices (device_id, state) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
+            "INSERT INTO devices (device_id, state) VALUES (?, ?) "
+            "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
             [(d, _state_to_json(state)) for d, state in self.engine.states.items()],
         )
         for c in changes:
-            (n,) = self._db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM flag_changes WHERE device_id = ?", (c.device_id,)).fetchone()
+            (n,) = self._db.execute(
+                "SELECT COALESCE(MAX(n), 0) + 1 FROM flag_changes WHERE device_id = ?", (c.device_id,)
+            ).fetchone()
             self._db.execute(
                 "INSERT INTO flag_changes (device_id, n, flags, flag, raised, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (c.device_id, n, int(c.flags), int(c.flag), int(c.raised), c.at, c.detail),
@@ -155,7 +160,8 @@ class DeviceStore:
             [(lease, k, hours) for (lease, k), hours in usage.items()],
         )
         self._db.executemany(
-            "INSERT INTO counters (name, count) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET count = count + excluded.count",
+            "INSERT INTO counters (name, count) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET count = count + excluded.count",
             [(name, n) for name, n in counts.items() if n],
         )
 
@@ -183,14 +189,18 @@ class DeviceStore:
 
     def flag_changes(self, device_id: str | None = None) -> list[dict]:
         sql = "SELECT device_id, n, flags, flag, raised, at, detail FROM flag_changes"
-        rows = self._db.execute(sql + (" WHERE device_id = ?" if device_id else "") + " ORDER BY at, device_id, n",
-                                (device_id,) if device_id else ()).fetchall()  # fmt: skip
+        rows = self._db.execute(
+            sql + (" WHERE device_id = ?" if device_id else "") + " ORDER BY at, device_id, n",
+            (device_id,) if device_id else (),
+        ).fetchall()
         keys = ("device_id", "n", "flags", "flag", "raised", "at", "detail")
-        return [dict(zip(keys, row)) for row in rows]
+        return [dict(zip(keys, row, strict=False)) for row in rows]
 
     def usage(self, lease_id: int | None = None) -> dict[tuple[int, int], float]:
-        rows = self._db.execute("SELECT lease_id, period, hours FROM usage" + (" WHERE lease_id = ?" if lease_id is not None else ""),
-                                (lease_id,) if lease_id is not None else ()).fetchall()  # fmt: skip
+        rows = self._db.execute(
+            "SELECT lease_id, period, hours FROM usage" + (" WHERE lease_id = ?" if lease_id is not None else ""),
+            (lease_id,) if lease_id is not None else (),
+        ).fetchall()
         return {(lease, k): hours for lease, k, hours in rows}
 
 
@@ -208,4 +218,3 @@ def _state_from_json(raw: str) -> DeviceState:
         **{**doc, "flags": Flag(doc["flags"]), "fuel_window": deque(tuple(x) for x in doc["fuel_window"])},
         last=Telemetry(**last) if last else None,
     )
-

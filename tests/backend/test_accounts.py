@@ -3,10 +3,10 @@ import json
 import pytest
 from eth_account import Account
 
-from backend.accounts import load_signer, signer_from_spec
-from backend.config import DEV_CHAIN_ID
-from backend.dev_accounts import dev_account
-from backend.errors import ConfigError
+from backend.core.accounts import load_signer, signer_from_spec
+from backend.core.config import DEV_CHAIN_ID
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ConfigError
 
 FOREIGN = 4242
 

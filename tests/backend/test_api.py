@@ -10,10 +10,10 @@ import pytest
 
 from backend.api import create_app
 from backend.api.config import ApiConfig
+from backend.core.feeds import IOT_FEED
 from backend.demo import CORE, LESSEE, LESSOR, TIER1
-from backend.feeds import IOT_FEED
 from backend.index import Indexer, IndexStore
-from backend.leasing import LeaseService
+from backend.services.leasing import LeaseService
 from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
 from oracles.outbox import Outbox
 from tests.conftest import free_port, seeded_chain
@@ -26,7 +26,7 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     with seeded_chain(tmp, credit=True) as (settings, w3, manifest):
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001", "EXC-002"])
-        from backend.dev_accounts import dev_account
+        from backend.core.dev_accounts import dev_account
 
         outbox = Outbox(tmp / "iot-outbox.sqlite")
         publisher = ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED)
@@ -38,7 +38,9 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(world):
     settings, *_ = world
-    app = create_app(ApiConfig(settings=settings, follow=False, credit_reasons=settings.home / "credit" / "reasons.json"))
+    app = create_app(
+        ApiConfig(settings=settings, follow=False, credit_reasons=settings.home / "credit" / "reasons.json")
+    )
     return app.test_client()
 
 
@@ -73,10 +75,22 @@ def test_openapi_document_is_generated_and_lists_every_endpoint(client):
     doc = ok(client.get("/api/openapi.json"))
     assert doc["openapi"].startswith("3.")
     paths = set(doc["paths"])
-    assert {"/api/health", "/api/participants", "/api/participants/{address}", "/api/receivables",
-            "/api/receivables/{rid}", "/api/credit-lines", "/api/credit-lines/{address}", "/api/leases",
-            "/api/leases/{lease_id}", "/api/alerts", "/api/kpis", "/api/kpis/series", "/api/audit/events",
-            "/api/audit/events.csv"} <= paths  # fmt: skip
+    assert {
+        "/api/health",
+        "/api/participants",
+        "/api/participants/{address}",
+        "/api/receivables",
+        "/api/receivables/{rid}",
+        "/api/credit-lines",
+        "/api/credit-lines/{address}",
+        "/api/leases",
+        "/api/leases/{lease_id}",
+        "/api/alerts",
+        "/api/kpis",
+        "/api/kpis/series",
+        "/api/audit/events",
+        "/api/audit/events.csv",
+    } <= paths
     params = {p["name"] for p in doc["paths"]["/api/receivables"]["get"]["parameters"]}
     assert {"page", "page_size", "party", "status"} <= params
 
@@ -127,7 +141,7 @@ def test_receivables_list_filters_and_detail(client):
     mine = ok(client.get(f"/api/receivables?party={TIER1.address}"))["items"]
     assert mine and all(TIER1.address in (r["debtor"], r["holder"]) for r in mine)
     first = ok(client.get("/api/receivables/0"))
-    assert first["status"] == "Split" and first["parts"] and [e["event"] for e in first["history"]][0] == "Transfer"
+    assert first["status"] == "Split" and first["parts"] and next(e["event"] for e in first["history"]) == "Transfer"
     active = next(r for r in body["items"] if r["status"] == "Active")
     detail = ok(client.get(f"/api/receivables/{active['id']}"))
     assert detail["quote"]["refusal"] == "None" and 0 < detail["quote"]["advance"] <= detail["outstanding"]
@@ -136,7 +150,7 @@ def test_receivables_list_filters_and_detail(client):
 
 
 def test_credit_line_with_reasons(client):
-    from backend.dev_accounts import dev_account
+    from backend.core.dev_accounts import dev_account
 
     merchant = dev_account(5).address
     lines = ok(client.get("/api/credit-lines"))["items"]
@@ -189,13 +203,15 @@ def test_the_backend_never_signs(client):
 
 
 def test_index_resumes_after_restart_without_duplicates(world, index_target):
-    settings, w3, manifest, _ = world
+    _settings, w3, manifest, _ = world
     path = index_target
     first = Indexer(w3, manifest, IndexStore(path))
     first.sync()
     before = first.store.count()
     first.store.close()
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-RESUME-{uuid4().hex[:6]}", LEASE_TERMS)  # one new event
+    LeaseService(w3, manifest).offer(
+        LESSOR, LESSEE.address, f"EXC-RESUME-{uuid4().hex[:6]}", LEASE_TERMS
+    )  # one new event
     again = Indexer(w3, manifest, IndexStore(path))  # a restart: re-reads the last blocks first
     again.sync()
     assert again.store.count() == before + 1
@@ -204,7 +220,7 @@ def test_index_resumes_after_restart_without_duplicates(world, index_target):
 
 
 def test_index_survives_a_reorg(world, index_target):
-    settings, w3, manifest, _ = world
+    _settings, w3, manifest, _ = world
     index = Indexer(w3, manifest, IndexStore(index_target))
     index.sync()
     tag = uuid4().hex[:6]
@@ -222,7 +238,9 @@ def test_index_survives_a_reorg(world, index_target):
 
 def test_a_chain_error_is_a_503_not_a_crash(world):
     settings, *_ = world
-    app = create_app(ApiConfig(settings=replace(settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False))
+    app = create_app(
+        ApiConfig(settings=replace(settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False)
+    )
     refused(app.test_client().get("/api/health"), 503)
 
 
@@ -231,7 +249,9 @@ def test_two_api_processes_share_one_postgres_index(world, postgres_index):
     index; both serve the same lists, and the index holds every event once."""
     index_target = postgres_index
     settings, *_ = world
-    clients = [create_app(ApiConfig(settings=settings, follow=False, index=index_target)).test_client() for _ in range(2)]
+    clients = [
+        create_app(ApiConfig(settings=settings, follow=False, index=index_target)).test_client() for _ in range(2)
+    ]
     bodies = [ok(c.get("/api/receivables?page_size=200")) for c in clients]
     assert bodies[0] == bodies[1] and bodies[0]["total"] >= 6
     store = IndexStore(index_target)
@@ -240,4 +260,4 @@ def test_two_api_processes_share_one_postgres_index(world, postgres_index):
     assert ok(clients[1].get("/api/kpis"))["financing_approvals"] == 2
 
 
-from backend.leasing import DEMO_TERMS as LEASE_TERMS  # noqa: E402
+from backend.services.leasing import DEMO_TERMS as LEASE_TERMS  # noqa: E402

@@ -2,12 +2,12 @@
 
 import pytest
 
-from backend.audit import decoded_logs, replay_receivables
-from backend.chain import connect
+from backend.core.chain import connect
+from backend.core.dev_accounts import dev_account
 from backend.demo import seed, seed_supply_chain
-from backend.deploy import deploy
-from backend.dev_accounts import dev_account
-from backend.receivables import ReceivablesService
+from backend.index.audit import decoded_logs, replay_receivables
+from backend.services.deploy import deploy
+from backend.services.receivables import ReceivablesService
 
 CORE, TIER1, TIER3 = dev_account(1), dev_account(2), dev_account(4)
 DAY = 24 * 3600
@@ -40,8 +40,18 @@ def test_state_rebuilt_from_events_matches_the_chain(busy_chain):
     assert sorted(states) == list(range(count))
     for rid, rebuilt in states.items():
         live = service.show(rid)
-        assert (rebuilt.debtor, rebuilt.holder, rebuilt.amount, rebuilt.repaid) == (live.debtor, live.holder, live.amount, live.repaid)
-        assert (rebuilt.status, rebuilt.financed, rebuilt.parent, rebuilt.parts) == (live.status, live.financed, live.parent, live.parts)
+        assert (rebuilt.debtor, rebuilt.holder, rebuilt.amount, rebuilt.repaid) == (
+            live.debtor,
+            live.holder,
+            live.amount,
+            live.repaid,
+        )
+        assert (rebuilt.status, rebuilt.financed, rebuilt.parent, rebuilt.parts) == (
+            live.status,
+            live.financed,
+            live.parent,
+            live.parts,
+        )
         assert rebuilt.due_date == live.due_date
     assert {s.status for s in states.values()} == {"Split", "Financed", "Active", "Settled", "Defaulted"}
     assert "FinancingRefused" in states[count - 1].history

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.core.chain import rpc_chain_id
+from backend.local.node import LocalChain
 from tests.conftest import assert_one_line_error
-
-from backend.chain import rpc_chain_id
-from backend.node import LocalChain
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 
@@ -25,7 +24,10 @@ def run(args, env, timeout=120):
 def test_deploy_twice_leaves_one_deployment(settings, local_chain, env_for):
     first = run(["deploy"], env_for(settings))
     assert first.returncode == 0, first.stderr
-    assert "Deployed SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine" in first.stdout
+    assert (
+        "Deployed SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine"
+        in first.stdout
+    )
     second = run(["deploy"], env_for(settings))
     assert second.returncode == 0, second.stderr
     assert "nothing to deploy" in second.stdout
@@ -41,8 +43,7 @@ def test_deploy_without_chain_is_one_line(settings, env_for):
 
 
 def test_deploy_to_foreign_chain_without_key_is_one_line(tmp_path, env_for):
-    from tests.conftest import make_settings
-    from tests.conftest import free_port
+    from tests.conftest import free_port, make_settings
 
     foreign = make_settings(tmp_path, free_port(), chain_id=4242)
     with LocalChain(foreign):
@@ -103,9 +104,12 @@ def _children_of(settings) -> list[int]:
 
 def _start_demo(settings, env_for):
     proc = subprocess.Popen(
-        [YINQI, "demo"], env=env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port), YINQI_API_PORT=str(settings.api_port)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [YINQI, "demo"],
+        env=env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port), YINQI_API_PORT=str(settings.api_port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -123,7 +127,10 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
     proc, out = _start_demo(settings, env_for)
     try:
         assert f"Chain RPC: {settings.rpc_url} (chain id 31337)" in out
-        assert "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine, EquipmentLease" in out
+        assert (
+            "Deployed: SettlementToken, ParticipantRegistry, FinancingPool, Receivables, OracleGateway, CreditLine, "
+            "EquipmentLease" in out
+        )
         assert "Onboarded and funded 9 demo participants" in out
         assert "Seeded a supply chain" in out
         assert "Credit oracle scored merchant M" in out and "limit 0 DCNY" not in out
@@ -173,28 +180,47 @@ def test_bad_setting_is_a_usage_error(settings, env_for, variable):
 
 @pytest.fixture
 def deployed_env(settings, local_chain, env_for):
-    from backend.chain import connect
+    from backend.core.chain import connect
     from backend.demo import seed
-    from backend.deploy import deploy
+    from backend.services.deploy import deploy
 
     seed(connect(local_chain.url), deploy(settings, environ={}).manifest)
     return env_for(settings)
 
 
 def test_receivable_commands_walk_the_flow(deployed_env):
-    from backend.dev_accounts import dev_account
+    from backend.core.dev_accounts import dev_account
 
     tier1, tier2 = dev_account(2).address, dev_account(3).address
-    out = run(["receivable", "--signer", "dev:1", "issue", "--supplier", tier1, "--amount", "1,000",
-               "--due", "60d", "--ref", "PO-77"], deployed_env)  # fmt: skip
+    out = run(
+        [
+            "receivable",
+            "--signer",
+            "dev:1",
+            "issue",
+            "--supplier",
+            tier1,
+            "--amount",
+            "1,000",
+            "--due",
+            "60d",
+            "--ref",
+            "PO-77",
+        ],
+        deployed_env,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("#0 Active") and "1,000.00 DCNY" in out.stdout
 
-    out = run(["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400.5"],
-              deployed_env)  # fmt: skip
+    out = run(
+        ["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400.5"],
+        deployed_env,
+    )
     assert_one_line_error(out, "ReceivableSplitSumMismatch(0, 1000000000, 1000500000)")
-    out = run(["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400"],
-              deployed_env)  # fmt: skip
+    out = run(
+        ["receivable", "--signer", "dev:2", "split", "0", "--part", f"{tier1}=600", "--part", f"{tier2}=400"],
+        deployed_env,
+    )
     assert out.returncode == 0, out.stderr
     assert "#1 Active" in out.stdout and "#2 Active" in out.stdout and "part of #0" in out.stdout
 
@@ -214,20 +240,65 @@ def test_receivable_commands_walk_the_flow(deployed_env):
     ("args", "fragment"),
     [
         (["show", "99"], "ReceivableUnknown(99)"),
-        (["--signer", "dev:1", "issue", "--supplier", "0xabc", "--amount", "5", "--due", "5d", "--ref", "x"], "not an address"),
-        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "-5",
-          "--due", "5d", "--ref", "x"], "amount must be positive"),
-        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "0.0000001",
-          "--due", "5d", "--ref", "x"], "more than 6 decimals"),
-        (["--signer", "dev:1", "issue", "--supplier", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "--amount", "5",
-          "--due", "tomorrow", "--ref", "x"], "due date must be"),
+        (
+            ["--signer", "dev:1", "issue", "--supplier", "0xabc", "--amount", "5", "--due", "5d", "--ref", "x"],
+            "not an address",
+        ),
+        (
+            [
+                "--signer",
+                "dev:1",
+                "issue",
+                "--supplier",
+                "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                "--amount",
+                "-5",
+                "--due",
+                "5d",
+                "--ref",
+                "x",
+            ],
+            "amount must be positive",
+        ),
+        (
+            [
+                "--signer",
+                "dev:1",
+                "issue",
+                "--supplier",
+                "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                "--amount",
+                "0.0000001",
+                "--due",
+                "5d",
+                "--ref",
+                "x",
+            ],
+            "more than 6 decimals",
+        ),
+        (
+            [
+                "--signer",
+                "dev:1",
+                "issue",
+                "--supplier",
+                "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                "--amount",
+                "5",
+                "--due",
+                "tomorrow",
+                "--ref",
+                "x",
+            ],
+            "due date must be",
+        ),
         (["--signer", "dev:12", "default", "0"], "no dev account '12'"),
         (["--signer", "vault:bank", "default", "0"], "is not dev:N, env:NAME or keystore:PATH"),
         (["--signer", "env:OPERATOR", "default", "0"], "set YINQI_OPERATOR_KEY"),
         (["default", "0"], "pass --signer"),
         (["--signer", "dev:1", "split", "0", "--part", "nonsense"], "ADDRESS=AMOUNT"),
     ],
-)  # fmt: skip
+)
 def test_receivable_bad_input_is_one_line(deployed_env, args, fragment):
     assert_one_line_error(run(["receivable", *args], deployed_env), fragment)
 

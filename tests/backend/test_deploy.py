@@ -3,15 +3,15 @@ from dataclasses import replace
 
 import pytest
 
-from backend.build import load_artifacts
-from backend.chain import connect
-from backend.config import DEV_CHAIN_ID
-from backend.deploy import STEPS, deploy
-from backend.dev_accounts import dev_account
-from backend.errors import ConfigError
-from backend.manifest import Manifest
-from backend.network import rpc_url_for
-from backend.node import LocalChain
+from backend.core.build import load_artifacts
+from backend.core.chain import connect
+from backend.core.config import DEV_CHAIN_ID
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ConfigError
+from backend.core.manifest import Manifest
+from backend.core.network import rpc_url_for
+from backend.local.node import LocalChain
+from backend.services.deploy import STEPS, deploy
 from tests.conftest import free_port
 
 
@@ -52,7 +52,7 @@ def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
     assert pool.functions.hasRole(pool.functions.LENDER_ROLE().call(), credit_line.address).call()
     assert credit_line.functions.gateway().call() == gateway.address
     assert [gateway.functions.isOperator(dev_account(i).address).call() for i in (7, 8)] == [True, True]
-    from backend.feeds import CREDIT_FEED
+    from backend.core.feeds import CREDIT_FEED
 
     assert gateway.functions.feeds(CREDIT_FEED).call()[0] == credit_line.address
 
@@ -94,9 +94,22 @@ def test_manifest_of_a_reset_chain_is_replaced(settings, tmp_path):
     with LocalChain(settings) as node:
         w3 = connect(node.url)
         w3.eth.wait_for_transaction_receipt(  # move the nonce so new addresses differ
-            w3.eth.send_raw_transaction(dev_account(0).sign_transaction(
-                {"to": dev_account(1).address, "value": 1, "gas": 21000, "nonce": 0, "chainId": DEV_CHAIN_ID,
-                 "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}).raw_transaction))  # fmt: skip
+            w3.eth.send_raw_transaction(
+                dev_account(0)
+                .sign_transaction(
+                    {
+                        "to": dev_account(1).address,
+                        "value": 1,
+                        "gas": 21000,
+                        "nonce": 0,
+                        "chainId": DEV_CHAIN_ID,
+                        "maxFeePerGas": 10**10,
+                        "maxPriorityFeePerGas": 1,
+                    }
+                )
+                .raw_transaction
+            )
+        )
         result = deploy(settings, environ={})
         assert result.deployed == [step.name for step in STEPS]
         assert all(w3.eth.get_code(r.address) for r in result.manifest.contracts.values())

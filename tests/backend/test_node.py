@@ -4,11 +4,11 @@ import threading
 import pytest
 from web3 import Web3
 
-from backend.chain import connect, rpc_chain_id
-from backend.config import DEV_CHAIN_ID
-from backend.dev_accounts import dev_account
-from backend.errors import ChainAlreadyRunning, ChainError
-from backend.node import LocalChain
+from backend.core.chain import connect, rpc_chain_id
+from backend.core.config import DEV_CHAIN_ID
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ChainAlreadyRunning, ChainError
+from backend.local.node import LocalChain
 
 
 def test_chain_starts_with_funded_dev_accounts_and_stops(settings):
@@ -30,8 +30,15 @@ def test_restart_keeps_the_chain(settings):
     with LocalChain(settings) as node:
         w3 = connect(node.url)
         sender = dev_account(0)
-        tx = {"to": recipient, "value": 12345, "gas": 21000, "nonce": 0, "chainId": DEV_CHAIN_ID,
-              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+        tx = {
+            "to": recipient,
+            "value": 12345,
+            "gas": 21000,
+            "nonce": 0,
+            "chainId": DEV_CHAIN_ID,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+        }
         w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
         height = w3.eth.block_number
     assert settings.chain_state_file.exists()
@@ -47,7 +54,7 @@ def test_second_chain_on_same_port_is_refused_as_already_running(settings, local
 
 
 class _NotEthereum(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         self.send_response(404)
         self.end_headers()
         self.wfile.write(b"nothing here")

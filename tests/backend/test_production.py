@@ -2,11 +2,11 @@
 
 import pytest
 
-from backend.chain import connect
-from backend.config import Settings
-from backend.deploy import deploy
-from backend.dev_accounts import dev_account
-from backend.feeds import CREDIT_FEED
+from backend.core.chain import connect
+from backend.core.config import Settings
+from backend.core.dev_accounts import dev_account
+from backend.core.feeds import CREDIT_FEED
+from backend.services.deploy import deploy
 from oracles.errors import OracleError
 from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox

@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from backend.chain import connect
+from backend.core.chain import connect
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ConfigError, TransactionFailed
+from backend.core.money import UNIT
 from backend.demo import seed, seed_supply_chain
-from backend.deploy import deploy
-from backend.dev_accounts import dev_account
-from backend.errors import ConfigError, TransactionFailed
-from backend.money import UNIT
-from backend.pool import available
-from backend.receivables import REFUSALS, STATUSES, ReceivablesService
+from backend.services.deploy import deploy
+from backend.services.pool import available
+from backend.services.receivables import REFUSALS, STATUSES, ReceivablesService
 
 BANK, CORE, TIER1, TIER2, TIER3 = (dev_account(i) for i in range(5))
 DAY = 24 * 3600
@@ -65,7 +65,7 @@ def test_full_flow_issue_split_finance_repay(world, service):
     assert service.show(passed).holder == TIER3.address
 
     service.set_debtor_terms(BANK, CORE.address, 10_000 * UNIT, 500)
-    from backend.pool import deposit
+    from backend.services.pool import deposit
 
     deposit(w3, manifest, BANK, 5_000 * UNIT)
     before = token.functions.balanceOf(TIER3.address).call()

@@ -54,7 +54,7 @@ def test_api_latency_bench_measures_each_endpoint_against_a_static_file(tmp_path
     monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
     api_latency.main(["--clients", "10", "--requests", "50", "--receivables", "3"])
     rows = json.loads((tmp_path / "api_latency.json").read_text())
-    assert [row["endpoint"] for row in rows][0] == "static file (reference)" and len(rows) == 5
+    assert next(row["endpoint"] for row in rows) == "static file (reference)" and len(rows) == 5
     assert all(row["p99 ms"] >= row["p50 ms"] > 0 for row in rows)
 
 
@@ -66,7 +66,15 @@ def test_all_gathers_every_figure_into_one_table(tmp_path, monkeypatch):
     rows = everything.summary(tmp_path)
     assert [r["area"] for r in rows] == ["receivables"] and rows[0]["ratio"] > 0
     committed = everything.summary(Path(everything.__file__).parent / "results")
-    assert {"gas: receivables", "gas: credit update", "gas: leases", "credit", "IoT", "API (100 clients)", "receivables"} <= {r["area"] for r in committed}
+    assert {
+        "gas: receivables",
+        "gas: credit update",
+        "gas: leases",
+        "credit",
+        "IoT",
+        "API (100 clients)",
+        "receivables",
+    } <= {r["area"] for r in committed}
 
 
 def test_lease_gas_bench_reports_operations_and_batches(tmp_path, monkeypatch):

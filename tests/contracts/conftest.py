@@ -156,7 +156,7 @@ def report_payload(words) -> bytes:
 
 def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:
     """Operators' EIP-712 signatures over the report, in ascending signer order."""
-    from backend.dev_accounts import dev_account
+    from backend.core.dev_accounts import dev_account
     from oracles.gateway import sign_digest
 
     return sign_digest(gateway.reportDigest(feed, sequence, as_of, payload), [dev_account(i) for i in signer_indexes])
@@ -182,6 +182,11 @@ def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
 def run_machine(machine, *, examples: int, steps: int) -> None:
     """Run a hypothesis state machine the same way every time (derandomized: CI sees the histories
     a developer saw), with no deadline (a transaction on py-evm takes what it takes)."""
-    machine.TestCase.settings = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
-                                         derandomize=True, suppress_health_check=list(HealthCheck))  # fmt: skip
+    machine.TestCase.settings = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     machine.TestCase().runTest()

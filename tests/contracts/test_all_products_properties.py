@@ -10,14 +10,24 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from oracles.gateway import lease_payload, pack_lease_word
 from tests.contracts.conftest import (
-    CREDIT_FEED, DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, report_payload, run_machine, score_word, sign_report,
-)  # fmt: skip
+    CREDIT_FEED,
+    DAY,
+    IOT_FEED,
+    OPERATOR_INDEXES,
+    UNIT,
+    report_payload,
+    run_machine,
+    score_word,
+    sign_report,
+)
 
 HOLDING = (2, 3, 4)  # lease statuses whose deposit the contract holds: Active, Frozen, Defaulted
 
 
 @pytest.fixture
-def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor, supplier, supplier2, supplier3, merchant, chain):
+def machine(
+    receivables, credit_line, lease, gateway, pool, token, bank, debtor, supplier, supplier2, supplier3, merchant, chain
+):
     class ThreeProducts(RuleBasedStateMachine):
         @initialize()
         def setup(self):
@@ -45,20 +55,31 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
         def issue(self, amount, days):
             self.refs += 1
             ref = f"P-{self.refs}".encode().ljust(32, b"\x00")
-            tx = receivables.issue(supplier, amount * UNIT, chain.pending_timestamp + days * DAY, b"\x00" * 32, ref, sender=debtor)
+            tx = receivables.issue(
+                supplier, amount * UNIT, chain.pending_timestamp + days * DAY, b"\x00" * 32, ref, sender=debtor
+            )
             self.rids.append(tx.events.filter(receivables.ReceivableIssued)[0].id)
 
         @rule(pick=st.integers(0, 10**6))
         def finance(self, pick):
-            active = [r for r in self.rids if receivables.receivable(r).status == 1 and receivables.ownerOf(r) == supplier.address
-                      and receivables.receivable(r).dueDate > chain.pending_timestamp]  # fmt: skip
+            active = [
+                r
+                for r in self.rids
+                if receivables.receivable(r).status == 1
+                and receivables.ownerOf(r) == supplier.address
+                and receivables.receivable(r).dueDate > chain.pending_timestamp
+            ]
             if active:
                 receivables.applyForFinancing(active[pick % len(active)], sender=supplier)  # approved or refused
 
         @rule(pick=st.integers(0, 10**6), part=st.floats(0.1, 1.0))
         def repay_receivable(self, pick, part):
-            open_ = [r for r in self.rids if receivables.receivable(r).status in (1, 3)
-                     and chain.pending_timestamp <= receivables.receivable(r).dueDate + receivables.gracePeriod()]  # fmt: skip
+            open_ = [
+                r
+                for r in self.rids
+                if receivables.receivable(r).status in (1, 3)
+                and chain.pending_timestamp <= receivables.receivable(r).dueDate + receivables.gracePeriod()
+            ]
             if open_:
                 rid = open_[pick % len(open_)]
                 r = receivables.receivable(rid)
@@ -66,8 +87,12 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
 
         @rule(pick=st.integers(0, 10**6))
         def default_receivable(self, pick):
-            overdue = [r for r in self.rids if receivables.receivable(r).status in (1, 3)
-                       and chain.pending_timestamp > receivables.receivable(r).dueDate + receivables.gracePeriod()]  # fmt: skip
+            overdue = [
+                r
+                for r in self.rids
+                if receivables.receivable(r).status in (1, 3)
+                and chain.pending_timestamp > receivables.receivable(r).dueDate + receivables.gracePeriod()
+            ]
             if overdue:
                 receivables.markDefaulted(overdue[pick % len(overdue)], sender=bank)
 
@@ -81,7 +106,12 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
         def draw(self, part):
             line = credit_line.lineOf(merchant)
             room = max(0, line.limit - line.drawn)
-            if line.status != 1 or room == 0 or chain.pending_timestamp > line.scoredAt + 30 * DAY or token.balanceOf(pool) < room:
+            if (
+                line.status != 1
+                or room == 0
+                or chain.pending_timestamp > line.scoredAt + 30 * DAY
+                or token.balanceOf(pool) < room
+            ):
                 return
             amount = max(1, int(room * part))
             credit_line.draw(amount, sender=merchant)
@@ -101,8 +131,13 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
         @rule(periods=st.integers(1, 4), deposit=st.integers(0, 5_000), minimum=st.integers(0, 500))
         def lease_out(self, periods, deposit, minimum):
             self.devices += 1
-            tx = lease.offer(debtor, f"D-{self.devices}", (7 * DAY, periods, deposit * UNIT, minimum * UNIT),
-                             [(20, 30 * UNIT), (100, 20 * UNIT)], sender=supplier)  # fmt: skip
+            tx = lease.offer(
+                debtor,
+                f"D-{self.devices}",
+                (7 * DAY, periods, deposit * UNIT, minimum * UNIT),
+                [(20, 30 * UNIT), (100, 20 * UNIT)],
+                sender=supplier,
+            )
             lease_id = tx.events.filter(lease.LeaseOffered)[0].leaseId
             lease.accept(lease_id, sender=debtor)
             self.leases.append(lease_id)
@@ -111,8 +146,8 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
         def report_usage(self, pick, hours, flags):
             if self.leases:
                 lease_id = self.leases[pick % len(self.leases)]
-                l = lease.leaseOf(lease_id)
-                period = max(0, (chain.pending_timestamp - l.start) // l.periodSeconds)
+                row = lease.leaseOf(lease_id)
+                period = max(0, (chain.pending_timestamp - row.start) // row.periodSeconds)
                 self._submit(IOT_FEED, lease_payload([pack_lease_word(lease_id, period, hours * 100, flags)]))
 
         @rule(pick=st.integers(0, 10**6), part=st.floats(0.1, 1.0))
@@ -126,9 +161,9 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
 
         @rule(pick=st.integers(0, 10**6))
         def assign_and_finance(self, pick):
-            for lease_id in self.leases[pick % max(1, len(self.leases)):]:
-                l = lease.leaseOf(lease_id)
-                if l.status != 2:
+            for lease_id in self.leases[pick % max(1, len(self.leases)) :]:
+                row = lease.leaseOf(lease_id)
+                if row.status != 2:
                     continue
                 lease.bill(lease_id, sender=bank)
                 for k in range(lease.leaseOf(lease_id).billed):
@@ -148,13 +183,16 @@ def machine(receivables, credit_line, lease, gateway, pool, token, bank, debtor,
                 return
             lease_id = self.leases[pick % len(self.leases)]
             lease.bill(lease_id, sender=bank)
-            l = lease.leaseOf(lease_id)
-            if l.status in (3, 4):
+            row = lease.leaseOf(lease_id)
+            if row.status in (3, 4):
                 lease.recall(lease_id, sender=bank)
-            elif l.status == 2 and l.settled == l.periods:
+            elif row.status == 2 and row.settled == row.periods:
                 lease.close(lease_id, sender=debtor)
-            elif l.status == 2:
-                overdue = l.settled < l.billed and chain.pending_timestamp > lease.periodOf(lease_id, l.settled)[1] + lease.gracePeriod()
+            elif row.status == 2:
+                overdue = (
+                    row.settled < row.billed
+                    and chain.pending_timestamp > lease.periodOf(lease_id, row.settled)[1] + lease.gracePeriod()
+                )
                 if overdue:
                     lease.markDefaulted(lease_id, sender=bank)
                 else:

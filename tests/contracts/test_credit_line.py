@@ -1,7 +1,17 @@
 import ape
 import pytest
 
-from tests.contracts.conftest import CREDIT_FEED, DAY, FEATURES_ROOT, MODEL_HASH, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report
+from tests.contracts.conftest import (
+    CREDIT_FEED,
+    DAY,
+    FEATURES_ROOT,
+    MODEL_HASH,
+    OPERATOR_INDEXES,
+    UNIT,
+    report_payload,
+    score_word,
+    sign_report,
+)
 
 YEAR = 365 * DAY
 NONE, ACTIVE, FROZEN, DEFAULTED = 0, 1, 2, 3
@@ -78,14 +88,21 @@ def test_draw_checks(credit_line, registry, bank, line, merchant, supplier, chai
         credit_line.draw(1, sender=supplier)
     with ape.reverts(credit_line.CreditLineZeroAmount):
         credit_line.draw(0, sender=merchant)
-    with ape.reverts(credit_line.CreditLineLimitExceeded, merchant=merchant.address, available=50_000 * UNIT, requested=50_000 * UNIT + 1):
+    with ape.reverts(
+        credit_line.CreditLineLimitExceeded,
+        merchant=merchant.address,
+        available=50_000 * UNIT,
+        requested=50_000 * UNIT + 1,
+    ):
         credit_line.draw(50_000 * UNIT + 1, sender=merchant)
     registry.suspend(merchant, REASON, sender=bank)
     with ape.reverts(credit_line.CreditLineNotMerchant, account=merchant.address):
         credit_line.draw(1, sender=merchant)
 
 
-def test_draw_refused_without_a_line_or_with_a_stale_score(credit_line, registry, bank, line, merchant, chain, roles, accounts):
+def test_draw_refused_without_a_line_or_with_a_stale_score(
+    credit_line, registry, bank, line, merchant, chain, roles, accounts
+):
     newcomer = accounts[7]
     registry.onboard(newcomer, roles["MERCHANT"], b"\x07" * 32, "new", sender=bank)
     with ape.reverts(credit_line.CreditLineNotActive, merchant=newcomer.address, status=NONE):
@@ -102,7 +119,12 @@ def test_interest_accrues_per_second_and_is_paid_first(credit_line, line, mercha
     tx2 = credit_line.repay(100 * UNIT, sender=merchant)
     owed_interest = interest(10_000 * UNIT, 900, tx2.timestamp - tx.timestamp)
     assert credit_line.InterestAccrued(merchant, owed_interest, owed_interest) in tx2.events
-    assert credit_line.Repaid(merchant, owed_interest, 100 * UNIT - owed_interest, 10_000 * UNIT - (100 * UNIT - owed_interest)) in tx2.events
+    assert (
+        credit_line.Repaid(
+            merchant, owed_interest, 100 * UNIT - owed_interest, 10_000 * UNIT - (100 * UNIT - owed_interest)
+        )
+        in tx2.events
+    )
     line_ = credit_line.lineOf(merchant)
     assert (line_.interest, line_.drawn) == (0, 10_000 * UNIT - (100 * UNIT - owed_interest))
 
@@ -212,7 +234,9 @@ def test_guarded_function_rejects_caller_without_role(credit_line, stranger, fun
         getattr(credit_line, function)(*args(stranger), sender=stranger)
 
 
-def test_report_keeps_a_frozen_line_frozen_and_a_later_report_clears_a_held_raise(credit_line, report, line, merchant, bank):
+def test_report_keeps_a_frozen_line_frozen_and_a_later_report_clears_a_held_raise(
+    credit_line, report, line, merchant, bank
+):
     report(score_word(merchant, 200_000, 800, 600))
     assert credit_line.lineOf(merchant).pendingLimit == 200_000 * UNIT
     report(score_word(merchant, 60_000, 720, 800))  # within the step: applied, the held raise lapses
@@ -231,4 +255,9 @@ def test_one_report_sets_many_lines(credit_line, report, merchant, supplier, deb
     assert batch.updates == b"".join(w.to_bytes(32, "big") for w in words)
     for i, m in enumerate((merchant, supplier, debtor)):
         line_ = credit_line.lineOf(m)
-        assert (line_.limit, line_.score, line_.rateBps, line_.status) == (1_000 * (i + 1) * UNIT, 600 + i, 1_000 + i, ACTIVE)
+        assert (line_.limit, line_.score, line_.rateBps, line_.status) == (
+            1_000 * (i + 1) * UNIT,
+            600 + i,
+            1_000 + i,
+            ACTIVE,
+        )

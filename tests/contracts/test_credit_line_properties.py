@@ -7,7 +7,16 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.contracts.conftest import run_machine, CREDIT_FEED, DAY, OPERATOR_INDEXES, UNIT, report_payload, score_word, sign_report
+from tests.contracts.conftest import (
+    CREDIT_FEED,
+    DAY,
+    OPERATOR_INDEXES,
+    UNIT,
+    report_payload,
+    run_machine,
+    score_word,
+    sign_report,
+)
 
 
 @pytest.fixture
@@ -30,7 +39,9 @@ def machine(credit_line, gateway, registry, pool, token, bank, merchant, account
         def teardown(self):
             chain.restore(self.snapshot)
 
-        @rule(who=st.integers(0, 1), limit=st.integers(0, 20_000), score=st.integers(300, 900), rate=st.integers(0, 3_000))
+        @rule(
+            who=st.integers(0, 1), limit=st.integers(0, 20_000), score=st.integers(300, 900), rate=st.integers(0, 3_000)
+        )
         def report(self, who, limit, score, rate):
             self.sequence += 1
             as_of = chain.pending_timestamp - 5

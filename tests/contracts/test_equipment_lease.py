@@ -139,7 +139,10 @@ def test_usage_and_flags_reports(lease, active, report):
     assert not list(tx.events.filter(lease.RiskFlagsChanged)) and not list(tx.events.filter(lease.UsageReported))
     # a raise and a clear in one report: both changes reach the chain, in order
     tx = report(pack_lease_word(active, 0, 13_00, FUEL | IDLE), pack_lease_word(active, 0, 13_00, 0))
-    assert [(e.previous, e.flags) for e in tx.events.filter(lease.RiskFlagsChanged)] == [(FUEL, FUEL | IDLE), (FUEL | IDLE, 0)]
+    assert [(e.previous, e.flags) for e in tx.events.filter(lease.RiskFlagsChanged)] == [
+        (FUEL, FUEL | IDLE),
+        (FUEL | IDLE, 0),
+    ]
     assert lease.leaseOf(active).flags == 0
     assert lease.periodOf(active, 0)[0][0] == 13_00  # (usage, rent, paid)
 
@@ -153,7 +156,12 @@ def test_report_items_that_cannot_apply_are_skipped_not_reverted(lease, active, 
         pack_lease_word(active, 0, 7_00),  # fine
     )
     ignored = [(e.leaseId, e.period, e.reason) for e in tx.events.filter(lease.ReportItemIgnored)]
-    assert ignored == [(5, 0, IGNORED_NOT_RUNNING), (0, 1, IGNORED_NOT_STARTED), (0, 3, IGNORED_NOT_STARTED), (0, 0, IGNORED_IMPOSSIBLE)]
+    assert ignored == [
+        (5, 0, IGNORED_NOT_RUNNING),
+        (0, 1, IGNORED_NOT_STARTED),
+        (0, 3, IGNORED_NOT_STARTED),
+        (0, 0, IGNORED_IMPOSSIBLE),
+    ]
     assert [(e.period, e.usage) for e in tx.events.filter(lease.UsageReported)] == [(0, 7_00)]
     chain.mine(timestamp=end_of_period(lease, active, 0) + REPORT_DELAY)
     tx = report(pack_lease_word(active, 0, 9_00))  # too late: period 0 is billed on the way
@@ -171,7 +179,9 @@ def test_only_the_gateway_reports_and_payloads_are_whole_words(lease, gateway, b
         gateway.submit(IOT_FEED, 1, as_of, payload, signatures, sender=bank)
 
 
-def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(lease, active, report, token, lessor, lessee, chain, stranger):
+def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(
+    lease, active, report, token, lessor, lessee, chain, stranger
+):
     report(pack_lease_word(active, 0, 150_00))
     end = end_of_period(lease, active, 0)
     chain.mine(timestamp=end + REPORT_DELAY - 5)
@@ -179,7 +189,9 @@ def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(lease, act
     chain.mine(timestamp=end + REPORT_DELAY)
     tx = lease.bill(active, sender=stranger)
     rent = 7_000 * UNIT
-    assert [(e.period, e.usage, e.rent, e.dueAt) for e in tx.events.filter(lease.RentBilled)] == [(0, 150_00, rent, end + PAYMENT_TERM)]
+    assert [(e.period, e.usage, e.rent, e.dueAt) for e in tx.events.filter(lease.RentBilled)] == [
+        (0, 150_00, rent, end + PAYMENT_TERM)
+    ]
     assert lease.outstanding(active) == rent
 
     with ape.reverts(lease.LeasePaymentTooLarge, leaseId=0, outstanding=rent, amount=rent + 1):
@@ -194,7 +206,9 @@ def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(lease, act
     assert lease.outstanding(active) == 0 and lease.leaseOf(active).settled == 1
 
 
-def test_late_grace_default_then_recall_settles_the_deposit(lease, active, token, bank, lessor, lessee, stranger, chain):
+def test_late_grace_default_then_recall_settles_the_deposit(
+    lease, active, token, bank, lessor, lessee, stranger, chain
+):
     end = end_of_period(lease, active, 0)
     due = end + PAYMENT_TERM
     chain.mine(timestamp=due + GRACE - 10)
@@ -234,7 +248,9 @@ def test_freeze_is_the_banks_and_recall_needs_a_frozen_or_defaulted_lease(lease,
     assert lease.leaseOf(active).status == ACTIVE
 
 
-def test_close_at_term_end_returns_the_deposit_and_frees_the_device(lease, active, report, token, lessor, lessee, chain, stranger):
+def test_close_at_term_end_returns_the_deposit_and_frees_the_device(
+    lease, active, report, token, lessor, lessee, chain, stranger
+):
     with ape.reverts(lease.LeaseNotClosable, leaseId=0, billed=0, settled=0):
         lease.close(active, sender=lessee)
     with ape.reverts(lease.LeaseNotParty, leaseId=0, account=stranger.address):
@@ -253,7 +269,9 @@ def test_close_at_term_end_returns_the_deposit_and_frees_the_device(lease, activ
     assert lease.leaseOf(active).flags == 0
 
 
-def test_a_billed_period_becomes_a_receivable_the_lessor_finances(lease, active, report, receivables, pool, token, lessor, lessee, chain):
+def test_a_billed_period_becomes_a_receivable_the_lessor_finances(
+    lease, active, report, receivables, pool, token, lessor, lessee, chain
+):
     report(pack_lease_word(active, 0, 100_00))
     end = end_of_period(lease, active, 0)
     chain.mine(timestamp=end + REPORT_DELAY)
@@ -265,7 +283,13 @@ def test_a_billed_period_becomes_a_receivable_the_lessor_finances(lease, active,
     (assigned,) = tx.events.filter(lease.PeriodAssigned)
     (issued,) = tx.events.filter(receivables.ReceivableIssued)
     rid = assigned.receivableId
-    assert (issued.id, issued.debtor, issued.supplier, issued.amount, issued.dueDate) == (rid, lessee.address, lessor.address, 5_000 * UNIT, end + PAYMENT_TERM)
+    assert (issued.id, issued.debtor, issued.supplier, issued.amount, issued.dueDate) == (
+        rid,
+        lessee.address,
+        lessor.address,
+        5_000 * UNIT,
+        end + PAYMENT_TERM,
+    )
     assert receivables.ownerOf(rid) == lessor.address
     assert lease.outstanding(active) == 0 and lease.leaseOf(active).settled == 1
     _, due_at, is_assigned, receivable_id = lease.periodOf(active, 0)
@@ -283,7 +307,9 @@ def test_a_billed_period_becomes_a_receivable_the_lessor_finances(lease, active,
 
 def test_only_trusted_contracts_issue_for_a_debtor(receivables, lessor, lessee, chain):
     with ape.reverts(receivables.AccessControlUnauthorizedAccount):
-        receivables.issueFor(lessee, lessor, UNIT, chain.pending_timestamp + DAY, b"\x00" * 32, b"\x01" * 32, sender=lessor)
+        receivables.issueFor(
+            lessee, lessor, UNIT, chain.pending_timestamp + DAY, b"\x00" * 32, b"\x01" * 32, sender=lessor
+        )
 
 
 def test_pause_stops_new_leases_but_not_payments(lease, active, bank, lessor, lessee, chain):
@@ -302,4 +328,6 @@ def test_settings_are_the_banks_and_bounded(lease, bank, stranger):
         with ape.reverts(lease.LeaseInvalidSettings):
             lease.setSettings(*bad, sender=bank)
     tx = lease.setSettings(3 * DAY, 5 * DAY, 3600, sender=bank)
-    assert [(e.paymentTerm, e.gracePeriod, e.reportDelay) for e in tx.events.filter(lease.SettingsSet)] == [(3 * DAY, 5 * DAY, 3600)]
+    assert [(e.paymentTerm, e.gracePeriod, e.reportDelay) for e in tx.events.filter(lease.SettingsSet)] == [
+        (3 * DAY, 5 * DAY, 3600)
+    ]

@@ -100,5 +100,7 @@ GUARDED = {
 @pytest.mark.parametrize("function", sorted(GUARDED))
 def test_guarded_function_rejects_caller_without_role(pool, stranger, function):
     role_name, args = GUARDED[function]
-    with ape.reverts(pool.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=getattr(pool, role_name)()):
+    with ape.reverts(
+        pool.AccessControlUnauthorizedAccount, account=stranger.address, neededRole=getattr(pool, role_name)()
+    ):
         getattr(pool, function)(*args(stranger), sender=stranger)

@@ -1,7 +1,7 @@
 import ape
 import pytest
 
-from backend.dev_accounts import dev_account
+from backend.core.dev_accounts import dev_account
 from tests.contracts.conftest import CREDIT_FEED, DAY, OPERATOR_INDEXES, report_payload, score_word, sign_report
 
 OP = OPERATOR_INDEXES[0]
@@ -105,7 +105,9 @@ def test_removed_operator_no_longer_counts(gateway, bank, operators, submit):
         submit(signers=(OP,))
 
 
-@pytest.mark.parametrize(("quorum", "max_age", "eoa"), [(0, DAY, False), (4, DAY, False), (1, 0, False), (1, DAY, True)])
+@pytest.mark.parametrize(
+    ("quorum", "max_age", "eoa"), [(0, DAY, False), (4, DAY, False), (1, 0, False), (1, DAY, True)]
+)
 def test_invalid_feed_configuration_is_refused(gateway, bank, credit_line, stranger, quorum, max_age, eoa):
     consumer = stranger if eoa else credit_line
     with ape.reverts(gateway.GatewayInvalidFeed):
@@ -121,7 +123,10 @@ def test_configure_feed_keeps_its_sequence(gateway, bank, credit_line, submit):
 
 @pytest.mark.parametrize("function", ["addOperator", "removeOperator", "configureFeed"])
 def test_manager_functions_need_the_role(gateway, credit_line, stranger, operators, function):
-    args = {"addOperator": (stranger,), "removeOperator": (operators[0],),
-            "configureFeed": (CREDIT_FEED, credit_line, 1, DAY)}[function]  # fmt: skip
+    args = {
+        "addOperator": (stranger,),
+        "removeOperator": (operators[0],),
+        "configureFeed": (CREDIT_FEED, credit_line, 1, DAY),
+    }[function]
     with ape.reverts(gateway.AccessControlUnauthorizedAccount, account=stranger.address):
         getattr(gateway, function)(*args, sender=stranger)

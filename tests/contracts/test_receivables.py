@@ -10,8 +10,16 @@ from tests.contracts.conftest import DAY, GRACE, UNIT
 ZERO = "0x0000000000000000000000000000000000000000"
 INVOICE = b"\xaa" * 32
 ACTIVE, SPLIT, FINANCED, SETTLED, DEFAULTED = 1, 2, 3, 4, 5
-(MATURED, DEBTOR_NOT_AUTHORIZED, NO_FACILITY, DEBTOR_IN_DEFAULT, EXPOSURE_LIMIT, NO_LIQUIDITY, POOL_PAUSED,
- ADVANCE_TOO_SMALL) = range(1, 9)
+(
+    MATURED,
+    DEBTOR_NOT_AUTHORIZED,
+    NO_FACILITY,
+    DEBTOR_IN_DEFAULT,
+    EXPOSURE_LIMIT,
+    NO_LIQUIDITY,
+    POOL_PAUSED,
+    ADVANCE_TOO_SMALL,
+) = range(1, 9)
 RATE = 600
 YEAR = 365 * DAY
 
@@ -64,16 +72,24 @@ def test_issue_mints_to_supplier_and_emits(receivables, debtor, supplier, chain)
 
 def test_issue_by_non_core_enterprise_reverts(receivables, supplier, supplier2, chain, roles):
     due = chain.pending_timestamp + DAY
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["CORE_ENTERPRISE"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["CORE_ENTERPRISE"]
+    ):
         receivables.issue(supplier2, 1, due, INVOICE, ref(1), sender=supplier)
 
 
-def test_issue_to_unregistered_or_suspended_supplier_reverts(receivables, registry, bank, debtor, supplier, stranger, chain, roles):
+def test_issue_to_unregistered_or_suspended_supplier_reverts(
+    receivables, registry, bank, debtor, supplier, stranger, chain, roles
+):
     due = chain.pending_timestamp + DAY
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=stranger.address, requiredRoles=roles["SUPPLIER"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=stranger.address, requiredRoles=roles["SUPPLIER"]
+    ):
         receivables.issue(stranger, 1, due, INVOICE, ref(1), sender=debtor)
     registry.suspend(supplier, b"\x00" * 32, sender=bank)
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]
+    ):
         receivables.issue(supplier, 1, due, INVOICE, ref(1), sender=debtor)
 
 
@@ -90,7 +106,9 @@ def test_issue_due_date_out_of_range_reverts(receivables, debtor, supplier, chai
         receivables.issue(supplier, 1, due, INVOICE, ref(1), sender=debtor)
 
 
-def test_issue_needs_a_reference_unique_per_debtor(receivables, registry, bank, debtor, merchant, supplier, chain, roles):
+def test_issue_needs_a_reference_unique_per_debtor(
+    receivables, registry, bank, debtor, merchant, supplier, chain, roles
+):
     due = chain.pending_timestamp + DAY
     with ape.reverts(receivables.ReceivableMissingReference):
         receivables.issue(supplier, 1, due, INVOICE, b"\x00" * 32, sender=debtor)
@@ -115,7 +133,9 @@ def test_issue_refused_while_paused(receivables, bank, debtor, supplier, chain):
 def test_split_replaces_parent_by_parts_for_each_holder(receivables, issue, supplier, supplier2, supplier3):
     parent = issue(amount=300 * UNIT)
     due = due_of(receivables, parent)
-    tx = receivables.split(parent, [100 * UNIT, 150 * UNIT, 50 * UNIT], [supplier, supplier2, supplier3], sender=supplier)
+    tx = receivables.split(
+        parent, [100 * UNIT, 150 * UNIT, 50 * UNIT], [supplier, supplier2, supplier3], sender=supplier
+    )
     assert tx.events.filter(receivables.ReceivableSplit) == [receivables.ReceivableSplit(parent, 1, 3)]
     assert tx.events.filter(receivables.ReceivablePartCreated) == [
         receivables.ReceivablePartCreated(1, parent, supplier, 100 * UNIT),
@@ -135,7 +155,12 @@ def test_split_replaces_parent_by_parts_for_each_holder(receivables, issue, supp
         receivables.ownerOf(parent)
     for part, holder in ((1, supplier), (2, supplier2), (3, supplier3)):
         r = receivables.receivable(part)
-        assert (r.debtor, r.dueDate, r.status, r.invoiceHash) == (receivables.receivable(parent).debtor, due, ACTIVE, INVOICE)
+        assert (r.debtor, r.dueDate, r.status, r.invoiceHash) == (
+            receivables.receivable(parent).debtor,
+            due,
+            ACTIVE,
+            INVOICE,
+        )
         assert receivables.lineage(part) == (True, parent, 0, 0)
         assert receivables.ownerOf(part) == holder.address
 
@@ -180,7 +205,9 @@ def test_split_bad_parts_revert(receivables, issue, supplier, amounts, holders, 
 
 def test_split_to_non_supplier_reverts(receivables, issue, supplier, stranger, roles):
     rid = issue(amount=300)
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=stranger.address, requiredRoles=roles["SUPPLIER"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=stranger.address, requiredRoles=roles["SUPPLIER"]
+    ):
         receivables.split(rid, [100, 200], [supplier, stranger], sender=supplier)
 
 
@@ -235,14 +262,18 @@ def test_transfer_between_suppliers(receivables, issue, supplier, supplier2, sup
 def test_transfer_to_non_supplier_reverts(receivables, issue, supplier, stranger, debtor, roles):
     rid = issue()
     for target in (stranger, debtor):
-        with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=target.address, requiredRoles=roles["SUPPLIER"]):
+        with ape.reverts(
+            receivables.ReceivableParticipantNotAuthorized, account=target.address, requiredRoles=roles["SUPPLIER"]
+        ):
             receivables.transferFrom(supplier, target, rid, sender=supplier)
 
 
 def test_transfer_by_suspended_holder_reverts(receivables, registry, issue, bank, supplier, supplier2, roles):
     rid = issue()
     registry.suspend(supplier, b"\x00" * 32, sender=bank)
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]
+    ):
         receivables.transferFrom(supplier, supplier2, rid, sender=supplier)
 
 
@@ -269,7 +300,9 @@ def test_transfer_refused_while_paused(receivables, issue, bank, supplier, suppl
 # --- financing --------------------------------------------------------------------------------
 
 
-def test_financing_moves_receivable_to_pool_and_pays_advance_in_one_tx(receivables, pool, token, issue, debtor, supplier):
+def test_financing_moves_receivable_to_pool_and_pays_advance_in_one_tx(
+    receivables, pool, token, issue, debtor, supplier
+):
     rid = issue(amount=100_000 * UNIT, days=90)
     due = due_of(receivables, rid)
     pool_before, supplier_before = token.balanceOf(pool), token.balanceOf(supplier)
@@ -338,7 +371,9 @@ def test_financing_settled_receivable_reverts(receivables, issue, debtor, suppli
 def test_financing_by_suspended_holder_reverts(receivables, registry, issue, bank, supplier, roles):
     rid = issue()
     registry.suspend(supplier, b"\x00" * 32, sender=bank)
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["SUPPLIER"]
+    ):
         receivables.applyForFinancing(rid, sender=supplier)
 
 
@@ -426,7 +461,9 @@ def test_partial_then_full_repayment_to_the_supplier(receivables, token, issue, 
     assert token.balanceOf(supplier) == before + 100 * UNIT
 
 
-def test_repayment_of_financed_receivable_goes_to_pool_and_releases_exposure(receivables, pool, token, issue, debtor, supplier):
+def test_repayment_of_financed_receivable_goes_to_pool_and_releases_exposure(
+    receivables, pool, token, issue, debtor, supplier
+):
     rid = issue(amount=100 * UNIT)
     receivables.applyForFinancing(rid, sender=supplier)
     pool_before, supplier_before = token.balanceOf(pool), token.balanceOf(supplier)
@@ -532,7 +569,9 @@ def test_set_debtor_terms_checks(receivables, bank, debtor, supplier, roles):
         receivables.setDebtorTerms(debtor, 1, 4001, sender=bank)
     with ape.reverts(receivables.ReceivableAmountTooLarge, amount=2**96):
         receivables.setDebtorTerms(debtor, 2**96, 1, sender=bank)
-    with ape.reverts(receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["CORE_ENTERPRISE"]):
+    with ape.reverts(
+        receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["CORE_ENTERPRISE"]
+    ):
         receivables.setDebtorTerms(supplier, 1, 1, sender=bank)
 
 
@@ -570,5 +609,7 @@ def test_metadata_and_interfaces(receivables, registry, token, pool):
     assert receivables.supportsInterface(bytes.fromhex("80ac58cd"))  # ERC-721
     assert receivables.supportsInterface(bytes.fromhex("7965db0b"))  # AccessControl
     assert (receivables.registry(), receivables.settlementToken(), receivables.pool()) == (
-        registry.address, token.address, pool.address
+        registry.address,
+        token.address,
+        pool.address,
     )

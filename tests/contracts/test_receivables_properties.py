@@ -12,7 +12,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from tests.contracts.conftest import run_machine, DAY, GRACE
+from tests.contracts.conftest import DAY, GRACE, run_machine
 
 ACTIVE, SPLIT, FINANCED, SETTLED, DEFAULTED = 1, 2, 3, 4, 5
 LIMIT = 600
@@ -53,29 +53,51 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
         def issue(self, amount, days, to):
             self.ref += 1
             due = self.now() + days * DAY
-            tx = receivables.issue(suppliers[to], amount, due, b"\x01" * 32, self.ref.to_bytes(32, "big"), sender=debtor)
+            tx = receivables.issue(
+                suppliers[to], amount, due, b"\x01" * 32, self.ref.to_bytes(32, "big"), sender=debtor
+            )
             rid = tx.events.filter(receivables.ReceivableIssued)[0].id
-            self.model[rid] = dict(amount=amount, repaid=0, status=ACTIVE, holder=to, financed=False, due=due, parts=[])
+            self.model[rid] = {
+                "amount": amount,
+                "repaid": 0,
+                "status": ACTIVE,
+                "holder": to,
+                "financed": False,
+                "due": due,
+                "parts": [],
+            }
 
         @precondition(lambda self: self.ids(ACTIVE))
         @rule(data=st.data())
         def split(self, data):
-            candidates = [i for i in self.ids(ACTIVE) if self.model[i]["repaid"] == 0
-                          and self.model[i]["amount"] >= 2 and self.now() < self.model[i]["due"]]  # fmt: skip
+            candidates = [
+                i
+                for i in self.ids(ACTIVE)
+                if self.model[i]["repaid"] == 0 and self.model[i]["amount"] >= 2 and self.now() < self.model[i]["due"]
+            ]
             if not candidates:
                 return
             rid = data.draw(st.sampled_from(candidates))
             r = self.model[rid]
             n = data.draw(st.integers(2, min(4, r["amount"])))
-            cuts = sorted(data.draw(st.lists(st.integers(1, r["amount"] - 1), min_size=n - 1, max_size=n - 1, unique=True)))
-            amounts = [b - a for a, b in zip([0, *cuts], [*cuts, r["amount"]])]
+            cuts = sorted(
+                data.draw(st.lists(st.integers(1, r["amount"] - 1), min_size=n - 1, max_size=n - 1, unique=True))
+            )
+            amounts = [b - a for a, b in zip([0, *cuts], [*cuts, r["amount"]], strict=False)]
             holders = [data.draw(st.integers(0, 2)) for _ in amounts]
             receivables.split(rid, amounts, [suppliers[h] for h in holders], sender=suppliers[r["holder"]])
             r["status"] = SPLIT
             first = max(self.model) + 1
-            for k, (amount, holder) in enumerate(zip(amounts, holders)):
-                self.model[first + k] = dict(amount=amount, repaid=0, status=ACTIVE, holder=holder,
-                                             financed=False, due=r["due"], parts=[])  # fmt: skip
+            for k, (amount, holder) in enumerate(zip(amounts, holders, strict=False)):
+                self.model[first + k] = {
+                    "amount": amount,
+                    "repaid": 0,
+                    "status": ACTIVE,
+                    "holder": holder,
+                    "financed": False,
+                    "due": r["due"],
+                    "parts": [],
+                }
                 r["parts"].append(first + k)
 
         @precondition(lambda self: self.ids(ACTIVE))
@@ -138,8 +160,11 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
 
         @invariant()
         def exposure_is_financed_outstanding_within_limit(self):
-            financed = sum(r["amount"] - r["repaid"] for r in self.model.values()
-                           if r["financed"] and r["status"] in (FINANCED, DEFAULTED))  # fmt: skip
+            financed = sum(
+                r["amount"] - r["repaid"]
+                for r in self.model.values()
+                if r["financed"] and r["status"] in (FINANCED, DEFAULTED)
+            )
             terms = receivables.debtorTerms(debtor)
             assert terms.exposure == financed <= LIMIT
             assert terms.openDefaults == len(self.ids(DEFAULTED))

@@ -9,23 +9,55 @@ from ethpm_types import ContractType
 from tests.contracts.conftest import DAY, UNIT
 
 SEED_ABI = [
-    {"type": "function", "name": "createReceivable", "stateMutability": "nonpayable", "outputs": [],
-     "inputs": [{"name": "_creditor", "type": "address"}, {"name": "_amount", "type": "uint256"},
-                {"name": "_dueDate", "type": "uint256"}]},
-    {"type": "function", "name": "applyForFinancing", "stateMutability": "nonpayable", "outputs": [],
-     "inputs": [{"name": "_id", "type": "uint256"}]},
-    {"type": "function", "name": "receivables", "stateMutability": "view",
-     "inputs": [{"name": "", "type": "uint256"}],
-     "outputs": [{"name": "debtor", "type": "address"}, {"name": "creditor", "type": "address"},
-                 {"name": "amount", "type": "uint256"}, {"name": "dueDate", "type": "uint256"},
-                 {"name": "isFinanced", "type": "bool"}]},
-    {"type": "function", "name": "nextId", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "uint256"}]},
-    {"type": "event", "name": "FinancingApplied", "anonymous": False,
-     "inputs": [{"name": "id", "type": "uint256", "indexed": True},
-                {"name": "creditor", "type": "address", "indexed": True},
-                {"name": "amount", "type": "uint256", "indexed": False}]},
-]  # fmt: skip
+    {
+        "type": "function",
+        "name": "createReceivable",
+        "stateMutability": "nonpayable",
+        "outputs": [],
+        "inputs": [
+            {"name": "_creditor", "type": "address"},
+            {"name": "_amount", "type": "uint256"},
+            {"name": "_dueDate", "type": "uint256"},
+        ],
+    },
+    {
+        "type": "function",
+        "name": "applyForFinancing",
+        "stateMutability": "nonpayable",
+        "outputs": [],
+        "inputs": [{"name": "_id", "type": "uint256"}],
+    },
+    {
+        "type": "function",
+        "name": "receivables",
+        "stateMutability": "view",
+        "inputs": [{"name": "", "type": "uint256"}],
+        "outputs": [
+            {"name": "debtor", "type": "address"},
+            {"name": "creditor", "type": "address"},
+            {"name": "amount", "type": "uint256"},
+            {"name": "dueDate", "type": "uint256"},
+            {"name": "isFinanced", "type": "bool"},
+        ],
+    },
+    {
+        "type": "function",
+        "name": "nextId",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "type": "event",
+        "name": "FinancingApplied",
+        "anonymous": False,
+        "inputs": [
+            {"name": "id", "type": "uint256", "indexed": True},
+            {"name": "creditor", "type": "address", "indexed": True},
+            {"name": "amount", "type": "uint256", "indexed": False},
+        ],
+    },
+]
 
 
 @pytest.fixture

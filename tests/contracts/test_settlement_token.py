@@ -2,7 +2,7 @@ import ape
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from backend.dev_accounts import dev_account
+from backend.core.dev_accounts import dev_account
 
 UNIT = 10**6
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -103,7 +103,8 @@ def test_permit_sets_allowance_from_an_off_chain_signature(token, chain, supplie
         "message": {"owner": owner.address, "spender": debtor.address, "value": 77, "nonce": 0, "deadline": deadline},
     }
     sig = Account.sign_message(encode_typed_data(full_message=typed), signer.key)
-    tx = token.permit(owner, debtor, 77, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"), sender=debtor)
+    tx = token.permit(
+        owner, debtor, 77, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"), sender=debtor
+    )
     assert tx.events == [token.Approval(owner, debtor, 77)]
     assert token.nonces(owner) == 1
-

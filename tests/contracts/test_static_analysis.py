@@ -26,8 +26,12 @@ def findings() -> dict[str, str]:
         if parts[0] != "bench" and not any(part.startswith(".") for part in parts):  # not ape's dependency cache
             standard_json.add_source_file(str(path))
     standard_json.add_remapping(f"@openzeppelin/contracts/={ROOT}/node_modules/@openzeppelin/contracts/")
-    compiled = CryticCompile(standard_json, solc=str(SOLC), solc_working_dir=str(ROOT),
-                             solc_args="--optimize --optimize-runs 200 --evm-version cancun")  # as ape-config.yaml
+    compiled = CryticCompile(
+        standard_json,
+        solc=str(SOLC),
+        solc_working_dir=str(ROOT),
+        solc_args="--optimize --optimize-runs 200 --evm-version cancun",
+    )  # as ape-config.yaml
     slither = Slither(compiled)
     for _, detector in inspect.getmembers(all_detectors, inspect.isclass):
         if issubclass(detector, AbstractDetector):
@@ -36,7 +40,7 @@ def findings() -> dict[str, str]:
     for result in (r for group in slither.run_detectors() for r in group):
         ours = "node_modules/" not in result["description"] and "contracts/." not in result["description"]
         if result["impact"] in ("High", "Medium") and ours:
-            found[f'{result["check"]}: {result["description"].split(" (")[0]}'] = result["description"]
+            found[f"{result['check']}: {result['description'].split(' (')[0]}"] = result["description"]
     return found
 
 
@@ -44,7 +48,7 @@ def test_every_high_or_medium_finding_is_explained():
     pytest.importorskip("slither")
     found = findings()
     triage = tomllib.loads((ROOT / "contracts" / "slither-triage.toml").read_text())["finding"]
-    explained = {f'{t["check"]}: {t["where"]}' for t in triage if t["why"].strip()}
+    explained = {f"{t['check']}: {t['where']}" for t in triage if t["why"].strip()}
     unexplained = set(found) - explained
     assert not unexplained, "\n\n".join(found[k] for k in sorted(unexplained))
     assert not explained - set(found), f"stale triage entries: {sorted(explained - set(found))}"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from backend.core.dev_accounts import dev_account
+from backend.core.feeds import IOT_FEED
 from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2
-from backend.dev_accounts import dev_account
-from backend.leasing import LeaseService
-from backend.feeds import IOT_FEED
+from backend.services.leasing import LeaseService
 from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
 from oracles.outbox import Outbox
 from tests.conftest import free_port, seeded_chain
@@ -37,18 +37,22 @@ def stack(tmp_path_factory):
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-001"])
         w3.provider.make_request("evm_increaseTime", [3 * 86_400])  # past period 1 and its report window
         w3.provider.make_request("evm_mine", [])
-        from backend.chain import send
+        from backend.core.chain import send
 
         lease = manifest.contract(w3, "EquipmentLease")
         send(w3, BANK, lease.functions.bill(leases["EXC-001"]), decoder=manifest.revert_decoder())
         outbox = Outbox(tmp / "iot-outbox.sqlite")  # the IoT oracle's operator flags the device's geofence
         ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED).publish(
-            lease_payload([pack_lease_word(leases["EXC-001"], 3, 0, 2)]), {"flags:EXC-001:1": "2"})
+            lease_payload([pack_lease_word(leases["EXC-001"], 3, 0, 2)]), {"flags:EXC-001:1": "2"}
+        )
         outbox.close()
         port = free_port()
         env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("YINQI_")}
-        env.update(YINQI_HOME=str(settings.home), YINQI_DEPLOYMENTS=str(settings.deployments_dir),
-                   YINQI_CHAIN_PORT=str(settings.chain_port))  # fmt: skip
+        env.update(
+            YINQI_HOME=str(settings.home),
+            YINQI_DEPLOYMENTS=str(settings.deployments_dir),
+            YINQI_CHAIN_PORT=str(settings.chain_port),
+        )
         log = (tmp / "api.log").open("w")
         server = subprocess.Popen([YINQI, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
@@ -73,9 +77,19 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])  # no calls home: the network here is closed
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )  # no calls home: the network here is closed
         yield instance
         instance.close()
 
@@ -86,7 +100,11 @@ def wallet_page(browser, base, account=None, lang="en", start_chain=31337):
     context.add_init_script(f"localStorage.setItem('yinqi.lang', '{lang}')")
     if account is not None:
         script = WALLET_JS.replace("__KEY__", "0x" + account.key.hex().removeprefix("0x"))
-        script = script.replace("__RPC__", requests.get(f"{base}/api/manifest", timeout=5).json()["rpc_url"]).replace("__CHAIN__", "31337").replace("__START_CHAIN__", str(start_chain))
+        script = (
+            script.replace("__RPC__", requests.get(f"{base}/api/manifest", timeout=5).json()["rpc_url"])
+            .replace("__CHAIN__", "31337")
+            .replace("__START_CHAIN__", str(start_chain))
+        )
         context.add_init_script(script)
     page = context.new_page()
     errors = []
@@ -182,7 +200,9 @@ def test_issue_split_finance_repay(stack, browser):
     supplier.get_by_test_id(f"finance-{mine}").click()
     settle(supplier, 1)
     supplier.get_by_test_id("finance-result").wait_for()
-    supplier.wait_for_function("document.querySelector('[data-testid=finance-result]').textContent.includes('Advance received')")
+    supplier.wait_for_function(
+        "document.querySelector('[data-testid=finance-result]').textContent.includes('Advance received')"
+    )
     assert receivables.functions.ownerOf(mine).call() == manifest.record("FinancingPool").address
     shot(supplier, "supplier-finance")
 

@@ -4,9 +4,9 @@ frontend's catalogue (frontend/js/i18n.js), with placeholders the error actually
 import re
 from pathlib import Path
 
-from backend.build import load_artifacts
-from backend.config import Settings
-from backend.deploy import STEPS
+from backend.core.build import load_artifacts
+from backend.core.config import Settings
+from backend.services.deploy import STEPS
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "frontend" / "js" / "i18n.js"
 ENTRY = re.compile(r'^  (\w+): \["((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\],$', re.M)
@@ -14,7 +14,7 @@ ENTRY = re.compile(r'^  (\w+): \["((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\],$', 
 
 def test_every_contract_error_has_a_sentence_in_both_languages():
     text = CATALOGUE.read_text()
-    errors_block = text[text.index("export const ERRORS"):]
+    errors_block = text[text.index("export const ERRORS") :]
     sentences = {name: (en, zh) for name, en, zh in ENTRY.findall(errors_block)}
     artifacts = load_artifacts(Settings())
     abi_errors = {

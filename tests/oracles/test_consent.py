@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from backend.dev_accounts import dev_account
+from backend.core.dev_accounts import dev_account
 from oracles.credit.consent import Consent, ConsentError, sign, verify
 
 MERCHANT, OTHER = dev_account(5), dev_account(6)

@@ -10,10 +10,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from backend.audit import decoded_logs
-from backend.chain import connect
-from backend.deploy import deploy
-from backend.feeds import CREDIT_FEED
+from backend.core.chain import connect
+from backend.core.feeds import CREDIT_FEED
+from backend.index.audit import decoded_logs
+from backend.services.deploy import deploy
 from oracles.credit import train
 from oracles.credit.consent import Consent, sign, to_document
 from oracles.credit.synthetic import generate
@@ -44,12 +44,27 @@ def world(settings, local_chain, model_dir, tmp_path, env_for):
     for i in range(CONSENTING + 1):
         merchant_id = f"M{i:06d}"
         wallet = Account.from_key(Web3.keccak(text=f"merchant wallet {i}"))
-        consent = Consent(merchant=wallet.address, merchant_id=merchant_id, expires_at=now + 30 * 86_400, nonce=1, chain_id=31337)
+        consent = Consent(
+            merchant=wallet.address, merchant_id=merchant_id, expires_at=now + 30 * 86_400, nonce=1, chain_id=31337
+        )
         signer = wallet if i < CONSENTING else Account.from_key(Web3.keccak(text="someone else"))  # the last is forged
         (consents / f"{merchant_id}.json").write_text(json.dumps(to_document(consent, sign(consent, signer))))
         wallets[merchant_id] = wallet.address
-    args = ["credit-oracle", "run", "--data", str(data), "--consents", str(consents), "--model", str(model_dir),
-            "--state", str(tmp_path / "outbox.sqlite"), "--batch-size", str(BATCH), "--once"]  # fmt: skip
+    args = [
+        "credit-oracle",
+        "run",
+        "--data",
+        str(data),
+        "--consents",
+        str(consents),
+        "--model",
+        str(model_dir),
+        "--state",
+        str(tmp_path / "outbox.sqlite"),
+        "--batch-size",
+        str(BATCH),
+        "--once",
+    ]
     return w3, manifest, wallets, args, env_for(settings)
 
 
@@ -87,7 +102,7 @@ def test_crash_and_restart_put_every_change_on_chain_exactly_once(world, crash_a
     assert len(merchants) == len(set(merchants)) == CONSENTING  # each once, none twice
     assert set(merchants) == {wallets[f"M{i:06d}"] for i in range(CONSENTING)}  # the forged consent is not among them
     credit_line = manifest.contract(w3, "CreditLine")
-    for word, merchant in zip(words, merchants):
+    for word, merchant in zip(words, merchants, strict=False):
         limit, score, rate, _, _, pending = credit_line.functions.lineOf(merchant).call()[:6]
         assert (score, rate) == ((word >> 16) & 0xFFFF, word & 0xFFFF)
         assert ((word >> 32) & (2**64 - 1)) * 10**6 in (limit, pending)  # set, or held for the bank
@@ -128,7 +143,7 @@ def test_merchant_data_from_sqlite(world, tmp_path):
 
     import pandas as pd
 
-    w3, manifest, _, args, env = world
+    _w3, _manifest, _, args, env = world
     database = tmp_path / "merchants.sqlite"
     data_dir = Path(args[args.index("--data") + 1])
     with sqlite3.connect(database) as db:

@@ -9,8 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import assert_one_line_error
-
 from oracles.credit import train
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel
@@ -18,6 +16,7 @@ from oracles.credit.policy import Policy
 from oracles.credit.scoring import decide
 from oracles.credit.synthetic import generate
 from oracles.errors import DataError
+from tests.conftest import assert_one_line_error
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 
@@ -39,18 +38,31 @@ def trained(merchants_csv, tmp_path_factory):
 def test_generator_is_seeded_and_in_the_articles_format():
     a, b = generate(50, 6, seed=1), generate(50, 6, seed=1)
     pd.testing.assert_frame_equal(a, b)
-    assert list(a.columns) == ["merchant_id", "month", "transaction_amount", "transaction_count",
-                               "avg_rating", "inventory_turnover", "default_flag"]  # fmt: skip
+    assert list(a.columns) == [
+        "merchant_id",
+        "month",
+        "transaction_amount",
+        "transaction_count",
+        "avg_rating",
+        "inventory_turnover",
+        "default_flag",
+    ]
     assert not generate(50, 6, seed=2).equals(a)
     assert a.groupby("merchant_id")["default_flag"].nunique().max() == 1
 
 
 def test_monthly_growth_is_the_articles_pct_change():
-    history = pd.DataFrame({
-        "merchant_id": ["a", "a", "a", "b", "b"], "month": ["01", "02", "03", "01", "02"],
-        "transaction_amount": [100.0, 110.0, 99.0, 50.0, 100.0], "transaction_count": [1, 1, 1, 1, 1],
-        "avg_rating": [4.0] * 5, "inventory_turnover": [5.0] * 5, "default_flag": [0, 0, 0, 0, 1],
-    })  # fmt: skip
+    history = pd.DataFrame(
+        {
+            "merchant_id": ["a", "a", "a", "b", "b"],
+            "month": ["01", "02", "03", "01", "02"],
+            "transaction_amount": [100.0, 110.0, 99.0, 50.0, 100.0],
+            "transaction_count": [1, 1, 1, 1, 1],
+            "avg_rating": [4.0] * 5,
+            "inventory_turnover": [5.0] * 5,
+            "default_flag": [0, 0, 0, 0, 1],
+        }
+    )
     features = merchant_features(history, "default_flag")
     assert features.loc["a", "growth_mean"] == pytest.approx((0.10 + -0.10) / 2)
     assert features.loc["b", "growth_mean"] == pytest.approx(1.0)
@@ -91,7 +103,7 @@ def test_reasons_are_the_models_own_contributions(trained):
     contributions = model.booster.predict(model._matrix(features), pred_contribs=True)
     np.testing.assert_allclose(contributions.sum(axis=1), model.margin(features), rtol=1e-4, atol=1e-4)
     reasons = model.reasons(features, top=3)
-    for row, why in zip(contributions, reasons):
+    for row, why in zip(contributions, reasons, strict=False):
         assert [r.contribution for r in why] == pytest.approx(sorted(row[:-1], reverse=True)[:3], abs=1e-6)
 
 
@@ -133,13 +145,15 @@ def test_any_table_with_text_categories_missing_values_and_named_labels(tmp_path
     region = rng.choice(["north", "south", "east", "west"], n)
     income = rng.lognormal(10, 0.5, n)
     risk = 1 / (1 + np.exp(-(-2 + (region == "south") * 1.5 - (np.log(income) - 10) * 1.2)))
-    frame = pd.DataFrame({
-        "applicant": [f"A{i}" for i in range(n)],  # an identifier: must be dropped
-        "region": region,
-        "income": np.where(rng.random(n) < 0.1, np.nan, income),
-        "years": rng.integers(0, 30, n).astype(float),
-        "status": np.where(rng.random(n) < risk, "bad", "good"),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "applicant": [f"A{i}" for i in range(n)],  # an identifier: must be dropped
+            "region": region,
+            "income": np.where(rng.random(n) < 0.1, np.nan, income),
+            "years": rng.integers(0, 30, n).astype(float),
+            "status": np.where(rng.random(n) < risk, "bad", "good"),
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "region"] = None
     path = tmp_path / "bank.csv"
     frame.to_csv(path, index=False)

@@ -5,19 +5,27 @@ on chain exactly once, no hour of work is lost, and the index holds every event 
 import asyncio
 import time
 
-
 from backend.index import Indexer, IndexStore
 from backend.index.store import EventFilter
 from oracles.iot.simulator import simulate
 from tests.oracles.test_iot_daemon import (  # noqa: F401 - world is a fixture
-    Daemon, assert_chain_matches_store, chain_flag_changes, chain_usage, store_of, wait_for, world,
-)  # fmt: skip
+    Daemon,
+    assert_chain_matches_store,
+    chain_flag_changes,
+    chain_usage,
+    store_of,
+    wait_for,
+    world,
+)
 
 
 def test_broker_and_chain_restarts_lose_and_duplicate_nothing(world, broker, local_chain, tmp_path):  # noqa: F811
     w3, manifest, devices, leases, rules, env = world
     daemon = Daemon(tmp_path, broker, rules, env).start()
-    run = lambda seconds: asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=seconds, speedup=3600))  # noqa: E731
+
+    def run(seconds):
+        return asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=seconds, speedup=3600))
+
     try:
         run(1.5)
         broker.stop()  # the broker goes down and comes back (its persistence keeps the oracle's session)

@@ -13,19 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from backend.audit import decoded_logs
-from backend.chain import connect
+from backend.core.chain import connect
 from backend.demo import LESSEE, LESSOR, seed
-from backend.deploy import deploy
-from backend.leasing import LeaseService, LeaseTerms
+from backend.index.audit import decoded_logs
+from backend.services.deploy import deploy
+from backend.services.leasing import LeaseService, LeaseTerms
+from oracles.iot.rules import RuleBook, RuleEngine
 from oracles.iot.simulator import fleet, rules_toml, simulate
 from oracles.iot.store import DeviceStore
-from oracles.iot.rules import RuleBook, RuleEngine
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 UNIT = 10**6
-RULES = dict(idle_hours=0.002, idle_clear_hours=0.01, fuel_window_hours=1.0, fuel_min_hours=0.5, geofence_confirm=2,
-             tamper_clear_messages=3)  # fmt: skip  # idle after 7.2 s: the timer's work is seen in a test
+RULES = {
+    "idle_hours": 0.002,
+    "idle_clear_hours": 0.01,
+    "fuel_window_hours": 1.0,
+    "fuel_min_hours": 0.5,
+    "geofence_confirm": 2,
+    "tamper_clear_messages": 3,
+}  # idle after 7.2 s: the timer's work is seen in a test
 FLAG_BITS = {"IDLE": 1, "GEOFENCE": 2, "FUEL": 4, "TAMPER": 8}
 
 
@@ -46,13 +52,32 @@ def world(settings, local_chain, tmp_path, env_for):
 class Daemon:
     """`yinqi iot-oracle run` as a subprocess; stdout to a file so the test can wait for its lines."""
 
-    def __init__(self, tmp_path: Path, broker, rules: Path, env: dict, *, name="a", group=None, state=None, extra_env=None):
+    def __init__(
+        self, tmp_path: Path, broker, rules: Path, env: dict, *, name="a", group=None, state=None, extra_env=None
+    ):
         self.out = tmp_path / f"iot-{name}.out"
         self.err = tmp_path / f"iot-{name}.err"
         self.state = state or tmp_path / "iot.sqlite"
-        self.args = [YINQI, "-v", "iot-oracle", "run", "--broker", broker.address, "--rules", str(rules),
-                     "--state", str(self.state), "--client-id", f"oracle-{name}", "--flush-interval", "0.3",
-                     "--tick-interval", "0.5", "--lease-refresh", "60"]  # fmt: skip
+        self.args = [
+            YINQI,
+            "-v",
+            "iot-oracle",
+            "run",
+            "--broker",
+            broker.address,
+            "--rules",
+            str(rules),
+            "--state",
+            str(self.state),
+            "--client-id",
+            f"oracle-{name}",
+            "--flush-interval",
+            "0.3",
+            "--tick-interval",
+            "0.5",
+            "--lease-refresh",
+            "60",
+        ]
         if group:
             self.args += ["--group", group]
         self.env = {**env, **(extra_env or {})}
@@ -133,7 +158,11 @@ def test_rules_raise_and_clear_once_on_chain_and_the_timer_catches_silence(world
     try:
         asyncio.run(simulate(host, port, devices, rate=20, duration=4, speedup=3600))
         # silence: every device, working or not, must be caught idle by the timer alone
-        wait_for(lambda: all(("IDLE", True) in c for c in chain_flag_changes(w3, manifest, leases).values()), 60, "idle flags")
+        wait_for(
+            lambda: all(("IDLE", True) in c for c in chain_flag_changes(w3, manifest, leases).values()),
+            60,
+            "idle flags",
+        )
         for device in devices:  # recover: work normally again
             device.scenario = "normal"
         asyncio.run(simulate(host, port, devices, rate=20, duration=3, speedup=3600))
@@ -159,8 +188,13 @@ def FlagName(bit):
 def malformed(rng: random.Random) -> tuple[str, bytes]:
     """One message the oracle must refuse: broken JSON, wrong or missing fields, oversized, unknown
     device, wrong topic."""
-    doc = {"device_id": "EXC-001", "timestamp": time.time(), "location": {"lat": 35.0, "lon": 115.0},
-           "working_hours": 1000.0, "fuel_consumption": 6000.0}  # fmt: skip
+    doc = {
+        "device_id": "EXC-001",
+        "timestamp": time.time(),
+        "location": {"lat": 35.0, "lon": 115.0},
+        "working_hours": 1000.0,
+        "fuel_consumption": 6000.0,
+    }
     kind = rng.randrange(7)
     topic = "device/EXC-001/data"
     if kind == 0:
@@ -189,7 +223,8 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
     bad = [malformed(rng) for _ in range(1_000)]
 
     async def publish():
-        from oracles.iot.mqtt import FlowControlledClient, connect as mqtt_connect
+        from oracles.iot.mqtt import FlowControlledClient
+        from oracles.iot.mqtt import connect as mqtt_connect
 
         client = FlowControlledClient()
         await mqtt_connect(client, broker.host, broker.port)
@@ -211,7 +246,14 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
     rejected = {k: v for k, v in counters.items() if k != "accepted"}
     assert sum(rejected.values()) == 1_000, counters
     assert counters["accepted"] == 3
-    assert {"missing_field", "wrong_type", "not_json", "oversized", "unknown_device", "topic_mismatch"} <= rejected.keys()
+    assert {
+        "missing_field",
+        "wrong_type",
+        "not_json",
+        "oversized",
+        "unknown_device",
+        "topic_mismatch",
+    } <= rejected.keys()
     assert not any(chain_flag_changes(w3, manifest, leases).values()), chain_flag_changes(w3, manifest, leases)
 
 
@@ -267,8 +309,25 @@ def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
     from tests.conftest import assert_one_line_error, free_port
 
     _, _, _, _, rules, env = world
-    result = subprocess.run([YINQI, "iot-oracle", "run", "--broker", f"127.0.0.1:{free_port()}", "--rules", str(rules),
-                             "--state", str(tmp_path / "s.sqlite"), "--connect-attempts", "2"], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [
+            YINQI,
+            "iot-oracle",
+            "run",
+            "--broker",
+            f"127.0.0.1:{free_port()}",
+            "--rules",
+            str(rules),
+            "--state",
+            str(tmp_path / "s.sqlite"),
+            "--connect-attempts",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert_one_line_error(result, "did not answer")
 
 

@@ -13,8 +13,13 @@ from oracles.iot.telemetry import BadMessage, Rejection, Telemetry, parse
 
 T0 = 1_800_000_000
 HOUR = 3600
-SAMPLE = {"device_id": "EXC-001", "timestamp": T0, "location": {"lat": 31.23, "lon": 115.47},
-          "working_hours": 1500.0, "fuel_consumption": 20_000.0}  # fmt: skip
+SAMPLE = {
+    "device_id": "EXC-001",
+    "timestamp": T0,
+    "location": {"lat": 31.23, "lon": 115.47},
+    "working_hours": 1500.0,
+    "fuel_consumption": 20_000.0,
+}
 
 
 def message(**changes) -> bytes:
@@ -39,7 +44,11 @@ def test_the_articles_message_parses():
         ("device/EXC-001/data", b"{not json", Rejection.NOT_JSON),
         ("device/EXC-001/data", b"\xff\xfe", Rejection.NOT_JSON),
         ("device/EXC-001/data", b"[1, 2]", Rejection.NOT_OBJECT),
-        ("device/EXC-001/data", json.dumps({k: v for k, v in SAMPLE.items() if k != "location"}).encode(), Rejection.MISSING_FIELD),
+        (
+            "device/EXC-001/data",
+            json.dumps({k: v for k, v in SAMPLE.items() if k != "location"}).encode(),
+            Rejection.MISSING_FIELD,
+        ),
         ("device/EXC-001/data", message(working_hours="12"), Rejection.WRONG_TYPE),
         ("device/EXC-001/data", message(timestamp=True), Rejection.WRONG_TYPE),
         ("device/EXC-001/data", message(lat=95.0), Rejection.OUT_OF_RANGE),
@@ -59,12 +68,26 @@ JSONISH = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
-FIELDS = st.fixed_dictionaries({}, optional={
-    "device_id": JSONISH | st.just("EXC-001"), "timestamp": JSONISH, "location": JSONISH | st.fixed_dictionaries(
-        {}, optional={"lat": JSONISH, "lon": JSONISH}), "working_hours": JSONISH, "fuel_consumption": JSONISH,
-})  # fmt: skip
+FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "device_id": JSONISH | st.just("EXC-001"),
+        "timestamp": JSONISH,
+        "location": JSONISH | st.fixed_dictionaries({}, optional={"lat": JSONISH, "lon": JSONISH}),
+        "working_hours": JSONISH,
+        "fuel_consumption": JSONISH,
+    },
+)
+
+
 @settings(max_examples=1_200, deadline=None)
-@given(payload=st.one_of(st.binary(max_size=300), FIELDS.map(lambda d: json.dumps(d).encode()), JSONISH.map(lambda d: json.dumps(d).encode())))
+@given(
+    payload=st.one_of(
+        st.binary(max_size=300),
+        FIELDS.map(lambda d: json.dumps(d).encode()),
+        JSONISH.map(lambda d: json.dumps(d).encode()),
+    )
+)
 def test_generated_payloads_never_crash_the_parser(payload):
     try:
         parse("device/EXC-001/data", payload)
@@ -109,12 +132,16 @@ def engine():
     return RuleEngine(RuleBook.load(DEFAULT_RULES))
 
 
-def feed(engine, hours_per_step=1.0, litres_per_hour=6.0, steps=5, start=T0, lat=31.0, lon=115.0, meters=(1000.0, 5000.0)):
+def feed(
+    engine, hours_per_step=1.0, litres_per_hour=6.0, steps=5, start=T0, lat=31.0, lon=115.0, meters=(1000.0, 5000.0)
+):
     """Hourly messages of steady work; the flag changes they caused."""
     changes = []
     h, f = meters
     for i in range(steps):
-        t = Telemetry("EXC-001", start + i * HOUR, lat, lon, h + i * hours_per_step, f + i * hours_per_step * litres_per_hour)
+        t = Telemetry(
+            "EXC-001", start + i * HOUR, lat, lon, h + i * hours_per_step, f + i * hours_per_step * litres_per_hour
+        )
         changes += engine.observe(t, now=t.timestamp)
     return changes
 
@@ -161,8 +188,17 @@ def test_abnormal_fuel_raises_once_and_clears_with_hysteresis(engine):
 )
 def test_tamper_raises_once_and_clears_after_clean_messages(engine, second, why):
     feed(engine, steps=1)
-    t = Telemetry(**{"device_id": "EXC-001", "timestamp": T0 + HOUR, "lat": 31.0, "lon": 115.0,
-                     "working_hours": 1001.0, "fuel": 5006.0, **second})  # fmt: skip
+    t = Telemetry(
+        **{
+            "device_id": "EXC-001",
+            "timestamp": T0 + HOUR,
+            "lat": 31.0,
+            "lon": 115.0,
+            "working_hours": 1001.0,
+            "fuel": 5006.0,
+            **second,
+        }
+    )
     changes = engine.observe(t, now=T0 + HOUR)
     changes += engine.observe(t, now=T0 + HOUR)  # the same suspect message again: no second flag
     assert names(changes) == [(Flag.TAMPER, True)] and why in changes[0].detail

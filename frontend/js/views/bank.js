@@ -9,48 +9,107 @@ const ROLES = ["BANK", "CORE_ENTERPRISE", "SUPPLIER", "MERCHANT", "LESSEE", "CRE
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("bank"), h("p", {}, t("connectFirst")));
-  const onboard = form("onboard-form", [
-    field(t("address"), "address", { required: true, size: 44 }),
-    field(t("name"), "name", { required: true }),
-    h("label", {}, t("roles"), h("div", {}, ROLES.map((r, i) => h("label", {}, h("input", { type: "checkbox", name: `role${i}` }), r)))),
-  ], t("submit"), async (v) => {
-    const roles = ROLES.reduce((mask, _, i) => (v[`role${i}`] ? mask | (1 << i) : mask), 0);
-    const registry = contract("ParticipantRegistry", await ctx.signer());
-    if (await send(`${t("onboard")} ${v.name}`, () => registry.onboard(v.address.trim(), roles, ethers.id(`KYC: ${v.name}`), v.name))) ctx.rerender();
-  });
-  const terms = form("terms-form", [
-    field(t("address"), "debtor", { required: true, size: 44 }), field(t("limit"), "limit", { required: true }),
-    field(t("rate"), "rate", { required: true, type: "number", min: 0, max: 4000 }),
-  ], t("submit"), async (v) => {
-    const receivables = contract("Receivables", await ctx.signer());
-    await send(t("terms"), () => receivables.setDebtorTerms(v.debtor.trim(), units(v.limit), Number(v.rate)));
-  });
-  const liquidity = form("deposit-form", [field(t("amount"), "amount", { required: true })], t("deposit"), async (v) => {
-    const signer = await ctx.signer();
-    const pool = contract("FinancingPool", signer);
-    const token = contract("SettlementToken", signer);
-    if (await send(`approve`, () => token.approve(pool.target, units(v.amount)))) await send(t("deposit"), () => pool.deposit(units(v.amount)));
-  });
+  const onboard = form(
+    "onboard-form",
+    [
+      field(t("address"), "address", { required: true, size: 44 }),
+      field(t("name"), "name", { required: true }),
+      h(
+        "label",
+        {},
+        t("roles"),
+        h(
+          "div",
+          {},
+          ROLES.map((r, i) => h("label", {}, h("input", { type: "checkbox", name: `role${i}` }), r)),
+        ),
+      ),
+    ],
+    t("submit"),
+    async (v) => {
+      const roles = ROLES.reduce((mask, _, i) => (v[`role${i}`] ? mask | (1 << i) : mask), 0);
+      const registry = contract("ParticipantRegistry", await ctx.signer());
+      if (
+        await send(`${t("onboard")} ${v.name}`, () =>
+          registry.onboard(v.address.trim(), roles, ethers.id(`KYC: ${v.name}`), v.name),
+        )
+      )
+        ctx.rerender();
+    },
+  );
+  const terms = form(
+    "terms-form",
+    [
+      field(t("address"), "debtor", { required: true, size: 44 }),
+      field(t("limit"), "limit", { required: true }),
+      field(t("rate"), "rate", { required: true, type: "number", min: 0, max: 4000 }),
+    ],
+    t("submit"),
+    async (v) => {
+      const receivables = contract("Receivables", await ctx.signer());
+      await send(t("terms"), () => receivables.setDebtorTerms(v.debtor.trim(), units(v.limit), Number(v.rate)));
+    },
+  );
+  const liquidity = form(
+    "deposit-form",
+    [field(t("amount"), "amount", { required: true })],
+    t("deposit"),
+    async (v) => {
+      const signer = await ctx.signer();
+      const pool = contract("FinancingPool", signer);
+      const token = contract("SettlementToken", signer);
+      if (await send(`approve`, () => token.approve(pool.target, units(v.amount))))
+        await send(t("deposit"), () => pool.deposit(units(v.amount)));
+    },
+  );
   const alerts = (await api("/alerts?page_size=200")).items;
   const alertRows = alerts.map((a) => [
-    `#${a.lease_id}`, a.device_id, short(a.lessee), a.flags.map((f) => h("span", { class: "flag" }, f)), a.lease_status, when(a.timestamp),
-    a.lease_status === "Active" ? h("button", { "data-testid": `freeze-${a.lease_id}`, onclick: () => freeze(ctx, a) }, t("freeze")) : "",
+    `#${a.lease_id}`,
+    a.device_id,
+    short(a.lessee),
+    a.flags.map((f) => h("span", { class: "flag" }, f)),
+    a.lease_status,
+    when(a.timestamp),
+    a.lease_status === "Active"
+      ? h("button", { "data-testid": `freeze-${a.lease_id}`, onclick: () => freeze(ctx, a) }, t("freeze"))
+      : "",
   ]);
   const held = [];
   for (const line of (await api("/credit-lines?page_size=200")).items) {
     const live = await api(`/credit-lines/${line.merchant}`);
-    if (BigInt(live.pending_limit) > 0n) held.push([short(line.merchant), String(live.pending_limit / 1e6),
-      h("button", { onclick: () => confirmLimit(ctx, line.merchant) }, t("confirm"))]);
+    if (BigInt(live.pending_limit) > 0n)
+      held.push([
+        short(line.merchant),
+        String(live.pending_limit / 1e6),
+        h("button", { onclick: () => confirmLimit(ctx, line.merchant) }, t("confirm")),
+      ]);
   }
-  return h("div", {},
-    section(t("alerts"), table([t("id"), t("device"), t("lessee"), t("flags"), t("status"), t("time"), t("actions")], alertRows, "alerts-table")),
-    section(t("onboard"), onboard), section(t("terms"), terms), section(t("liquidity"), liquidity),
-    section(t("heldLimits"), table([t("merchant"), t("limit"), t("actions")], held, "held-limits")));
+  return h(
+    "div",
+    {},
+    section(
+      t("alerts"),
+      table(
+        [t("id"), t("device"), t("lessee"), t("flags"), t("status"), t("time"), t("actions")],
+        alertRows,
+        "alerts-table",
+      ),
+    ),
+    section(t("onboard"), onboard),
+    section(t("terms"), terms),
+    section(t("liquidity"), liquidity),
+    section(t("heldLimits"), table([t("merchant"), t("limit"), t("actions")], held, "held-limits")),
+  );
 }
 
 async function freeze(ctx, a) {
   const lease = contract("EquipmentLease", await ctx.signer());
-  if (await send(`${t("freeze")} #${a.lease_id}`, () => lease.freeze(a.lease_id, ethers.encodeBytes32String(a.flags.join("+").slice(0, 31))))) ctx.rerender();
+  if (
+    await send(`${t("freeze")} #${a.lease_id}`, () =>
+      lease.freeze(a.lease_id, ethers.encodeBytes32String(a.flags.join("+").slice(0, 31))),
+    )
+  )
+    ctx.rerender();
 }
 
 async function confirmLimit(ctx, merchant) {

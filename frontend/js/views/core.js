@@ -8,26 +8,63 @@ export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("core"), h("p", {}, t("connectFirst")));
   const me = ctx.wallet.account;
   const suppliers = (await api("/participants?role=SUPPLIER&page_size=200")).items;
-  const issue = form("issue-form", [
-    h("label", {}, t("supplierAddr"), h("select", { name: "supplier" }, suppliers.map((s) => h("option", { value: s.address }, `${s.name} ${short(s.address)}`)))),
-    field(t("amount"), "amount", { required: true, inputmode: "decimal" }),
-    field(t("dueDays"), "days", { required: true, type: "number", min: 1, value: 90 }),
-    field(t("ref"), "ref", { required: true, maxlength: 32 }),
-  ], t("submit"), async (v) => {
-    const signer = await ctx.signer();
-    const receivables = contract("Receivables", signer);
-    const latest = await signer.provider.getBlock("latest");
-    const due = latest.timestamp + Number(v.days) * 86400;
-    const ref = ethers.encodeBytes32String(v.ref);
-    if (await send(`${t("issue")} ${v.ref}`, () => receivables.issue(v.supplier, units(v.amount), due, ethers.id(v.ref), ref))) ctx.rerender();
-  });
-  const owed = (await api(`/receivables?party=${me}&page_size=200`)).items.filter((r) => r.debtor === me && ["Active", "Financed"].includes(r.status));
+  const issue = form(
+    "issue-form",
+    [
+      h(
+        "label",
+        {},
+        t("supplierAddr"),
+        h(
+          "select",
+          { name: "supplier" },
+          suppliers.map((s) => h("option", { value: s.address }, `${s.name} ${short(s.address)}`)),
+        ),
+      ),
+      field(t("amount"), "amount", { required: true, inputmode: "decimal" }),
+      field(t("dueDays"), "days", { required: true, type: "number", min: 1, value: 90 }),
+      field(t("ref"), "ref", { required: true, maxlength: 32 }),
+    ],
+    t("submit"),
+    async (v) => {
+      const signer = await ctx.signer();
+      const receivables = contract("Receivables", signer);
+      const latest = await signer.provider.getBlock("latest");
+      const due = latest.timestamp + Number(v.days) * 86400;
+      const ref = ethers.encodeBytes32String(v.ref);
+      if (
+        await send(`${t("issue")} ${v.ref}`, () =>
+          receivables.issue(v.supplier, units(v.amount), due, ethers.id(v.ref), ref),
+        )
+      )
+        ctx.rerender();
+    },
+  );
+  const owed = (await api(`/receivables?party=${me}&page_size=200`)).items.filter(
+    (r) => r.debtor === me && ["Active", "Financed"].includes(r.status),
+  );
   const rows = owed.map((r) => [
-    `#${r.id}`, short(r.holder), money(r.amount), money(r.outstanding), when(r.due_date), r.status,
+    `#${r.id}`,
+    short(r.holder),
+    money(r.amount),
+    money(r.outstanding),
+    when(r.due_date),
+    r.status,
     h("button", { "data-testid": `repay-${r.id}`, onclick: () => repay(ctx, r) }, t("repay")),
   ]);
-  return h("div", {}, section(t("issue"), issue),
-    section(t("owed"), table([t("id"), t("holder"), t("amount"), t("outstanding"), t("due"), t("status"), t("actions")], rows, "owed-table")));
+  return h(
+    "div",
+    {},
+    section(t("issue"), issue),
+    section(
+      t("owed"),
+      table(
+        [t("id"), t("holder"), t("amount"), t("outstanding"), t("due"), t("status"), t("actions")],
+        rows,
+        "owed-table",
+      ),
+    ),
+  );
 }
 
 async function repay(ctx, r) {

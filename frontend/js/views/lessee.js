@@ -12,14 +12,47 @@ export async function render(ctx) {
   for (const row of leases) {
     const lease = await api(`/leases/${row.id}`);
     const actions = [];
-    if (lease.status === "Offered") actions.push(h("button", { "data-testid": `accept-${lease.id}`, onclick: () => accept(ctx, lease) }, t("accept")));
-    if (BigInt(lease.outstanding) > 0n) actions.push(h("button", { "data-testid": `pay-${lease.id}`, onclick: () => pay(ctx, lease) }, `${t("payRent")} ${money(lease.outstanding)}`));
-    const periods = table([t("period"), t("usage"), t("rent"), t("paid"), t("due")],
-      lease.periods.map((p) => [p.period + 1, p.usage_hours.toFixed(2), p.billed ? money(p.rent) : "—", money(p.paid), when(p.due_at)]), `periods-${lease.id}`);
-    blocks.push(section(`#${lease.id} ${lease.device_id} · ${lease.status}`,
-      h("p", {}, t("flags"), ": ", lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
-        " · ", t("outstandingRent"), ": ", h("b", { "data-testid": `outstanding-${lease.id}` }, money(lease.outstanding))),
-      h("div", {}, actions), periods));
+    if (lease.status === "Offered")
+      actions.push(
+        h("button", { "data-testid": `accept-${lease.id}`, onclick: () => accept(ctx, lease) }, t("accept")),
+      );
+    if (BigInt(lease.outstanding) > 0n)
+      actions.push(
+        h(
+          "button",
+          { "data-testid": `pay-${lease.id}`, onclick: () => pay(ctx, lease) },
+          `${t("payRent")} ${money(lease.outstanding)}`,
+        ),
+      );
+    const periods = table(
+      [t("period"), t("usage"), t("rent"), t("paid"), t("due")],
+      lease.periods.map((p) => [
+        p.period + 1,
+        p.usage_hours.toFixed(2),
+        p.billed ? money(p.rent) : "—",
+        money(p.paid),
+        when(p.due_at),
+      ]),
+      `periods-${lease.id}`,
+    );
+    blocks.push(
+      section(
+        `#${lease.id} ${lease.device_id} · ${lease.status}`,
+        h(
+          "p",
+          {},
+          t("flags"),
+          ": ",
+          lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
+          " · ",
+          t("outstandingRent"),
+          ": ",
+          h("b", { "data-testid": `outstanding-${lease.id}` }, money(lease.outstanding)),
+        ),
+        h("div", {}, actions),
+        periods,
+      ),
+    );
   }
   return h("div", {}, section(t("myLeases"), h("p", { class: "muted" }, leases.length ? "" : t("none"))), blocks);
 }

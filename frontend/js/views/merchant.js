@@ -12,10 +12,21 @@ export async function render(ctx) {
   const me = ctx.wallet.account;
   const line = await api(`/credit-lines/${me}`);
   const reasons = line.reasons?.reasons || [];
-  const summary = h("div", { class: "cards", "data-testid": "line" },
-    card(t("score"), line.score), card(t("limit"), money(line.limit)), card(t("available"), money(line.available), "available"),
-    card(t("drawn"), money(line.drawn), "drawn"), card(t("interest"), money(line.interest)), card(t("status"), line.status));
-  const why = table(["feature", "value", "contribution"], reasons.map((r) => [r.feature, String(r.value), r.contribution > 0 ? `+${r.contribution}` : r.contribution]), "reasons");
+  const summary = h(
+    "div",
+    { class: "cards", "data-testid": "line" },
+    card(t("score"), line.score),
+    card(t("limit"), money(line.limit)),
+    card(t("available"), money(line.available), "available"),
+    card(t("drawn"), money(line.drawn), "drawn"),
+    card(t("interest"), money(line.interest)),
+    card(t("status"), line.status),
+  );
+  const why = table(
+    ["feature", "value", "contribution"],
+    reasons.map((r) => [r.feature, String(r.value), r.contribution > 0 ? `+${r.contribution}` : r.contribution]),
+    "reasons",
+  );
   const draw = form("draw-form", [field(t("amount"), "amount", { required: true })], t("draw"), async (v) => {
     const credit = contract("CreditLine", await ctx.signer());
     if (await send(`${t("draw")} ${v.amount}`, () => credit.draw(units(v.amount)))) ctx.rerender();
@@ -25,23 +36,55 @@ export async function render(ctx) {
     const credit = contract("CreditLine", signer);
     const token = contract("SettlementToken", signer);
     const amount = units(v.amount);
-    if ((await token.allowance(me, credit.target)) < amount && !(await send("approve", () => token.approve(credit.target, amount)))) return;
+    if (
+      (await token.allowance(me, credit.target)) < amount &&
+      !(await send("approve", () => token.approve(credit.target, amount)))
+    )
+      return;
     if (await send(`${t("repay")} ${v.amount}`, () => credit.repay(amount))) ctx.rerender();
   });
-  const consent = form("consent-form", [field(t("merchantId"), "merchantId", { required: true })], t("sign"), async (v) => {
-    const signer = await ctx.signer();
-    const latest = await signer.provider.getBlock("latest");
-    const message = { merchant: me, merchantId: v.merchantId, scope: SCOPE, expiresAt: latest.timestamp + 365 * 86400, nonce: Date.now() };
-    const domain = { name: "Yinqi credit consent", version: "1", chainId: manifest.chain_id };
-    const types = { Consent: [{ name: "merchant", type: "address" }, { name: "merchantId", type: "string" }, { name: "scope", type: "string" },
-      { name: "expiresAt", type: "uint64" }, { name: "nonce", type: "uint256" }] };
-    const signature = await signer.signTypedData(domain, types, message);
-    const doc = { ...message, chainId: manifest.chain_id, signature };
-    const a = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" })), download: `consent-${v.merchantId}.json` });
-    a.click();
-  });
-  return h("div", {}, section(t("myLine"), summary, h("p", { class: "muted" }, line.scored_at ? when(line.scored_at) : "")),
-    section(t("reasons"), why), section(t("draw"), draw), section(t("repay"), repay), section(t("consent"), consent));
+  const consent = form(
+    "consent-form",
+    [field(t("merchantId"), "merchantId", { required: true })],
+    t("sign"),
+    async (v) => {
+      const signer = await ctx.signer();
+      const latest = await signer.provider.getBlock("latest");
+      const message = {
+        merchant: me,
+        merchantId: v.merchantId,
+        scope: SCOPE,
+        expiresAt: latest.timestamp + 365 * 86400,
+        nonce: Date.now(),
+      };
+      const domain = { name: "Yinqi credit consent", version: "1", chainId: manifest.chain_id };
+      const types = {
+        Consent: [
+          { name: "merchant", type: "address" },
+          { name: "merchantId", type: "string" },
+          { name: "scope", type: "string" },
+          { name: "expiresAt", type: "uint64" },
+          { name: "nonce", type: "uint256" },
+        ],
+      };
+      const signature = await signer.signTypedData(domain, types, message);
+      const doc = { ...message, chainId: manifest.chain_id, signature };
+      const a = h("a", {
+        href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" })),
+        download: `consent-${v.merchantId}.json`,
+      });
+      a.click();
+    },
+  );
+  return h(
+    "div",
+    {},
+    section(t("myLine"), summary, h("p", { class: "muted" }, line.scored_at ? when(line.scored_at) : "")),
+    section(t("reasons"), why),
+    section(t("draw"), draw),
+    section(t("repay"), repay),
+    section(t("consent"), consent),
+  );
 }
 
 function card(label, value, testid) {

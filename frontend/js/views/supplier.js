@@ -5,25 +5,63 @@ import { contract, send, units } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { h, section, short, table } from "../ui.js";
 
-const REFUSALS = ["None", "Matured", "DebtorNotAuthorized", "NoFacility", "DebtorInDefault", "ExposureLimitExceeded", "InsufficientLiquidity", "PoolPaused", "AdvanceTooSmall"];
+const REFUSALS = [
+  "None",
+  "Matured",
+  "DebtorNotAuthorized",
+  "NoFacility",
+  "DebtorInDefault",
+  "ExposureLimitExceeded",
+  "InsufficientLiquidity",
+  "PoolPaused",
+  "AdvanceTooSmall",
+];
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("supplier"), h("p", {}, t("connectFirst")));
   const me = ctx.wallet.account;
-  const held = (await api(`/receivables?party=${me}&page_size=200`)).items.filter((r) => r.holder === me && r.status === "Active");
+  const held = (await api(`/receivables?party=${me}&page_size=200`)).items.filter(
+    (r) => r.holder === me && r.status === "Active",
+  );
   const result = h("p", { "data-testid": "finance-result" });
   const rows = held.map((r) => {
     const parts = h("input", { placeholder: t("partsHint"), "data-testid": `split-input-${r.id}`, size: 40 });
     const to = h("input", { placeholder: t("to"), "data-testid": `transfer-input-${r.id}`, size: 20 });
     return [
-      `#${r.id}`, short(r.debtor), money(r.outstanding), when(r.due_date),
-      h("div", {},
-        h("button", { "data-testid": `finance-${r.id}`, onclick: () => finance(ctx, r, result) }, t("finance")), " ",
-        parts, h("button", { class: "secondary", "data-testid": `split-${r.id}`, onclick: () => split(ctx, r, parts.value) }, t("split")), " ",
-        to, h("button", { class: "secondary", "data-testid": `transfer-${r.id}`, onclick: () => transfer(ctx, r, to.value) }, t("transfer"))),
+      `#${r.id}`,
+      short(r.debtor),
+      money(r.outstanding),
+      when(r.due_date),
+      h(
+        "div",
+        {},
+        h("button", { "data-testid": `finance-${r.id}`, onclick: () => finance(ctx, r, result) }, t("finance")),
+        " ",
+        parts,
+        h(
+          "button",
+          { class: "secondary", "data-testid": `split-${r.id}`, onclick: () => split(ctx, r, parts.value) },
+          t("split"),
+        ),
+        " ",
+        to,
+        h(
+          "button",
+          { class: "secondary", "data-testid": `transfer-${r.id}`, onclick: () => transfer(ctx, r, to.value) },
+          t("transfer"),
+        ),
+      ),
     ];
   });
-  return h("div", {}, section(t("held"), result, table([t("id"), t("debtor"), t("outstanding"), t("due"), t("actions")], rows, "held-table")));
+  return h(
+    "div",
+    {},
+    section(
+      t("held"),
+      result,
+      table([t("id"), t("debtor"), t("outstanding"), t("due"), t("actions")], rows, "held-table"),
+    ),
+  );
 }
 
 async function finance(ctx, r, result) {
@@ -33,14 +71,20 @@ async function finance(ctx, r, result) {
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== receivables.target.toLowerCase()) continue; // the pool's and token's own events
     const parsed = receivables.interface.parseLog(log);
-    if (parsed?.name === "ReceivableFinanced") result.textContent = t("advance", { amount: money(parsed.args.advance) });
-    if (parsed?.name === "FinancingRefused") result.textContent = t("refused", { reason: REFUSALS[Number(parsed.args.reason)] });
+    if (parsed?.name === "ReceivableFinanced")
+      result.textContent = t("advance", { amount: money(parsed.args.advance) });
+    if (parsed?.name === "FinancingRefused")
+      result.textContent = t("refused", { reason: REFUSALS[Number(parsed.args.reason)] });
   }
   setTimeout(ctx.rerender, 1500);
 }
 
 async function split(ctx, r, spec) {
-  const pairs = spec.split(",").map((p) => p.trim()).filter(Boolean).map((p) => p.split("="));
+  const pairs = spec
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => p.split("="));
   const holders = pairs.map(([address]) => address.trim());
   const amounts = pairs.map(([, amount]) => units(amount.trim()));
   const receivables = contract("Receivables", await ctx.signer());
@@ -49,5 +93,6 @@ async function split(ctx, r, spec) {
 
 async function transfer(ctx, r, to) {
   const receivables = contract("Receivables", await ctx.signer());
-  if (await send(`${t("transfer")} #${r.id}`, () => receivables.transferFrom(ctx.wallet.account, to.trim(), r.id))) ctx.rerender();
+  if (await send(`${t("transfer")} #${r.id}`, () => receivables.transferFrom(ctx.wallet.account, to.trim(), r.id)))
+    ctx.rerender();
 }

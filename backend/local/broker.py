@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from backend.errors import YinqiError
-from backend.node import die_with_parent
+from backend.core.errors import YinqiError
+from backend.local.node import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,19 @@ class LocalBroker:
         config.write_text(CONFIG.format(host=self.host, port=self.port, home=self.home, user=getpass.getuser()))
         with open(self.home / "mosquitto.log", "ab") as out:
             self._process = subprocess.Popen(
-                [self.binary, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=die_with_parent,
-            )  # fmt: skip
+                [self.binary, "-c", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise BrokerError(f"mosquitto exited with code {self._process.returncode}; see {self.home / 'mosquitto.log'}")
+                raise BrokerError(
+                    f"mosquitto exited with code {self._process.returncode}; see {self.home / 'mosquitto.log'}"
+                )
             if _listening(self.host, self.port):
                 log.info("mosquitto up at %s (pid %s)", self.address, self.pid)
                 return
@@ -95,11 +101,13 @@ class LocalBroker:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> "LocalBroker":
+    def __enter__(self) -> LocalBroker:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -2,7 +2,7 @@
 
 anvil (like Hardhat and Ganache) derives its funded accounts from the well-known public mnemonic
 below. Anyone can derive these keys, so they are only ever used on the local chain
-(``DEV_CHAIN_ID``); :func:`backend.accounts.load_signer` refuses them anywhere else. This module is
+(``DEV_CHAIN_ID``); :func:`backend.core.accounts.load_signer` refuses them anywhere else. This module is
 the one place in the repository that names dev keys; every other key comes from the environment or
 a keystore.
 """

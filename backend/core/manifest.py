@@ -15,9 +15,9 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from backend.chain import RevertDecoder
-from backend.config import Settings
-from backend.errors import ManifestError
+from backend.core.chain import RevertDecoder
+from backend.core.config import Settings
+from backend.core.errors import ManifestError
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Manifest:
         return settings.deployments_dir / f"{chain_id}.json"
 
     @classmethod
-    def load(cls, path: Path) -> "Manifest":
+    def load(cls, path: Path) -> Manifest:
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -59,7 +59,7 @@ class Manifest:
         )
 
     @classmethod
-    def for_chain(cls, settings: Settings, w3: Web3) -> "Manifest":
+    def for_chain(cls, settings: Settings, w3: Web3) -> Manifest:
         """The manifest of the chain ``w3`` is connected to."""
         return cls.load(cls.path_for(settings, w3.eth.chain_id))
 

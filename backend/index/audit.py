@@ -10,7 +10,7 @@ from typing import Any
 from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 
-from backend.manifest import Manifest
+from backend.core.manifest import Manifest
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

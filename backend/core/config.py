@@ -7,9 +7,9 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.errors import ConfigError
+from backend.core.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DEV_CHAIN_ID = 31337
 """The local anvil chain. Only on this chain may the public dev accounts sign."""
@@ -53,9 +53,10 @@ class Settings:
         return self.home / "anvil-state.json"
 
     @classmethod
-    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
-        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``, ``YINQI_ORACLE_QUORUM``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``, ``YINQI_ANVIL``."""
+        ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``,
+        ``YINQI_ORACLE_QUORUM``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``, ``YINQI_ANVIL``."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)

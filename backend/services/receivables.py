@@ -14,17 +14,24 @@ from web3 import Web3
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from backend.chain import call, send
-from backend.errors import ConfigError
-from backend.manifest import Manifest
+from backend.core.chain import call, send
+from backend.core.errors import ConfigError
+from backend.core.manifest import Manifest
 
 # Names of IReceivables.Status and IReceivables.Refusal, in declaration order (a test holds them to
 # the Solidity source).
 STATUSES = ("None", "Active", "Split", "Financed", "Settled", "Defaulted")
 REFUSALS = (
-    "None", "Matured", "DebtorNotAuthorized", "NoFacility", "DebtorInDefault",
-    "ExposureLimitExceeded", "InsufficientLiquidity", "PoolPaused", "AdvanceTooSmall",
-)  # fmt: skip
+    "None",
+    "Matured",
+    "DebtorNotAuthorized",
+    "NoFacility",
+    "DebtorInDefault",
+    "ExposureLimitExceeded",
+    "InsufficientLiquidity",
+    "PoolPaused",
+    "AdvanceTooSmall",
+)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,14 @@ class ReceivablesService:
     # --- writes -------------------------------------------------------------------------------
 
     def issue(
-        self, debtor: LocalAccount, supplier: str, amount: int, due: dt.datetime | int,
-        invoice_hash: bytes, ref: str,
-    ) -> int:  # fmt: skip
+        self,
+        debtor: LocalAccount,
+        supplier: str,
+        amount: int,
+        due: dt.datetime | int,
+        invoice_hash: bytes,
+        ref: str,
+    ) -> int:
         """The debtor issues `amount` units due at `due` to `supplier`; the new id."""
         due_ts = int(due.timestamp()) if isinstance(due, dt.datetime) else int(due)
         call = self.contract.functions.issue(_address(supplier), amount, due_ts, invoice_hash, _ref32(ref))
@@ -140,8 +152,13 @@ class ReceivablesService:
         account = _address(account)
         start = self.manifest.record("Receivables").block
         events = self.contract.events
-        ids = {e["args"]["id"] for e in events.ReceivableIssued().get_logs(from_block=start, argument_filters={"debtor": account})}
-        ids |= {e["args"]["tokenId"] for e in events.Transfer().get_logs(from_block=start, argument_filters={"to": account})}
+        ids = {
+            e["args"]["id"]
+            for e in events.ReceivableIssued().get_logs(from_block=start, argument_filters={"debtor": account})
+        }
+        ids |= {
+            e["args"]["tokenId"] for e in events.Transfer().get_logs(from_block=start, argument_filters={"to": account})
+        }
         return [self.show(rid) for rid in sorted(ids)]
 
 

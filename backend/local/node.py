@@ -10,10 +10,10 @@ import subprocess
 import time
 from types import TracebackType
 
-from backend.chain import rpc_chain_id
-from backend.config import Settings
-from backend.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
-from backend.errors import ChainAlreadyRunning, ChainError
+from backend.core.chain import rpc_chain_id
+from backend.core.config import Settings
+from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
+from backend.core.errors import ChainAlreadyRunning, ChainError
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,31 @@ class LocalChain:
         state = self.settings.chain_state_file
         cmd = [
             str(self.settings.anvil_bin),
-            "--host", self.settings.chain_host,
-            "--port", str(self.settings.chain_port),
-            "--chain-id", str(self.settings.chain_id),
-            "--mnemonic", DEV_MNEMONIC,
-            "--accounts", str(DEV_ACCOUNT_COUNT),
-            "--state", str(state),
-            "--state-interval", str(STATE_DUMP_INTERVAL),
-        ]  # fmt: skip
+            "--host",
+            self.settings.chain_host,
+            "--port",
+            str(self.settings.chain_port),
+            "--chain-id",
+            str(self.settings.chain_id),
+            "--mnemonic",
+            DEV_MNEMONIC,
+            "--accounts",
+            str(DEV_ACCOUNT_COUNT),
+            "--state",
+            str(state),
+            "--state-interval",
+            str(STATE_DUMP_INTERVAL),
+        ]
         log_file = open(self.settings.home / "anvil.log", "ab")  # noqa: SIM115 - owned by the child
         with log_file:
             self._process = subprocess.Popen(
-                cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=die_with_parent,
-            )  # fmt: skip
+                cmd,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -96,7 +107,7 @@ class LocalChain:
         """anvil's exit code if it has exited, else None."""
         return self._process.poll() if self._process else None
 
-    def __enter__(self) -> "LocalChain":
+    def __enter__(self) -> LocalChain:
         self.start()
         return self
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.config import Settings
-from backend.errors import ConfigError
+from backend.core.config import Settings
+from backend.core.errors import ConfigError
 
 LOCAL = "local"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from backend.errors import ConfigError
+from backend.core.errors import ConfigError
 
 DECIMALS = 6  # SettlementToken's decimals; an external token must have the same
 UNIT = 10**DECIMALS

@@ -17,23 +17,34 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from backend.accounts import load_signer
-from backend.build import Artifact, ensure_compiled, load_artifacts
-from backend.chain import RevertDecoder, connect, send
-from backend.config import DEV_CHAIN_ID, Settings
-from backend.dev_accounts import dev_account
-from backend.feeds import CREDIT_FEED, IOT_FEED
-from backend.money import DECIMALS
-from backend.errors import ConfigError
-from backend.manifest import ContractRecord, Manifest
-from backend.network import LOCAL, rpc_url_for
+from backend.core.accounts import load_signer
+from backend.core.build import Artifact, ensure_compiled, load_artifacts
+from backend.core.chain import RevertDecoder, connect, send
+from backend.core.config import DEV_CHAIN_ID, Settings
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ConfigError
+from backend.core.feeds import CREDIT_FEED, IOT_FEED
+from backend.core.manifest import ContractRecord, Manifest
+from backend.core.money import DECIMALS
+from backend.core.network import LOCAL, rpc_url_for
 
 log = logging.getLogger(__name__)
 
 ERC20_ABI_NAMES = frozenset(
-    {"name", "symbol", "decimals", "totalSupply", "balanceOf", "transfer", "allowance",
-     "approve", "transferFrom", "Transfer", "Approval"}
-)  # fmt: skip
+    {
+        "name",
+        "symbol",
+        "decimals",
+        "totalSupply",
+        "balanceOf",
+        "transfer",
+        "allowance",
+        "approve",
+        "transferFrom",
+        "Transfer",
+        "Approval",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +175,11 @@ def deploy(
 
 
 def _admin(ctx: DeployContext, env, what: str) -> LocalAccount:
-    admin = ctx.deployer if ctx.deployer.address == ctx.bank_admin else load_signer("BANK", ctx.w3.eth.chain_id, environ=env)
+    admin = (
+        ctx.deployer
+        if ctx.deployer.address == ctx.bank_admin
+        else load_signer("BANK", ctx.w3.eth.chain_id, environ=env)
+    )
     if admin.address != ctx.bank_admin:
         raise ConfigError(f"{what} needs the bank admin {ctx.bank_admin}: set YINQI_BANK_KEY")
     return admin
@@ -178,8 +193,13 @@ def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
     if contract.functions.hasRole(role, grantee).call():
         return None
     what = f"granting {grant.contract}.{grant.role} to {grant.grantee}"
-    send(ctx.w3, _admin(ctx, env, what), contract.functions.grantRole(role, grantee),
-         decoder=ctx.manifest.revert_decoder(), what=what)  # fmt: skip
+    send(
+        ctx.w3,
+        _admin(ctx, env, what),
+        contract.functions.grantRole(role, grantee),
+        decoder=ctx.manifest.revert_decoder(),
+        what=what,
+    )
     return f"{grant.contract}.{grant.role} → {grant.grantee}"
 
 
@@ -190,8 +210,13 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
     done = []
     for operator in oracle_operators(ctx.w3.eth.chain_id, env):
         if not gateway.functions.isOperator(operator).call():
-            send(ctx.w3, _admin(ctx, env, "adding an oracle operator"), gateway.functions.addOperator(operator),
-                 decoder=decoder, what=f"adding oracle operator {operator}")  # fmt: skip
+            send(
+                ctx.w3,
+                _admin(ctx, env, "adding an oracle operator"),
+                gateway.functions.addOperator(operator),
+                decoder=decoder,
+                what=f"adding oracle operator {operator}",
+            )
             done.append(f"oracle operator {operator}")
     routes = (
         ("credit", CREDIT_FEED, "CreditLine", ctx.settings.credit_report_max_age),
@@ -201,10 +226,17 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
         consumer = ctx.address(consumer_name)
         wanted = (consumer, ctx.settings.oracle_quorum, max_age)
         if gateway.functions.operatorCount().call() < ctx.settings.oracle_quorum:
-            log.warning("%s feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)", name)
+            log.warning(
+                "%s feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)", name
+            )
         elif tuple(gateway.functions.feeds(feed).call()[i] for i in (0, 2, 3)) != wanted:
-            send(ctx.w3, _admin(ctx, env, f"configuring the {name} feed"), gateway.functions.configureFeed(feed, *wanted),
-                 decoder=decoder, what=f"configuring the {name} feed")  # fmt: skip
+            send(
+                ctx.w3,
+                _admin(ctx, env, f"configuring the {name} feed"),
+                gateway.functions.configureFeed(feed, *wanted),
+                decoder=decoder,
+                what=f"configuring the {name} feed",
+            )
             done.append(f"{name} feed → {consumer_name} (quorum {wanted[1]})")
     return done
 
@@ -261,8 +293,11 @@ def _git_commit(settings: Settings) -> str | None:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--abbrev=40"],
-            cwd=settings.root, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            cwd=settings.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.config import Settings
-from backend.errors import YinqiError
+from backend.core.config import Settings
+from backend.core.errors import YinqiError
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,7 @@ def ensure_compiled(settings: Settings) -> None:
     if build.exists() and all(p.stat().st_mtime <= build.stat().st_mtime for p in sources):
         return
     ape = Path(sys.executable).with_name("ape")
-    result = subprocess.run(
-        [str(ape), "compile"], cwd=settings.root, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([str(ape), "compile"], cwd=settings.root, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not build.exists():
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
         raise YinqiError(f"`ape compile` failed:\n{tail}")

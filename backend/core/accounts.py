@@ -14,14 +14,12 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from backend.config import DEV_CHAIN_ID
-from backend.dev_accounts import dev_account
-from backend.errors import ConfigError
+from backend.core.config import DEV_CHAIN_ID
+from backend.core.dev_accounts import dev_account
+from backend.core.errors import ConfigError
 
 
-def load_signer(
-    role: str, chain_id: int, *, dev_index: int = 0, environ: dict[str, str] | None = None
-) -> LocalAccount:
+def load_signer(role: str, chain_id: int, *, dev_index: int = 0, environ: dict[str, str] | None = None) -> LocalAccount:
     """The account that signs as ``role`` (``DEPLOYER``, ``BANK``, …) on chain ``chain_id``.
 
     Order: ``YINQI_<ROLE>_KEY``, then ``YINQI_<ROLE>_KEYSTORE`` + ``YINQI_<ROLE>_PASSWORD``, then,

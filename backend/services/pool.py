@@ -6,8 +6,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import TxReceipt
 
-from backend.chain import send
-from backend.manifest import Manifest
+from backend.core.chain import send
+from backend.core.manifest import Manifest
 
 
 def deposit(w3: Web3, manifest: Manifest, treasurer: LocalAccount, amount: int) -> TxReceipt:

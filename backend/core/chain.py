@@ -18,7 +18,7 @@ from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 from web3.types import TxReceipt
 
-from backend.errors import ChainError, TransactionFailed
+from backend.core.errors import ChainError, TransactionFailed
 
 log = logging.getLogger(__name__)
 

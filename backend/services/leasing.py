@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from backend.chain import send
-from backend.manifest import Manifest
+from backend.core.chain import send
+from backend.core.manifest import Manifest
 
 # Names of IEquipmentLease.LeaseStatus, in declaration order.
 LEASE_STATUSES = ("None", "Offered", "Active", "Frozen", "Defaulted", "Recalled", "Closed")
@@ -42,7 +42,10 @@ class LeaseView:
 
 
 DEMO_TERMS = LeaseTerms(
-    period_seconds=86_400, periods=30, deposit=20_000 * 10**6, minimum_rent=200 * 10**6,
+    period_seconds=86_400,
+    periods=30,
+    deposit=20_000 * 10**6,
+    minimum_rent=200 * 10**6,
     tiers=((8, 150 * 10**6), (16, 120 * 10**6), (24, 100 * 10**6)),  # DCNY per hour, falling with use
 )
 
@@ -55,7 +58,10 @@ class LeaseService:
 
     def offer(self, lessor: LocalAccount, lessee: str, device_id: str, terms: LeaseTerms) -> int:
         call = self.contract.functions.offer(
-            lessee, device_id, (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent), list(terms.tiers)
+            lessee,
+            device_id,
+            (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent),
+            list(terms.tiers),
         )
         receipt = self._send(lessor, call, f"offering a lease of {device_id}")
         (event,) = self.contract.events.LeaseOffered().process_receipt(receipt)
@@ -70,12 +76,34 @@ class LeaseService:
         self._send(lessee, self.contract.functions.accept(lease_id), f"accepting lease {lease_id}")
 
     def lease(self, lease_id: int) -> LeaseView:
-        (lessee, start, period_seconds, periods, flags, lessor, status, billed, settled, deposit, minimum_rent, _device) = (
-            self.contract.functions.leaseOf(lease_id).call()
+        (
+            lessee,
+            start,
+            period_seconds,
+            periods,
+            flags,
+            lessor,
+            status,
+            billed,
+            settled,
+            deposit,
+            minimum_rent,
+            _device,
+        ) = self.contract.functions.leaseOf(lease_id).call()
+        return LeaseView(
+            lease_id,
+            lessee,
+            lessor,
+            start,
+            period_seconds,
+            periods,
+            [name for bit, name in FLAG_NAMES.items() if flags & bit],
+            LEASE_STATUSES[status],
+            billed,
+            settled,
+            deposit,
+            minimum_rent,
         )
-        return LeaseView(lease_id, lessee, lessor, start, period_seconds, periods,
-                         [name for bit, name in FLAG_NAMES.items() if flags & bit], LEASE_STATUSES[status],
-                         billed, settled, deposit, minimum_rent)  # fmt: skip
 
     def open_lease(self, device_id: str) -> int | None:
         found, lease_id = self.contract.functions.openLeaseOf(device_id).call()
@@ -84,7 +112,9 @@ class LeaseService:
     def _send(self, account: LocalAccount, call, what: str):
         return send(self.w3, account, call, decoder=self._decoder, what=what)
 
-    def lease_fleet(self, lessor: LocalAccount, lessee: LocalAccount, device_ids, terms: LeaseTerms = DEMO_TERMS) -> dict[str, int]:
+    def lease_fleet(
+        self, lessor: LocalAccount, lessee: LocalAccount, device_ids, terms: LeaseTerms = DEMO_TERMS
+    ) -> dict[str, int]:
         """Offer and accept a lease for every device not yet under one; device id → lease id."""
         leases = {}
         for device_id in device_ids:
