@@ -7,7 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {IEquipmentLease} from "./interfaces/IEquipmentLease.sol";
+import {IEquipmentLease, ALL_RISK_FLAGS} from "./interfaces/IEquipmentLease.sol";
 import {IReportConsumer} from "./interfaces/IOracleGateway.sol";
 import {IParticipantRegistry, ROLE_LESSEE, ROLE_SUPPLIER} from "./interfaces/IParticipantRegistry.sol";
 import {IReceivables} from "./interfaces/IReceivables.sol";
@@ -37,7 +37,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     uint256 public constant MAX_TIERS = 4;
     uint256 public constant MAX_PERIODS = 120;
-    uint8 public constant ALL_FLAGS = 15; // IDLE | GEOFENCE | FUEL | TAMPER
+    uint8 public constant ALL_FLAGS = ALL_RISK_FLAGS;
 
     IParticipantRegistry public immutable registry;
     IERC20 public immutable settlementToken;
@@ -161,7 +161,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         Lease storage l = _leases[leaseId];
         LeaseStatus status = l.status;
         if (status != LeaseStatus.Active && status != LeaseStatus.Frozen && status != LeaseStatus.Defaulted) {
-            emit ReportItemIgnored(leaseId, period, Ignored.NotRunning);
+            emit ReportItemIgnored(leaseId, period, IgnoredReason.NotRunning);
             return;
         }
         if (word & 1 == 1) {
@@ -174,11 +174,12 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         }
         _bill(leaseId, l);
         uint64 usage = uint64(word >> 96);
-        Ignored why;
-        if (period < l.billed) why = Ignored.AlreadyBilled;
-        else if (period >= l.periods || uint256(l.start) + period * l.periodSeconds > asOf) why = Ignored.NotStarted;
-        else if (uint256(usage) * 36 > uint256(l.periodSeconds)) why = Ignored.Impossible; // usage/100 h > seconds/3600
-        if (why != Ignored.None) {
+        IgnoredReason why;
+        if (period < l.billed) why = IgnoredReason.AlreadyBilled;
+        else if (period >= l.periods || uint256(l.start) + period * l.periodSeconds > asOf)
+            why = IgnoredReason.NotStarted;
+        else if (uint256(usage) * 36 > uint256(l.periodSeconds)) why = IgnoredReason.Impossible; // usage/100 h > seconds/3600
+        if (why != IgnoredReason.None) {
             emit ReportItemIgnored(leaseId, period, why);
             return;
         }

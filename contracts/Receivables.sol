@@ -150,7 +150,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         Receivable storage r = _receivables[id];
         r.debtor = debtor;
         r.dueDate = uint40(dueDate); // ≤ now + MAX_TENOR, far below 2^40
-        r.status = Status.Active;
+        r.status = ReceivableStatus.Active;
         r.amount = uint96(amount); // checked by _checkAmount
         if (invoiceHash != bytes32(0)) r.invoiceHash = invoiceHash;
         _mint(supplier, id);
@@ -173,7 +173,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         address[] calldata holders
     ) external whenNotPaused returns (uint256 firstPartId) {
         Receivable storage parent = _holderOnly(id);
-        if (parent.status != Status.Active) revert ReceivableNotActive(id, parent.status);
+        if (parent.status != ReceivableStatus.Active) revert ReceivableNotActive(id, parent.status);
         if (block.timestamp >= parent.dueDate) revert ReceivableExpired(id, parent.dueDate);
         if (parent.repaid != 0) revert ReceivableSplitPartiallyRepaid(id, parent.repaid);
         uint256 parts = amounts.length;
@@ -189,7 +189,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
         firstPartId = _nextId;
         _nextId += uint64(parts); // parts ≤ MAX_PARTS; the sum is checked against 2^64
-        parent.status = Status.Split;
+        parent.status = ReceivableStatus.Split;
         _parts[id] = (firstPartId << 16) | parts;
         _burn(id);
         emit ReceivableSplit(id, firstPartId, parts);
@@ -200,7 +200,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
             Receivable storage part = _receivables[partId];
             part.debtor = parent.debtor;
             part.dueDate = parent.dueDate;
-            part.status = Status.Active;
+            part.status = ReceivableStatus.Active;
             part.amount = uint96(amounts[i]); // each part ≤ sum == parent.amount < 2^96
             part.parentPlusOne = uint64(id + 1); // ids count up from 0 by one per receivable
             part.invoiceHash = parent.invoiceHash;
@@ -214,7 +214,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// ownership/approval rules. Emits {Transfer}. {safeTransferFrom} goes through here too.
     function transferFrom(address from, address to, uint256 id) public override whenNotPaused {
         Receivable storage r = _existing(id);
-        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
+        if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         _checkParticipants(from, ROLE_SUPPLIER, to, ROLE_SUPPLIER);
         super.transferFrom(from, to, id);
     }
@@ -230,7 +230,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// caller. Emits {Transfer}, {FinancingApplied}, {ReceivableFinanced}, and the pool's {Disbursed}.
     function applyForFinancing(uint256 id) external whenNotPaused nonReentrant returns (bool approved) {
         Receivable storage r = _holderOnly(id);
-        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
+        if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         DebtorTerms memory terms = _terms[r.debtor];
         uint256 outstanding = r.amount - r.repaid;
         (Refusal reason, uint256 advance) = _assess(r.debtor, r.dueDate, outstanding, terms);
@@ -239,7 +239,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
             return false;
         }
 
-        r.status = Status.Financed;
+        r.status = ReceivableStatus.Financed;
         r.financed = true;
         terms.exposure += uint96(outstanding); // ≤ limit, a uint96, checked by _assess
         _terms[r.debtor].exposure = terms.exposure;
@@ -254,7 +254,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// @dev Requirements: `id` active.
     function quote(uint256 id) external view returns (Refusal reason, uint256 advance) {
         Receivable storage r = _existing(id);
-        if (r.status != Status.Active) revert ReceivableNotActive(id, r.status);
+        if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         return _assess(r.debtor, r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
     }
 
@@ -298,7 +298,8 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     function repay(uint256 id, uint256 amount) external nonReentrant {
         Receivable storage r = _existing(id);
         if (msg.sender != r.debtor) revert ReceivableNotDebtor(id, msg.sender);
-        if (r.status != Status.Active && r.status != Status.Financed) revert ReceivableNotRepayable(id, r.status);
+        if (r.status != ReceivableStatus.Active && r.status != ReceivableStatus.Financed)
+            revert ReceivableNotRepayable(id, r.status);
         uint256 deadline = uint256(r.dueDate) + gracePeriod;
         if (block.timestamp > deadline) revert ReceivableRepaymentClosed(id, deadline);
         if (amount == 0) revert ReceivableZeroAmount();
@@ -310,7 +311,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         address payee = _ownerOf(id);
         emit ReceivableRepaid(id, msg.sender, payee, amount, outstanding - amount);
         if (amount == outstanding) {
-            r.status = Status.Settled;
+            r.status = ReceivableStatus.Settled;
             emit ReceivableSettled(id);
         }
         settlementToken.safeTransferFrom(msg.sender, payee, amount);
@@ -322,11 +323,12 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// receivable's exposure stays with the bank. Emits {ReceivableDefaulted}.
     function markDefaulted(uint256 id) external {
         Receivable storage r = _existing(id);
-        if (r.status != Status.Active && r.status != Status.Financed) revert ReceivableNotRepayable(id, r.status);
+        if (r.status != ReceivableStatus.Active && r.status != ReceivableStatus.Financed)
+            revert ReceivableNotRepayable(id, r.status);
         uint256 deadline = uint256(r.dueDate) + gracePeriod;
         if (block.timestamp <= deadline) revert ReceivableNotOverdue(id, deadline);
 
-        r.status = Status.Defaulted;
+        r.status = ReceivableStatus.Defaulted;
         _terms[r.debtor].openDefaults += 1;
         emit ReceivableDefaulted(id, r.debtor, r.amount - r.repaid, msg.sender);
     }
@@ -435,7 +437,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
 
     function _existing(uint256 id) private view returns (Receivable storage r) {
         r = _receivables[id];
-        if (r.status == Status.None) revert ReceivableUnknown(id);
+        if (r.status == ReceivableStatus.None) revert ReceivableUnknown(id);
     }
 
     function _holderOnly(uint256 id) private view returns (Receivable storage r) {

@@ -5,6 +5,9 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
+// The settlement token's decimals (an external token used instead must have the same).
+uint8 constant SETTLEMENT_DECIMALS = 6;
+
 /// @title SettlementToken
 /// @notice The test money Yinqi settles in on a local or test chain ("DCNY", 6 decimals, like a
 /// cash token's cents-and-fen precision). The bank mints it to fund participants and its pool.
@@ -33,6 +36,6 @@ contract SettlementToken is ERC20, ERC20Permit, AccessControl {
 
     /// @inheritdoc ERC20
     function decimals() public pure override returns (uint8) {
-        return 6;
+        return SETTLEMENT_DECIMALS;
     }
 }

@@ -6,11 +6,11 @@ from flask_smorest import Blueprint
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PageArgs, checked_address, page_of
+from backend.core.enums import LineStatus
 from backend.index import views
 from backend.index.store import EventFilter
 
 blp = Blueprint("credit", __name__, url_prefix="/api/credit-lines", description="Revolving credit")
-LINE_STATUSES = ("None", "Active", "Frozen", "Defaulted")  # ICreditLine.LineStatus
 
 
 @blp.route("")
@@ -30,20 +30,19 @@ class CreditLine(MethodView):
         merchant = checked_address(address)
         c = ctx()
         line = c.manifest.contract(c.w3, "CreditLine").functions.lineOf(merchant).call()
-        limit, score, rate_bps, scored_at, status, pending, drawn, interest, _accrued_at = line
         history = c.index().query(EventFilter(contract="CreditLine", party=merchant))
         reasons = c.credit_reasons().get(merchant.lower())
         return {
             "merchant": merchant,
-            "limit": limit,
-            "score": score,
-            "rate_bps": rate_bps,
-            "scored_at": scored_at,
-            "status": LINE_STATUSES[status],
-            "pending_limit": pending,
-            "drawn": drawn,
-            "interest": interest,
-            "available": max(limit - drawn, 0),
+            "limit": line.limit,
+            "score": line.score,
+            "rate_bps": line.rateBps,
+            "scored_at": line.scoredAt,
+            "status": LineStatus(line.status).label,
+            "pending_limit": line.pendingLimit,
+            "drawn": line.drawn,
+            "interest": line.interest,
+            "available": max(line.limit - line.drawn, 0),
             "reasons": reasons,
             "history": [e.to_json() for e in history],
         }

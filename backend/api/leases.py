@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PartyPageArgs, page_of
+from backend.core.chain import call_named
 from backend.index import views
 from backend.index.store import EventFilter
 
@@ -35,17 +36,17 @@ class Lease(MethodView):
         now = c.w3.eth.get_block("latest")["timestamp"]
         current = (now - lease.start) // lease.period_seconds if lease.start else -1
         for k in range(min(lease.periods, max(lease.billed, current + 1))):
-            (usage, rent, paid), due_at, assigned, receivable_id = fn.periodOf(lease_id, k).call()
+            period = call_named(fn.periodOf(lease_id, k))
             periods.append(
                 {
                     "period": k,
-                    "usage_hours": usage / 100,
-                    "rent": rent,
-                    "paid": paid,
-                    "due_at": due_at,
+                    "usage_hours": period.p.usage / 100,
+                    "rent": period.p.rent,
+                    "paid": period.p.paid,
+                    "due_at": period.dueAt,
                     "billed": k < lease.billed,
-                    "assigned": assigned,
-                    "receivable_id": receivable_id if assigned else None,
+                    "assigned": period.assigned,
+                    "receivable_id": period.receivableId if period.assigned else None,
                 }
             )
         history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
@@ -54,7 +55,10 @@ class Lease(MethodView):
             **lease.__dict__,
             "device_id": device,
             "outstanding": fn.outstanding(lease_id).call(),
-            "tiers": [{"up_to_hours": up, "price_per_hour": price} for up, price in fn.tiersOf(lease_id).call()],
+            "tiers": [
+                {"up_to_hours": tier.upToHours, "price_per_hour": tier.pricePerHour}
+                for tier in fn.tiersOf(lease_id).call()
+            ],
             "periods": periods,
             "history": [e.to_json() for e in history],
         }

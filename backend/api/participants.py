@@ -35,8 +35,8 @@ class Participant(MethodView):
         account = checked_address(address)
         c = ctx()
         registry = c.manifest.contract(c.w3, "ParticipantRegistry")
-        roles, suspended, onboarded_at, updated_at, kyc_hash = registry.functions.participant(account).call()
-        if roles == 0:
+        record = registry.functions.participant(account).call()
+        if record.roles == 0:
             from flask import abort
 
             abort(404, f"{account} is not an onboarded participant")
@@ -44,9 +44,9 @@ class Participant(MethodView):
         return {
             "address": account,
             "name": name,
-            "roles": views.role_names(roles),
-            "suspended": suspended,
-            "onboarded_at": onboarded_at,
-            "updated_at": updated_at,
-            "kyc_hash": "0x" + kyc_hash.hex(),
+            "roles": views.role_names(record.roles),
+            "suspended": record.suspended,
+            "onboarded_at": record.onboardedAt,
+            "updated_at": record.updatedAt,
+            "kyc_hash": "0x" + record.kycHash.hex(),
         }

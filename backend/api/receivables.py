@@ -9,16 +9,17 @@ from marshmallow import fields, validate
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PartyPageArgs, page_of
+from backend.core.chain import call_named
+from backend.core.enums import ReceivableStatus, Refusal
 from backend.core.errors import TransactionFailed
 from backend.index import views
 from backend.index.store import EventFilter
-from backend.services.receivables import REFUSALS, STATUSES
 
 blp = Blueprint("receivables", __name__, url_prefix="/api/receivables", description="Receivables financing")
 
 
 class ReceivableArgs(PartyPageArgs):
-    status = fields.String(load_default=None, validate=validate.OneOf(list(STATUSES[1:])))
+    status = fields.String(load_default=None, validate=validate.OneOf([s.label for s in ReceivableStatus if s]))
 
 
 @blp.route("")
@@ -45,9 +46,9 @@ class Receivable(MethodView):
             abort(404, f"no receivable #{rid}")
         history = c.index().query(EventFilter(contract="Receivables", subject=str(rid)))
         quote = None
-        if view.status == "Active":  # what financing would pay now, or why it would be refused
-            reason, advance = c.receivables.contract.functions.quote(rid).call()
-            quote = {"refusal": REFUSALS[reason], "advance": advance}
+        if view.status == ReceivableStatus.ACTIVE.label:  # what financing would pay now, or why it would be refused
+            q = call_named(c.receivables.contract.functions.quote(rid))
+            quote = {"refusal": Refusal(q.reason).label, "advance": q.advance}
         return {
             **asdict(view),
             "outstanding": view.outstanding,

@@ -8,6 +8,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -106,6 +107,19 @@ def call(fn: Any, *, decoder: RevertDecoder | None = None, what: str = "call") -
         raise TransactionFailed(f"{what} reverted: {reason}") from None
     except ContractLogicError as exc:
         raise TransactionFailed(f"{what} reverted: {exc.message or exc}") from None
+
+
+def call_named(fn: Any, **kwargs: Any) -> SimpleNamespace:
+    """A call whose outputs are read by name: ``call_named(gateway.functions.feeds(feed)).quorum``.
+    For functions returning several values (a public struct getter); a struct output is already a
+    named tuple on a :meth:`Manifest.contract`."""
+    values = fn.call(**kwargs)
+    names = [output["name"] for output in fn.abi["outputs"]]
+    if len(names) == 1:
+        values = (values,)
+    if not all(names) or len(set(names)) != len(names):
+        raise ValueError(f"{fn.fn_name} has unnamed or repeated outputs: {names}")
+    return SimpleNamespace(**dict(zip(names, values, strict=True)))
 
 
 def send(

@@ -36,6 +36,7 @@ class Manifest:
     git_commit: str | None
     deployer: str
     contracts: dict[str, ContractRecord] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # enums, flag bits, decimals: backend.core.facts
 
     @staticmethod
     def path_for(settings: Settings, chain_id: int) -> Path:
@@ -56,6 +57,7 @@ class Manifest:
             git_commit=data.get("gitCommit"),
             deployer=data["deployer"],
             contracts={name: ContractRecord(**rec) for name, rec in data["contracts"].items()},
+            facts=data.get("facts", {}),
         )
 
     @classmethod
@@ -71,6 +73,7 @@ class Manifest:
             "gitCommit": self.git_commit,
             "deployer": self.deployer,
             "contracts": {name: asdict(rec) for name, rec in self.contracts.items()},
+            "facts": self.facts,
         }
 
     def save(self, path: Path) -> None:
@@ -91,8 +94,9 @@ class Manifest:
             ) from None
 
     def contract(self, w3: Web3, name: str) -> Contract:
+        """The deployed contract; calls return structs as named tuples (``line.limit``, not ``line[0]``)."""
         rec = self.record(name)
-        return w3.eth.contract(address=Web3.to_checksum_address(rec.address), abi=rec.abi)
+        return w3.eth.contract(address=Web3.to_checksum_address(rec.address), abi=rec.abi, decode_tuples=True)
 
     def revert_decoder(self) -> RevertDecoder:
         return RevertDecoder(rec.abi for rec in self.contracts.values())

@@ -23,6 +23,7 @@ from backend.core.chain import RevertDecoder, connect, send
 from backend.core.config import DEV_CHAIN_ID, Settings
 from backend.core.dev_accounts import dev_account
 from backend.core.errors import ConfigError
+from backend.core.facts import manifest_facts
 from backend.core.feeds import CREDIT_FEED, IOT_FEED
 from backend.core.manifest import ContractRecord, Manifest
 from backend.core.money import DECIMALS
@@ -169,6 +170,9 @@ def deploy(
         manifest.contracts[step.name] = _deploy_step(ctx, step, artifacts[step.name], env)
         manifest.save(path)  # after each contract, so an interrupted deploy resumes where it stopped
         deployed.append(step.name)
+    if manifest.facts != (facts := manifest_facts()):
+        manifest.facts = facts
+        manifest.save(path)
     granted = [_grant(ctx, grant, env) for grant in GRANTS]
     granted += _configure_oracles(ctx, env)
     return DeployResult(manifest=manifest, deployed=deployed, granted=[g for g in granted if g], path=str(path))

@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+// Risk-flag bits of a lease, raised and cleared by the IoT oracle's rules (several may be up at once).
+uint8 constant FLAG_IDLE = 1 << 0; // the device has not worked for longer than the rules allow
+uint8 constant FLAG_GEOFENCE = 1 << 1; // the device left its allowed region
+uint8 constant FLAG_FUEL = 1 << 2; // fuel use out of line with the hours worked
+uint8 constant FLAG_TAMPER = 1 << 3; // a meter ran backwards or the device reported impossible data
+uint8 constant ALL_RISK_FLAGS = FLAG_IDLE | FLAG_GEOFENCE | FLAG_FUEL | FLAG_TAMPER;
+
 /// @title IEquipmentLease
 /// @notice IoT equipment leasing (设备融资租赁): a lessor leases a device to a lessee for a number of
 /// billing periods; the IoT oracle reports hours worked per period and the device's risk flags
@@ -75,7 +82,7 @@ interface IEquipmentLease {
     error LeaseInvalidSettings();
 
     /// @notice Why one item of an oracle report changed nothing (the rest of the report still applies).
-    enum Ignored {
+    enum IgnoredReason {
         None,
         NotRunning, // the lease is not active, frozen or defaulted
         AlreadyBilled, // the period's rent is fixed already: a late report
@@ -95,7 +102,7 @@ interface IEquipmentLease {
     event LeaseAccepted(uint256 indexed leaseId, uint40 start, uint128 deposit);
     event UsageReported(uint256 indexed leaseId, uint256 indexed period, uint64 usage, uint64 asOf);
     event RiskFlagsChanged(uint256 indexed leaseId, uint8 previous, uint8 flags, uint64 asOf);
-    event ReportItemIgnored(uint256 indexed leaseId, uint256 indexed period, Ignored reason);
+    event ReportItemIgnored(uint256 indexed leaseId, uint256 indexed period, IgnoredReason reason);
     event RentBilled(uint256 indexed leaseId, uint256 indexed period, uint64 usage, uint96 rent, uint40 dueAt);
     event RentPaid(uint256 indexed leaseId, uint256 indexed period, address payer, uint96 amount, uint96 paid);
     event PeriodAssigned(uint256 indexed leaseId, uint256 indexed period, uint256 indexed receivableId, uint96 amount);

@@ -9,9 +9,9 @@ pragma solidity ^0.8.24;
 /// @dev Keeps the interface of the article's sketch (`createReceivable`, `applyForFinancing`,
 /// `receivables`, `nextId`, {FinancingApplied}) with its meaning, so its client works unchanged.
 interface IReceivables {
-    /// @notice Life cycle. Status only moves forward (numerically up):
+    /// @notice Life cycle. ReceivableStatus only moves forward (numerically up):
     /// Active → Split | Financed | Settled | Defaulted; Financed → Settled | Defaulted.
-    enum Status {
+    enum ReceivableStatus {
         None, // never issued
         Active, // held by a supplier, may be split, transferred, financed, repaid
         Split, // replaced by its parts (the parent token is burned; its record stays for lineage)
@@ -38,7 +38,7 @@ interface IReceivables {
     struct Receivable {
         address debtor; // the core enterprise that owes the money
         uint40 dueDate; // unix time the face amount is due
-        Status status;
+        ReceivableStatus status;
         bool financed; // true once financed; stays true after settlement or default
         uint96 amount; // face amount in settlement-token units
         uint96 repaid; // repaid so far
@@ -63,12 +63,12 @@ interface IReceivables {
     error ReceivableParticipantNotAuthorized(address account, uint8 requiredRoles);
     error ReceivableNotHolder(uint256 id, address caller);
     error ReceivableNotDebtor(uint256 id, address caller);
-    error ReceivableNotActive(uint256 id, Status status);
+    error ReceivableNotActive(uint256 id, ReceivableStatus status);
     error ReceivableExpired(uint256 id, uint40 dueDate);
     error ReceivableSplitPartCount(uint256 parts, uint256 holders);
     error ReceivableSplitSumMismatch(uint256 id, uint256 amount, uint256 sum);
     error ReceivableSplitPartiallyRepaid(uint256 id, uint256 repaid);
-    error ReceivableNotRepayable(uint256 id, Status status);
+    error ReceivableNotRepayable(uint256 id, ReceivableStatus status);
     error ReceivableRepaymentClosed(uint256 id, uint256 deadline);
     error ReceivableRepaymentTooLarge(uint256 id, uint256 outstanding, uint256 amount);
     error ReceivableNotOverdue(uint256 id, uint256 deadline);
