@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,6 +20,18 @@ class MerchantDecision:
     reasons: list[Reason]
     model_sha256: str
     policy_sha256: str
+
+
+def merchant_rows(path: str | Path, merchant_id: str) -> pd.DataFrame:
+    """One merchant's monthly rows from a CSV of the article's shape (``merchant_id`` matched as text)."""
+    try:
+        history = pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path} ({str(exc).splitlines()[0]})") from None
+    rows = history[history.get("merchant_id", pd.Series(dtype=str)).astype(str) == merchant_id]
+    if rows.empty:
+        raise DataError(f"merchant {merchant_id!r} is not in {path}")
+    return rows
 
 
 def decide(model: CreditModel, policy: Policy, history: pd.DataFrame, top: int = 3) -> list[MerchantDecision]:

@@ -1,0 +1,48 @@
+"""What the `yinqi` commands share: the typed context object, stopping on signals, HOST:PORT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from backend.core.config import Settings
+
+log = logging.getLogger("yinqi")
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """``ctx.obj`` of every command: the settings and, under ``yinqi receivable``, its chain and signer."""
+
+    settings: Settings
+    network: str | None = None  # 'local' (None) or an ape network choice
+    signer: str | None = None  # dev:N, env:NAME or keystore:PATH; None until a command needs one
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM: long-running commands wait on it, then clean up."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def broker_address(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` of an MQTT broker."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
+    return host, int(port)

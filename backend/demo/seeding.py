@@ -1,0 +1,171 @@
+"""The demo's cast and what it does on a fresh chain: participants onboarded and funded, a supply
+chain in motion, a scored merchant. Idempotent enough to run on every ``yinqi demo`` start."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from web3 import Web3
+
+from backend.core.accounts import load_signer
+from backend.core.chain import send
+from backend.core.config import Settings
+from backend.core.dev_accounts import dev_account
+from backend.core.enums import SETTLEMENT_DECIMALS, Role
+from backend.core.manifest import Manifest
+from backend.services.pool import deposit
+from backend.services.receivables import ReceivablesService
+from oracles.credit import train
+from oracles.credit.consent import Consent, sign, to_document
+from oracles.credit.daemon import CreditOracle, CreditOracleConfig
+from oracles.credit.model import CreditModel
+from oracles.credit.policy import Policy
+from oracles.credit.scoring import decide
+from oracles.credit.synthetic import generate
+
+TOKEN_UNIT = 10**SETTLEMENT_DECIMALS
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int  # dev account number
+    name: str
+    roles: Role
+    funding: int  # whole DCNY minted at onboarding
+
+
+DEMO_CAST: tuple[Member, ...] = (
+    Member(0, "Yinqi Demo Bank 银企示范银行", Role.BANK, 10_000_000),
+    Member(
+        1, "Huaxia Heavy Machinery 华夏重工 (core enterprise, lessor)", Role.CORE_ENTERPRISE | Role.SUPPLIER, 5_000_000
+    ),
+    Member(2, "Jinggong Hydraulics 精工液压 (tier-1 supplier)", Role.SUPPLIER, 100_000),
+    Member(3, "Hengtong Castings 恒通铸造 (tier-2 supplier)", Role.SUPPLIER, 50_000),
+    Member(4, "Lvyuan Steel 绿源钢材 (tier-3 supplier)", Role.SUPPLIER, 20_000),
+    Member(5, "Chenxi Online Store 晨曦网店 (merchant)", Role.MERCHANT, 10_000),
+    Member(6, "Dongfang Construction 东方建工 (lessee)", Role.LESSEE | Role.CORE_ENTERPRISE, 200_000),
+    Member(7, "Credit oracle operator 信用预言机", Role.CREDIT_ORACLE, 0),
+    Member(8, "IoT oracle operator 物联网预言机", Role.IOT_ORACLE, 0),
+)
+AUDITOR_INDEX = 9  # auditors need no role: they only read
+BANK, CORE, TIER1, TIER2, TIER3 = (dev_account(i) for i in range(5))
+LESSOR, LESSEE = CORE, dev_account(6)  # the machinery maker leases its excavators to a builder
+DAY = 24 * 3600
+
+
+def seed(w3: Web3, manifest: Manifest) -> list[str]:
+    """Onboard and fund the demo cast; members already onboarded are left as they are."""
+    registry = manifest.contract(w3, "ParticipantRegistry")
+    token = manifest.contract(w3, "SettlementToken")
+    bank = load_signer("BANK", w3.eth.chain_id, dev_index=0)
+    decoder = manifest.revert_decoder()
+    onboarded = []
+    for member in DEMO_CAST:
+        address = dev_account(member.index).address
+        if registry.functions.participant(address).call().roles != 0:
+            continue
+        kyc_hash = Web3.keccak(text=f"demo KYC dossier: {member.name}")
+        send(
+            w3,
+            bank,
+            registry.functions.onboard(address, int(member.roles), kyc_hash, member.name),
+            decoder=decoder,
+            what=f"onboarding {member.name}",
+        )
+        if member.funding:
+            send(
+                w3,
+                bank,
+                token.functions.mint(address, member.funding * TOKEN_UNIT),
+                decoder=decoder,
+                what=f"funding {member.name}",
+            )
+        onboarded.append(member.name)
+    return onboarded
+
+
+def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
+    """A supply chain in motion: the bank funds its pool and sets the core enterprise's terms; the
+    core issues to its tier-1 supplier, who passes part down to tier 2, who passes part to tier 3;
+    tier 3 and tier 1 finance theirs. Only on a chain with no receivables yet; True if it seeded."""
+    service = ReceivablesService(w3, manifest)
+    if service.contract.functions.nextId().call() != 0:
+        return False
+    now = w3.eth.get_block("latest")["timestamp"]
+    deposit(w3, manifest, BANK, 5_000_000 * TOKEN_UNIT)
+    service.set_debtor_terms(BANK, CORE.address, 3_000_000 * TOKEN_UNIT, 550)  # 5.5 % a year
+    invoice = Web3.keccak(text="invoice HX-2026-0815: hydraulic cylinders, 400 units")
+    big = service.issue(CORE, TIER1.address, 800_000 * TOKEN_UNIT, now + 90 * DAY, invoice, "PO-2026-0815")
+    small = service.issue(
+        CORE,
+        TIER1.address,
+        300_000 * TOKEN_UNIT,
+        now + 60 * DAY,
+        Web3.keccak(text="invoice HX-2026-0822: seals"),
+        "PO-2026-0822",
+    )
+    _, tier2_part = service.split(
+        TIER1, big, [(TIER1.address, 600_000 * TOKEN_UNIT), (TIER2.address, 200_000 * TOKEN_UNIT)]
+    )
+    _, tier3_part = service.split(
+        TIER2, tier2_part, [(TIER2.address, 120_000 * TOKEN_UNIT), (TIER3.address, 80_000 * TOKEN_UNIT)]
+    )
+    service.finance(TIER3, tier3_part)
+    service.finance(TIER1, small)
+    return True
+
+
+def seed_credit(settings: Settings, w3: Web3) -> str | None:
+    """Train a credit model on synthetic merchants (once), have the demo merchant sign its consent,
+    and run one credit-oracle cycle so the merchant has a line. What to tell the user, or None."""
+    home = settings.home / "credit"
+    model_dir, data_dir, consents_dir = home / "model", home / "data", home / "consents"
+    for directory in (data_dir, consents_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    if not (model_dir / "model.json").exists():
+        generate(2_000, 12, seed=42).to_csv(home / "training.csv", index=False)
+        train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), model_dir)
+    if not (data_dir / "merchants.csv").exists():
+        generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
+    merchant, merchant_id = dev_account(5), _best_merchant(model_dir, data_dir / "merchants.csv")
+    consent_file = consents_dir / "demo-merchant.json"
+    now = w3.eth.get_block("latest")["timestamp"]
+    consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
+    consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
+    config = CreditOracleConfig(
+        data_dir=data_dir,
+        consents_dir=consents_dir,
+        model_dir=model_dir,
+        state=home / "outbox.sqlite",
+        reasons=home / "reasons.json",
+        signer="dev:7",
+        settings=settings,
+    )
+    oracle = CreditOracle(config)
+    try:
+        result = oracle.cycle()
+        credit_line = oracle.manifest.contract(w3, "CreditLine")
+        if credit_line.functions.lineOf(merchant.address).call().pendingLimit:  # a raise beyond the bank's step
+            send(
+                w3,
+                BANK,
+                credit_line.functions.confirmLimit(merchant.address),
+                decoder=oracle.manifest.revert_decoder(),
+                what="confirming the demo merchant's limit",
+            )  # the bank's credit officer approves it
+        line = credit_line.functions.lineOf(merchant.address).call()
+    finally:
+        oracle.close()
+    if not result.reports:
+        return None
+    limit = line.limit // TOKEN_UNIT
+    return f"Credit oracle scored merchant {merchant_id} (#5): score {line.score}, limit {limit:,} DCNY."
+
+
+def _best_merchant(model_dir: Path, data_file: Path) -> str:
+    """The synthetic merchant the model likes best: the demo merchant's data, so it gets a line to draw on."""
+    decisions = decide(CreditModel.load(model_dir), Policy.load(), pd.read_csv(data_file))
+    return max(decisions, key=lambda d: (d.decision.limit, d.decision.score, d.merchant_id)).merchant_id
