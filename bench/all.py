@@ -27,7 +27,7 @@ def app_to_cash() -> list[dict[str, Any]]:
     from web3 import Web3
 
     from backend.core.chain import send
-    from backend.demo import CORE, TIER1, TIER2, seed, seed_supply_chain
+    from backend.demo.seeding import CORE, TIER1, TIER2, seed, seed_supply_chain
     from backend.services.receivables import ReceivablesService
 
     rows = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 from web3 import Web3
 
-from backend.demo import CORE, TIER1, seed, seed_supply_chain
+from backend.demo.seeding import CORE, TIER1, seed, seed_supply_chain
 from backend.services.receivables import ReceivablesService
 from bench._harness import env_for, free_port, private_chain, write_results
 

@@ -19,6 +19,7 @@ from eth_account import Account
 from sklearn.ensemble import RandomForestClassifier
 from web3 import Web3
 
+from backend.core.codec import credit_payload, pack_credit_word, unpack_credit_word
 from backend.core.dev_accounts import dev_account
 from backend.core.feeds import CREDIT_FEED
 from bench._harness import private_chain, write_results
@@ -29,7 +30,7 @@ from oracles.credit.model import CreditModel
 from oracles.credit.policy import Policy
 from oracles.credit.scoring import decide
 from oracles.credit.synthetic import generate
-from oracles.gateway import ReportPublisher, credit_payload, pack_credit_word
+from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
 
 BATCH = 100
@@ -114,7 +115,8 @@ def main(argv: list[str] | None = None) -> None:
             for i in range(0, len(words), BATCH):
                 batch = words[i : i + BATCH]
                 publisher.publish(
-                    credit_payload(bytes.fromhex(model.sha256), bytes(32), batch), {hex(w >> 96): hex(w) for w in batch}
+                    credit_payload(bytes.fromhex(model.sha256), bytes(32), batch),
+                    {unpack_credit_word(w).merchant: hex(w) for w in batch},
                 )
             wall = time.perf_counter() - start
             outbox.close()

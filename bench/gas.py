@@ -15,7 +15,7 @@ from backend.core.build import load_artifacts
 from backend.core.chain import send
 from backend.core.dev_accounts import dev_account
 from backend.core.money import UNIT
-from backend.demo import seed
+from backend.demo.seeding import seed
 from backend.services.pool import deposit
 from backend.services.receivables import ReceivablesService
 from bench._harness import private_chain, write_results

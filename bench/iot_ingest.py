@@ -23,7 +23,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from backend.demo import LESSEE, LESSOR, seed
+from backend.core.enums import RiskFlag
+from backend.demo.seeding import LESSEE, LESSOR, seed
 from backend.local.broker import LocalBroker
 from backend.services.leasing import DEMO_TERMS, LeaseService
 from bench._harness import env_for, free_port, private_chain, write_results
@@ -147,7 +148,7 @@ def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int)
         device.scenario, device.sent = "tamper", 4
         t0 = time.perf_counter()
         await client.send(f"device/{device.device_id}/data", device.message(time.time(), 60))
-        while not lease.functions.leaseOf(leases[device.device_id]).call()[4] & 8:
+        while not lease.functions.leaseOf(leases[device.device_id]).call().flags & RiskFlag.TAMPER:
             await asyncio.sleep(0.01)
         latencies.append(time.perf_counter() - t0)
         await client.disconnect()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from backend.core.build import load_artifacts
 from backend.core.chain import send
+from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.dev_accounts import dev_account
 from backend.core.feeds import IOT_FEED
-from backend.demo import BANK, LESSEE, LESSOR, seed
+from backend.demo.seeding import BANK, LESSEE, LESSOR, seed
 from backend.services.leasing import DEMO_TERMS, LeaseService
 from bench._harness import private_chain, write_results
-from oracles.gateway import lease_payload, pack_lease_word, sign_report, submit_report
+from oracles.gateway import sign_report, submit_report
 
 FLOOR = 5_000
 OPERATOR = dev_account(8)

@@ -1,11 +1,12 @@
-"""What every oracle shares to put a report on chain: packing, EIP-712 signing by operators, and
-submitting through the OracleGateway. Each oracle only knows its own domain."""
+"""What every oracle shares to put a report on chain: EIP-712 signing by operators and submitting
+through the OracleGateway (the payloads' words are packed by :mod:`backend.core.codec`). Each oracle
+only knows its own domain."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import requests
 from eth_account import Account
@@ -21,35 +22,6 @@ from oracles.errors import OracleError
 from oracles.failpoints import failpoint
 
 log = logging.getLogger(__name__)
-
-
-def pack_credit_word(merchant: str, limit_whole: int, score: int, rate_bps: int) -> int:
-    """One merchant's credit update in one 32-byte word (the CreditLine's payload format):
-    ``merchant << 96 | limit (whole tokens, 64 bits) << 32 | score << 16 | rateBps``."""
-    if not (0 <= limit_whole < 2**64 and 0 <= score < 2**16 and 0 <= rate_bps < 2**16):
-        raise ValueError(f"credit update out of range: limit {limit_whole}, score {score}, rate {rate_bps}")
-    return int(merchant, 16) << 96 | limit_whole << 32 | score << 16 | rate_bps
-
-
-def credit_payload(model_hash: bytes, features_root: bytes, words: Iterable[int]) -> bytes:
-    """``modelHash ‖ featuresRoot ‖ word…``: what the gateway hands to CreditLine.onReport."""
-    return bytes(model_hash) + bytes(features_root) + b"".join(w.to_bytes(32, "big") for w in words)
-
-
-def pack_lease_word(lease_id: int, period: int, usage_hundredths: int, flags: int | None = None) -> int:
-    """One lease item (the EquipmentLease's payload format): ``leaseId << 192 | period << 160 |
-    usage (hundredths of an hour, 64 bits) << 96 | flags << 8 | hasFlags``; `flags` None leaves the
-    lease's flags as they are."""
-    if not (0 <= lease_id < 2**64 and 0 <= period < 2**32 and 0 <= usage_hundredths < 2**64):
-        raise ValueError(f"lease item out of range: lease {lease_id}, period {period}, usage {usage_hundredths}")
-    if flags is not None and not 0 <= flags < 16:
-        raise ValueError(f"flags out of range: {flags}")
-    word = lease_id << 192 | period << 160 | usage_hundredths << 96
-    return word if flags is None else word | flags << 8 | 1
-
-
-def lease_payload(words: Iterable[int]) -> bytes:
-    return b"".join(w.to_bytes(32, "big") for w in words)
 
 
 def sign_report(
@@ -107,11 +79,11 @@ class ReportPublisher:
                 f"{signer.address} is not an oracle operator on the gateway {self.gateway.address}: "
                 "the bank must add it (OracleGateway.addOperator)"
             )
-        consumer, _, quorum, _ = self._retry(self.gateway.functions.feeds(feed).call)
-        if int(consumer, 16) == 0:
+        route = self._retry(self.gateway.functions.feeds(feed).call)
+        if int(route.consumer, 16) == 0:
             raise OracleError(f"feed 0x{feed.hex()} is not configured on the gateway: run `yinqi deploy`")
-        if quorum > 1:
-            raise OracleError(f"feed 0x{feed.hex()} needs {quorum} signatures; this oracle signs alone (k = 1)")
+        if route.quorum > 1:
+            raise OracleError(f"feed 0x{feed.hex()} needs {route.quorum} signatures; this oracle signs alone (k = 1)")
 
     def recover(self) -> int:
         """Settle what a previous run left pending; how many reports that was."""
@@ -131,7 +103,7 @@ class ReportPublisher:
         if self._chain_last() >= report.sequence:
             self.outbox.confirm(report)  # it landed before we could record it
             return
-        _, _, _, max_age = self._retry(self.gateway.functions.feeds(self.feed).call)
+        max_age = self._retry(self.gateway.functions.feeds(self.feed).call).maxAge
         now = self._now()
         if report.as_of + max_age < now + 60:
             report = self.outbox.resigned(report, now)
@@ -158,7 +130,7 @@ class ReportPublisher:
         log.info("report %d on chain: %d items", report.sequence, len(report.items))
 
     def _chain_last(self) -> int:
-        return self._retry(self.gateway.functions.feeds(self.feed).call)[1]
+        return self._retry(self.gateway.functions.feeds(self.feed).call).lastSequence
 
     def _now(self) -> int:
         return self._retry(lambda: self.w3.eth.get_block("latest")["timestamp"])

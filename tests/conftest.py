@@ -32,7 +32,7 @@ def seeded_chain(tmp_path, *, credit: bool = False):
     """A real anvil with every contract deployed and the demo's seeds: its cast onboarded and funded,
     a supply chain in motion and, with `credit`, a scored merchant. Yields (settings, w3, manifest)."""
     from backend.core.chain import connect
-    from backend.demo import seed, seed_credit, seed_supply_chain
+    from backend.demo.seeding import seed, seed_credit, seed_supply_chain
     from backend.services.deploy import deploy
 
     settings = make_settings(tmp_path, free_port())

@@ -14,6 +14,7 @@ from flask import Flask, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from backend.api import alerts, audit, credit, frontend, health, kpis, leases, participants, receivables
 from backend.api.config import ApiConfig
 from backend.api.context import YinqiContext
 from backend.core.errors import ChainError, YinqiError
@@ -44,9 +45,6 @@ def create_app(config: ApiConfig | None = None) -> Flask:
     )
     app.extensions["yinqi"] = YinqiContext(config)
     api = YinqiApi(app)
-
-    from backend.api import alerts, audit, credit, frontend, health, kpis, leases, participants, receivables
-
     for module in (health, participants, receivables, credit, leases, alerts, kpis, audit):
         api.register_blueprint(module.blp)
     app.register_blueprint(frontend.bp)

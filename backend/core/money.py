@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from backend.core.enums import SETTLEMENT_DECIMALS as DECIMALS  # an external token must have the same
 from backend.core.errors import ConfigError
 
-DECIMALS = 6  # SettlementToken's decimals; an external token must have the same
 UNIT = 10**DECIMALS
 
 

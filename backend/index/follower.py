@@ -16,6 +16,7 @@ from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 
+from backend.core.codec import split_words, unpack_credit_word
 from backend.core.manifest import Manifest
 from backend.index.store import Event, IndexStore
 
@@ -113,8 +114,8 @@ class Indexer:
             args = {k: _json(v) for k, v in decoded["args"].items()}
             parties = {v.lower() for v in args.values() if isinstance(v, str) and Web3.is_address(v) and len(v) == 42}
             if decoded["event"] == "ScoresApplied":  # one event, many merchants: name them all
-                blob = bytes(decoded["args"]["updates"])
-                parties |= {f"0x{int.from_bytes(blob[i : i + 32], 'big') >> 96:040x}" for i in range(0, len(blob), 32)}
+                words = split_words(bytes(decoded["args"]["updates"]))
+                parties |= {unpack_credit_word(word).merchant.lower() for word in words}
             subject = next((args[a] for a in SUBJECT_ARGS.get(contract, ()) if a in args), None)
             events.append(
                 Event(

@@ -9,32 +9,27 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from backend.core.codec import split_words, unpack_credit_word
+from backend.core.enums import LeaseStatus, LineStatus, Refusal, RiskFlag, Role
+from backend.core.money import UNIT
 from backend.index.audit import replay_receivables
 from backend.index.store import EventFilter, IndexStore
-from backend.services.leasing import FLAG_NAMES
 
-ROLE_NAMES = {
-    1: "BANK",
-    2: "CORE_ENTERPRISE",
-    4: "SUPPLIER",
-    8: "MERCHANT",
-    16: "LESSEE",
-    32: "CREDIT_ORACLE",
-    64: "IOT_ORACLE",
-}
+_RUNNING = (LeaseStatus.ACTIVE.label, LeaseStatus.FROZEN.label)  # leases that count as active
+_ENDED = (LeaseStatus.RECALLED.label, LeaseStatus.CLOSED.label)  # leases whose flags no longer matter
 
 
 def role_names(mask: int) -> list[str]:
-    return [name for bit, name in ROLE_NAMES.items() if mask & bit]
+    return [role.name for role in Role if mask & role]
 
 
 def flag_names(mask: int) -> list[str]:
-    return [name for bit, name in FLAG_NAMES.items() if mask & bit]
+    return [flag.name for flag in RiskFlag if mask & flag]
 
 
 def _dicts(store: IndexStore, where: EventFilter) -> list[dict[str, Any]]:
     return [
-        {"event": e.event, "args": e.args, "timestamp": e.timestamp, "block": e.block_number}
+        {"event": e.event, "args": e.args, "timestamp": e.timestamp, "block": e.block_number, "tx": e.tx_hash}
         for e in store.query(where)
     ]
 
@@ -81,37 +76,35 @@ def credit_lines(store: IndexStore) -> list[dict[str, Any]]:
                 "score": 0,
                 "rate_bps": 0,
                 "drawn": 0,
-                "status": "Active",
+                "pending_limit": 0,  # a raise beyond the bank's step, held for the bank to confirm
+                "status": LineStatus.ACTIVE.label,
                 "scored_at": None,
                 "model_hash": None,
             },
         )
 
+    held: dict[tuple[str, str], int] = {}  # (tx, merchant) → the raise held in that report's transaction
     for e in _dicts(store, EventFilter(contract="CreditLine")):
         a, name = e["args"], e["event"]
-        if name == "ScoresApplied":
-            blob = bytes.fromhex(a["updates"][2:])
-            for i in range(0, len(blob), 32):
-                word = int.from_bytes(blob[i : i + 32], "big")
-                merchant = f"0x{word >> 96:040x}"
-                limit_whole = (word >> 32) & (2**64 - 1)
-                line(merchant).update(
-                    limit=limit_whole * 10**6,
-                    score=(word >> 16) & 0xFFFF,
-                    rate_bps=word & 0xFFFF,
-                    scored_at=a["asOf"],
-                    model_hash=a["modelHash"],
-                )
+        if name == "ScoresApplied":  # after the report's LimitIncreaseHeld events, in the same transaction
+            for word in split_words(bytes.fromhex(a["updates"][2:])):
+                update = unpack_credit_word(word)
+                row = line(update.merchant.lower())
+                row.update(score=update.score, rate_bps=update.rate_bps, scored_at=a["asOf"], model_hash=a["modelHash"])
+                if (e["tx"], update.merchant.lower()) not in held:  # a held raise leaves the limit as it was
+                    row.update(limit=update.limit_whole * UNIT, pending_limit=0)
         elif name in ("Drawn", "Repaid"):
             line(a["merchant"])["drawn"] = int(a["drawn"])
         elif name == "LineFrozen":
-            line(a["merchant"])["status"] = "Frozen"
+            line(a["merchant"])["status"] = LineStatus.FROZEN.label
         elif name == "LineUnfrozen":
-            line(a["merchant"])["status"] = "Active"
+            line(a["merchant"])["status"] = LineStatus.ACTIVE.label
         elif name == "LineDefaulted":
-            line(a["merchant"])["status"] = "Defaulted"
+            line(a["merchant"])["status"] = LineStatus.DEFAULTED.label
+        elif name == "LimitIncreaseHeld":
+            line(a["merchant"])["pending_limit"] = held[e["tx"], a["merchant"].lower()] = int(a["requested"])
         elif name == "LimitIncreaseConfirmed":
-            line(a["merchant"])["limit"] = int(a["limit"])
+            line(a["merchant"]).update(limit=int(a["limit"]), pending_limit=0)
     return list(lines.values())
 
 
@@ -128,7 +121,7 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
                 "device_id": a["deviceId"],
                 "lessor": a["lessor"],
                 "lessee": a["lessee"],
-                "status": "Offered",
+                "status": LeaseStatus.OFFERED.label,
                 "flags": [],
                 "period_seconds": terms["periodSeconds"],
                 "periods": terms["periods"],
@@ -144,7 +137,7 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
         if row is None:
             continue
         if name == "LeaseAccepted":
-            row.update(status="Active", start=a["start"])
+            row.update(status=LeaseStatus.ACTIVE.label, start=a["start"])
         elif name == "RiskFlagsChanged":
             row["flags"] = flag_names(a["flags"])
         elif name == "RentBilled":
@@ -157,11 +150,11 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
             row["usage_hundredths"] = sum(row["_usage"].values())
         elif name in ("LeaseFrozen", "LeaseUnfrozen", "LeaseDefaulted", "LeaseRecalled", "LeaseClosed"):
             row["status"] = {
-                "LeaseFrozen": "Frozen",
-                "LeaseUnfrozen": "Active",
-                "LeaseDefaulted": "Defaulted",
-                "LeaseRecalled": "Recalled",
-                "LeaseClosed": "Closed",
+                "LeaseFrozen": LeaseStatus.FROZEN.label,
+                "LeaseUnfrozen": LeaseStatus.ACTIVE.label,
+                "LeaseDefaulted": LeaseStatus.DEFAULTED.label,
+                "LeaseRecalled": LeaseStatus.RECALLED.label,
+                "LeaseClosed": LeaseStatus.CLOSED.label,
             }[name]
     out = []
     for row in rows.values():
@@ -178,7 +171,7 @@ def alerts(store: IndexStore, open_only: bool = True) -> list[dict[str, Any]]:
     out = []
     for e in store.query(EventFilter(contract="EquipmentLease", events=("RiskFlagsChanged",)), newest_first=True):
         lease = current.get(e.args["leaseId"])
-        if lease is None or (open_only and (not lease["flags"] or lease["status"] in ("Recalled", "Closed"))):
+        if lease is None or (open_only and (not lease["flags"] or lease["status"] in _ENDED)):
             continue
         raised = flag_names(e.args["flags"] & ~e.args["previous"])
         cleared = flag_names(e.args["previous"] & ~e.args["flags"])
@@ -228,8 +221,6 @@ class Kpis:
 
 
 def kpis(store: IndexStore) -> Kpis:
-    from backend.services.receivables import REFUSALS
-
     k = Kpis()
     issued_at: dict[int, int] = {}
     financed: set[int] = set()
@@ -249,7 +240,7 @@ def kpis(store: IndexStore) -> Kpis:
             financed.add(a["id"])
             to_cash.append(e.timestamp - issued_at.get(a["id"], e.timestamp))
         elif e.event == "FinancingRefused":
-            reason = REFUSALS[a["reason"]]
+            reason = Refusal(a["reason"]).label
             k.refusals[reason] = k.refusals.get(reason, 0) + 1
         elif e.event == "ReceivableDefaulted" and a["id"] in financed:
             k.defaulted_financed += int(a["outstanding"])
@@ -265,13 +256,11 @@ def kpis(store: IndexStore) -> Kpis:
     k.credit_limits = sum(line["limit"] for line in lines)
     k.credit_drawn = sum(line["drawn"] for line in lines)
     k.credit_utilisation = k.credit_drawn / k.credit_limits if k.credit_limits else None
-    k.credit_lines_defaulted = sum(line["status"] == "Defaulted" for line in lines)
+    k.credit_lines_defaulted = sum(line["status"] == LineStatus.DEFAULTED.label for line in lines)
     all_leases = leases(store)
-    k.leases_active = sum(row["status"] in ("Active", "Frozen") for row in all_leases)
-    k.leases_with_open_flags = sum(
-        bool(row["flags"]) and row["status"] not in ("Recalled", "Closed") for row in all_leases
-    )
-    k.leases_defaulted = sum(row["status"] == "Defaulted" for row in all_leases)
+    k.leases_active = sum(row["status"] in _RUNNING for row in all_leases)
+    k.leases_with_open_flags = sum(bool(row["flags"]) and row["status"] not in _ENDED for row in all_leases)
+    k.leases_defaulted = sum(row["status"] == LeaseStatus.DEFAULTED.label for row in all_leases)
     return k
 
 

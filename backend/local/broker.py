@@ -7,14 +7,14 @@ from __future__ import annotations
 import getpass
 import logging
 import shutil
+import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
 from backend.core.errors import YinqiError
-from backend.local.node import die_with_parent
+from backend.local.process import spawn, stop_child, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -61,38 +61,24 @@ class LocalBroker:
         self.home.mkdir(parents=True, exist_ok=True)
         config = self.home / "mosquitto.conf"
         config.write_text(CONFIG.format(host=self.host, port=self.port, home=self.home, user=getpass.getuser()))
-        with open(self.home / "mosquitto.log", "ab") as out:
-            self._process = subprocess.Popen(
-                [self.binary, "-c", str(config)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BrokerError(
-                    f"mosquitto exited with code {self._process.returncode}; see {self.home / 'mosquitto.log'}"
-                )
-            if _listening(self.host, self.port):
-                log.info("mosquitto up at %s (pid %s)", self.address, self.pid)
-                return
-            time.sleep(0.05)
+        log_path = self.home / "mosquitto.log"
+        self._process = spawn([self.binary, "-c", str(config)], log_path)
+        if wait_until(
+            self._process,
+            lambda: _listening(self.host, self.port),
+            timeout=timeout,
+            what="mosquitto",
+            log_path=log_path,
+            error=BrokerError,
+        ):
+            log.info("mosquitto up at %s (pid %s)", self.address, self.pid)
+            return
         self.stop()
         raise BrokerError(f"mosquitto did not listen on {self.address} within {timeout:.0f}s")
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()  # mosquitto saves its persistence file on SIGTERM
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, signal.SIGTERM, timeout)  # mosquitto saves its persistence file on SIGTERM
 
     def kill(self) -> None:
         """Stop it the hard way (a crash): no persistence save."""

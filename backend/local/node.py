@@ -3,27 +3,20 @@ state file, so stopping and starting it keeps every block's effects."""
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import signal
 import subprocess
-import time
 from types import TracebackType
 
 from backend.core.chain import rpc_chain_id
 from backend.core.config import Settings
 from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
 from backend.core.errors import ChainAlreadyRunning, ChainError
+from backend.local.process import spawn, stop_child, wait_until
 
 log = logging.getLogger(__name__)
 
 STATE_DUMP_INTERVAL = 5  # seconds between state dumps, so even a killed node loses little
-
-
-def die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the parent dies, so no node outlives us."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class LocalChain:
@@ -64,44 +57,25 @@ class LocalChain:
             "--state-interval",
             str(STATE_DUMP_INTERVAL),
         ]
-        log_file = open(self.settings.home / "anvil.log", "ab")  # noqa: SIM115 - owned by the child
-        with log_file:
-            self._process = subprocess.Popen(
-                cmd,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ChainError(
-                    f"anvil exited with code {self._process.returncode}; see {self.settings.home / 'anvil.log'}"
-                )
-            try:
-                if rpc_chain_id(self.url, timeout=1.0) == self.settings.chain_id:
-                    log.info("anvil up at %s (pid %s, state %s)", self.url, self.pid, state)
-                    return
-            except ChainError:
-                pass  # the port is bound but the RPC server is not serving yet
-            time.sleep(0.1)
+        log_path = self.settings.home / "anvil.log"
+        self._process = spawn(cmd, log_path)
+        if wait_until(self._process, self._answers, timeout=timeout, what="anvil", log_path=log_path, error=ChainError):
+            log.info("anvil up at %s (pid %s, state %s)", self.url, self.pid, state)
+            return
         self.stop()
         raise ChainError(f"anvil did not answer at {self.url} within {timeout:.0f}s")
+
+    def _answers(self) -> bool:
+        try:
+            return rpc_chain_id(self.url, timeout=1.0) == self.settings.chain_id
+        except ChainError:
+            return False  # the port is bound but the RPC server is not serving yet
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask anvil to stop (it writes its state file on the way out); kill it if it hangs."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("anvil (pid %s) ignored SIGINT for %.0fs; killing it", process.pid, timeout)
-            process.kill()
-            process.wait()
+        if not stop_child(process, signal.SIGINT, timeout):
+            log.warning("anvil (pid %s) ignored SIGINT for %.0fs; killed it", process.pid, timeout)
 
     def exit_code(self) -> int | None:
         """anvil's exit code if it has exited, else None."""

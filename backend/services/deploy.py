@@ -229,11 +229,12 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
     for name, feed, consumer_name, max_age in routes:
         consumer = ctx.address(consumer_name)
         wanted = (consumer, ctx.settings.oracle_quorum, max_age)
+        route = gateway.functions.feeds(feed).call()
         if gateway.functions.operatorCount().call() < ctx.settings.oracle_quorum:
             log.warning(
                 "%s feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)", name
             )
-        elif tuple(gateway.functions.feeds(feed).call()[i] for i in (0, 2, 3)) != wanted:
+        elif (route.consumer, route.quorum, route.maxAge) != wanted:
             send(
                 ctx.w3,
                 _admin(ctx, env, f"configuring the {name} feed"),

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from backend.core.chain import send
+from backend.core.chain import call_named, send
+from backend.core.enums import LeaseStatus, RiskFlag
 from backend.core.manifest import Manifest
-
-# Names of IEquipmentLease.LeaseStatus, in declaration order.
-LEASE_STATUSES = ("None", "Offered", "Active", "Frozen", "Defaulted", "Recalled", "Closed")
-FLAG_NAMES = {1: "IDLE", 2: "GEOFENCE", 4: "FUEL", 8: "TAMPER"}  # oracles.iot.rules.Flag's bits
+from backend.core.money import UNIT
 
 
 @dataclass(frozen=True)
@@ -44,9 +42,9 @@ class LeaseView:
 DEMO_TERMS = LeaseTerms(
     period_seconds=86_400,
     periods=30,
-    deposit=20_000 * 10**6,
-    minimum_rent=200 * 10**6,
-    tiers=((8, 150 * 10**6), (16, 120 * 10**6), (24, 100 * 10**6)),  # DCNY per hour, falling with use
+    deposit=20_000 * UNIT,
+    minimum_rent=200 * UNIT,
+    tiers=((8, 150 * UNIT), (16, 120 * UNIT), (24, 100 * UNIT)),  # DCNY per hour, falling with use
 )
 
 
@@ -76,38 +74,25 @@ class LeaseService:
         self._send(lessee, self.contract.functions.accept(lease_id), f"accepting lease {lease_id}")
 
     def lease(self, lease_id: int) -> LeaseView:
-        (
-            lessee,
-            start,
-            period_seconds,
-            periods,
-            flags,
-            lessor,
-            status,
-            billed,
-            settled,
-            deposit,
-            minimum_rent,
-            _device,
-        ) = self.contract.functions.leaseOf(lease_id).call()
+        lease = self.contract.functions.leaseOf(lease_id).call()
         return LeaseView(
             lease_id,
-            lessee,
-            lessor,
-            start,
-            period_seconds,
-            periods,
-            [name for bit, name in FLAG_NAMES.items() if flags & bit],
-            LEASE_STATUSES[status],
-            billed,
-            settled,
-            deposit,
-            minimum_rent,
+            lease.lessee,
+            lease.lessor,
+            lease.start,
+            lease.periodSeconds,
+            lease.periods,
+            [flag.name for flag in RiskFlag if lease.flags & flag],
+            LeaseStatus(lease.status).label,
+            lease.billed,
+            lease.settled,
+            lease.deposit,
+            lease.minimumRent,
         )
 
     def open_lease(self, device_id: str) -> int | None:
-        found, lease_id = self.contract.functions.openLeaseOf(device_id).call()
-        return lease_id if found else None
+        found = call_named(self.contract.functions.openLeaseOf(device_id))
+        return found.leaseId if found.found else None
 
     def _send(self, account: LocalAccount, call, what: str):
         return send(self.w3, account, call, decoder=self._decoder, what=what)

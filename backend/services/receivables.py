@@ -14,24 +14,10 @@ from web3 import Web3
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from backend.core.chain import call, send
+from backend.core.chain import call, call_named, send
+from backend.core.enums import ReceivableStatus, Refusal
 from backend.core.errors import ConfigError
 from backend.core.manifest import Manifest
-
-# Names of IReceivables.Status and IReceivables.Refusal, in declaration order (a test holds them to
-# the Solidity source).
-STATUSES = ("None", "Active", "Split", "Financed", "Settled", "Defaulted")
-REFUSALS = (
-    "None",
-    "Matured",
-    "DebtorNotAuthorized",
-    "NoFacility",
-    "DebtorInDefault",
-    "ExposureLimitExceeded",
-    "InsufficientLiquidity",
-    "PoolPaused",
-    "AdvanceTooSmall",
-)
 
 
 @dataclass(frozen=True)
@@ -107,9 +93,9 @@ class ReceivablesService:
         """Apply for financing; approval pays the advance in the same transaction."""
         receipt = self._send(holder, self.contract.functions.applyForFinancing(rid), f"financing #{rid}")
         if financed := self._events(receipt, "ReceivableFinanced"):
-            return FinancingOutcome(True, "None", financed[0]["args"]["advance"], receipt)
+            return FinancingOutcome(True, Refusal.NONE.label, financed[0]["args"]["advance"], receipt)
         refused = self._events(receipt, "FinancingRefused")[0]["args"]["reason"]
-        return FinancingOutcome(False, REFUSALS[refused], 0, receipt)
+        return FinancingOutcome(False, Refusal(refused).label, 0, receipt)
 
     def repay(self, debtor: LocalAccount, rid: int, amount: int) -> TxReceipt:
         """The debtor repays `amount` of `rid`, approving the contract first if it must."""
@@ -130,21 +116,20 @@ class ReceivablesService:
 
     def show(self, rid: int) -> ReceivableView:
         r = call(self.contract.functions.receivable(rid), decoder=self._decoder, what=f"reading #{rid}")
-        debtor, due_date, status, financed, amount, repaid, parent_plus_one, invoice_hash = r
-        _, holder, *_ = self.contract.functions.receivables(rid).call()
-        _, _, first_part, part_count = self.contract.functions.lineage(rid).call()
+        holder = call_named(self.contract.functions.receivables(rid)).creditor
+        lineage = call_named(self.contract.functions.lineage(rid))
         return ReceivableView(
             id=rid,
-            debtor=debtor,
+            debtor=r.debtor,
             holder=None if int(holder, 16) == 0 else holder,
-            amount=amount,
-            repaid=repaid,
-            due_date=due_date,
-            status=STATUSES[status],
-            financed=financed,
-            invoice_hash="0x" + invoice_hash.hex(),
-            parent=parent_plus_one - 1 if parent_plus_one else None,
-            parts=list(range(first_part, first_part + part_count)),
+            amount=r.amount,
+            repaid=r.repaid,
+            due_date=r.dueDate,
+            status=ReceivableStatus(r.status).label,
+            financed=r.financed,
+            invoice_hash="0x" + r.invoiceHash.hex(),
+            parent=lineage.parentId if lineage.isPart else None,
+            parts=list(range(lineage.firstPart, lineage.firstPart + lineage.partCount)),
         )
 
     def list_by_participant(self, account: str) -> list[ReceivableView]:

@@ -1,5 +1,7 @@
 """A merchant's consent to be scored, as EIP-712 typed data the merchant signs in its wallet
 (``eth_signTypedData_v4``) and the credit oracle verifies before it reads any of the merchant's data.
+The typed data's definition has one home, :mod:`backend.core.consent_types` (the API serves it to the
+frontend).
 """
 
 from __future__ import annotations
@@ -13,23 +15,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.exceptions import ValidationError
 from web3 import Web3
 
+from backend.core.consent_types import CONSENT_TYPES, PRIMARY_TYPE, SCOPE, domain
 from oracles.errors import OracleError
-
-SCOPE = "Yinqi: score my operating data for a revolving credit line"
-CONSENT_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
-    "Consent": [
-        {"name": "merchant", "type": "address"},
-        {"name": "merchantId", "type": "string"},
-        {"name": "scope", "type": "string"},
-        {"name": "expiresAt", "type": "uint64"},
-        {"name": "nonce", "type": "uint256"},
-    ],
-}
 
 
 class ConsentError(OracleError, PermissionError):
@@ -48,8 +35,8 @@ class Consent:
     def typed_data(self) -> dict[str, Any]:
         return {
             "types": CONSENT_TYPES,
-            "primaryType": "Consent",
-            "domain": {"name": "Yinqi credit consent", "version": "1", "chainId": self.chain_id},
+            "primaryType": PRIMARY_TYPE,
+            "domain": domain(self.chain_id),
             "message": {
                 "merchant": Web3.to_checksum_address(self.merchant),
                 "merchantId": self.merchant_id,

@@ -22,6 +22,7 @@ from web3 import Web3
 
 from backend.core.accounts import signer_from_spec
 from backend.core.chain import connect
+from backend.core.codec import credit_payload, pack_credit_word
 from backend.core.config import Settings
 from backend.core.feeds import CREDIT_FEED
 from backend.core.manifest import Manifest
@@ -31,7 +32,7 @@ from oracles.credit.model import CreditModel
 from oracles.credit.policy import DEFAULT_POLICY, Policy
 from oracles.credit.scoring import decide
 from oracles.errors import DataError
-from oracles.gateway import ReportPublisher, credit_payload, pack_credit_word
+from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
 
 log = logging.getLogger(__name__)

@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.core.accounts import signer_from_spec
-from backend.core.chain import connect
+from backend.core.chain import call_named, connect
+from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.config import Settings
+from backend.core.enums import LeaseStatus
 from backend.core.errors import ChainError, YinqiError
 from backend.core.feeds import IOT_FEED
 from backend.core.manifest import Manifest
-from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.gateway import ReportPublisher
 from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
 from oracles.iot.mqtt import connect as mqtt_connect
 from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
@@ -41,7 +43,7 @@ from oracles.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-RUNNING = (2, 3, 4)  # EquipmentLease statuses that take reports: Active, Frozen, Defaulted
+RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)  # leases that take reports
 SESSION_EXPIRY = 7 * 86_400  # seconds the broker keeps our session (and queues messages) while we are down
 
 
@@ -91,13 +93,12 @@ class IotOracle:
         """Which of the rules file's devices is under a running lease, as the chain says now."""
         leases = {}
         for device in self.store.engine.book.devices:
-            found, lease_id = self.lease_contract.functions.openLeaseOf(device).call()
-            if not found:
+            found = call_named(self.lease_contract.functions.openLeaseOf(device))
+            if not found.found:
                 continue
-            lease = self.lease_contract.functions.leaseOf(lease_id).call()
-            _lessee, start, period_seconds, periods, _flags, _lessor, status, *_ = lease
-            if status in RUNNING:
-                leases[device] = LeaseInfo(lease_id, start, period_seconds, periods)
+            lease = self.lease_contract.functions.leaseOf(found.leaseId).call()
+            if lease.status in RUNNING:
+                leases[device] = LeaseInfo(found.leaseId, lease.start, lease.periodSeconds, lease.periods)
         if leases != self.leases:
             log.info("devices under lease: %s", {d: i.lease_id for d, i in leases.items()})
         self.leases = leases

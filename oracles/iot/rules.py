@@ -11,23 +11,14 @@ import math
 import tomllib
 from collections import deque
 from dataclasses import dataclass, field, fields, replace
-from enum import IntFlag
 from pathlib import Path
 
+from backend.core.enums import RiskFlag
 from oracles.errors import DataError
 from oracles.iot.telemetry import BadMessage, Rejection, Telemetry
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 WORK_EPSILON_HOURS = 0.01  # meter noise below this is not work
-
-
-class Flag(IntFlag):
-    """Risk flags, as bits (the lease contract keeps the same bits)."""
-
-    IDLE = 1
-    GEOFENCE = 2
-    FUEL = 4
-    TAMPER = 8
 
 
 @dataclass(frozen=True)
@@ -87,18 +78,18 @@ def _rules(base: DeviceRules, values: dict, names: set[str]) -> DeviceRules:
 @dataclass(frozen=True)
 class FlagChange:
     device_id: str
-    flag: Flag
+    flag: RiskFlag
     raised: bool  # True: raised; False: cleared
     at: float  # unix seconds
     detail: str
-    flags: Flag = Flag(0)  # all the device's flags right after this change
+    flags: RiskFlag = RiskFlag(0)  # all the device's flags right after this change
 
 
 @dataclass
 class DeviceState:
     last: Telemetry | None = None
     last_work_at: float | None = None  # when the engine-hour meter last advanced
-    flags: Flag = Flag(0)
+    flags: RiskFlag = RiskFlag(0)
     worked_hours: float = 0.0  # accepted work since the state began (usage)
     hours_since_idle: float = 0.0
     outside_streak: int = 0
@@ -124,11 +115,11 @@ class RuleEngine:
             raise BadMessage(Rejection.STALE, f"{t.device_id} at {t.timestamp:.0f} after {state.last.timestamp:.0f}")
         if problem := _tamper(t, state.last, rules, now):
             state.clean_streak = 0
-            self._set(state, t.device_id, Flag.TAMPER, True, t.timestamp, problem, changes)
+            self._set(state, t.device_id, RiskFlag.TAMPER, True, t.timestamp, problem, changes)
             return changes  # a suspect message feeds no other rule
         state.clean_streak += 1
         if state.clean_streak >= rules.tamper_clear_messages:
-            self._set(state, t.device_id, Flag.TAMPER, False, t.timestamp, "clean messages again", changes)
+            self._set(state, t.device_id, RiskFlag.TAMPER, False, t.timestamp, "clean messages again", changes)
         if state.last is not None:
             dh, df = t.working_hours - state.last.working_hours, t.fuel - state.last.fuel
             if dh > WORK_EPSILON_HOURS:
@@ -150,13 +141,13 @@ class RuleEngine:
 
     def _idle(self, device_id: str, state: DeviceState, rules: DeviceRules, now: float) -> list[FlagChange]:
         changes: list[FlagChange] = []
-        if Flag.IDLE in state.flags:
+        if RiskFlag.IDLE in state.flags:
             if state.hours_since_idle >= rules.idle_clear_hours:
-                self._set(state, device_id, Flag.IDLE, False, now, "working again", changes)
+                self._set(state, device_id, RiskFlag.IDLE, False, now, "working again", changes)
         elif state.last_work_at is not None and now - state.last_work_at > rules.idle_hours * 3600:
             state.hours_since_idle = 0.0
             idle_for = (now - state.last_work_at) / 3600
-            self._set(state, device_id, Flag.IDLE, True, now, f"no work for {idle_for:.1f} h", changes)
+            self._set(state, device_id, RiskFlag.IDLE, True, now, f"no work for {idle_for:.1f} h", changes)
         return changes
 
     def _fuel(self, state, t, rules, dh, df, changes) -> None:
@@ -169,9 +160,11 @@ class RuleEngine:
             return
         rate = sum(f for _, f in window) / hours
         if rate > rules.fuel_max_l_per_hour:
-            self._set(state, t.device_id, Flag.FUEL, True, t.timestamp, f"{rate:.1f} l/h over {hours:.1f} h", changes)
+            self._set(
+                state, t.device_id, RiskFlag.FUEL, True, t.timestamp, f"{rate:.1f} l/h over {hours:.1f} h", changes
+            )
         elif rate < rules.fuel_clear_l_per_hour:
-            self._set(state, t.device_id, Flag.FUEL, False, t.timestamp, f"{rate:.1f} l/h", changes)
+            self._set(state, t.device_id, RiskFlag.FUEL, False, t.timestamp, f"{rate:.1f} l/h", changes)
 
     def _geofence(self, state, t, rules, changes) -> None:
         inside = any(_inside(t.lat, t.lon, polygon) for polygon in rules.geofence)
@@ -179,9 +172,9 @@ class RuleEngine:
             (state.inside_streak + 1, 0) if inside else (0, state.outside_streak + 1)
         )
         if state.outside_streak >= rules.geofence_confirm:
-            self._set(state, t.device_id, Flag.GEOFENCE, True, t.timestamp, f"at {t.lat:.4f}, {t.lon:.4f}", changes)
+            self._set(state, t.device_id, RiskFlag.GEOFENCE, True, t.timestamp, f"at {t.lat:.4f}, {t.lon:.4f}", changes)
         elif state.inside_streak >= rules.geofence_confirm:
-            self._set(state, t.device_id, Flag.GEOFENCE, False, t.timestamp, "back inside", changes)
+            self._set(state, t.device_id, RiskFlag.GEOFENCE, False, t.timestamp, "back inside", changes)
 
     @staticmethod
     def _set(state, device_id, flag, raised, at, detail, changes) -> None:

@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from oracles.iot.rules import DeviceState, Flag, FlagChange, RuleEngine
+from backend.core.enums import RiskFlag
+from oracles.iot.rules import DeviceState, FlagChange, RuleEngine
 from oracles.iot.telemetry import BadMessage, Telemetry, parse
 
 SCHEMA = """
@@ -215,6 +216,6 @@ def _state_from_json(raw: str) -> DeviceState:
     doc = json.loads(raw)
     last = doc.pop("last")
     return DeviceState(
-        **{**doc, "flags": Flag(doc["flags"]), "fuel_window": deque(tuple(x) for x in doc["fuel_window"])},
+        **{**doc, "flags": RiskFlag(doc["flags"]), "fuel_window": deque(tuple(x) for x in doc["fuel_window"])},
         last=Telemetry(**last) if last else None,
     )

@@ -4,21 +4,35 @@ OpenAPI document, and the event index (resume after restart, reorg)."""
 import csv
 import io
 from dataclasses import replace
+from typing import NamedTuple
 from uuid import uuid4
 
 import pytest
+from web3 import Web3
 
 from backend.api import create_app
 from backend.api.config import ApiConfig
+from backend.core.codec import lease_payload, pack_lease_word
+from backend.core.config import Settings
 from backend.core.feeds import IOT_FEED
-from backend.demo import CORE, LESSEE, LESSOR, TIER1
+from backend.core.manifest import Manifest
+from backend.demo.seeding import CORE, LESSEE, LESSOR, TIER1
 from backend.index import Indexer, IndexStore
 from backend.services.leasing import LeaseService
-from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
 from tests.conftest import free_port, seeded_chain
 
 DEMO_MEMBERS = 9
+
+
+class World(NamedTuple):
+    """The seeded chain the API tests read."""
+
+    settings: Settings
+    w3: Web3
+    manifest: Manifest
+    leases: dict[str, int]  # device id → lease id
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +46,13 @@ def world(tmp_path_factory):
         publisher = ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED)
         publisher.publish(lease_payload([pack_lease_word(leases["EXC-002"], 0, 150, 2)]), {"flags:EXC-002:1": "2"})
         outbox.close()
-        yield settings, w3, manifest, leases
+        yield World(settings, w3, manifest, leases)
 
 
 @pytest.fixture(scope="module")
 def client(world):
-    settings, *_ = world
     app = create_app(
-        ApiConfig(settings=settings, follow=False, credit_reasons=settings.home / "credit" / "reasons.json")
+        ApiConfig(settings=world.settings, follow=False, credit_reasons=world.settings.home / "credit" / "reasons.json")
     )
     return app.test_client()
 
@@ -57,16 +70,14 @@ def refused(response, status):
 
 
 def test_health_reports_chain_and_index(client, world):
-    _, w3, *_ = world
     body = ok(client.get("/api/health"))
-    assert body["chain_id"] == 31337 and body["latest_block"] == w3.eth.block_number
+    assert body["chain_id"] == 31337 and body["latest_block"] == world.w3.eth.block_number
     assert body["indexed_block"] == body["latest_block"]
 
 
 def test_manifest_gives_the_frontend_addresses_and_abis(client, world):
-    _, _, manifest, _ = world
     body = ok(client.get("/api/manifest"))
-    assert body["contracts"]["Receivables"]["address"] == manifest.record("Receivables").address
+    assert body["contracts"]["Receivables"]["address"] == world.manifest.record("Receivables").address
     assert any(item.get("name") == "applyForFinancing" for item in body["contracts"]["Receivables"]["abi"])
     assert set(body["contracts"]) >= {"EquipmentLease", "CreditLine", "SettlementToken"}
 
@@ -162,12 +173,11 @@ def test_credit_line_with_reasons(client):
 
 
 def test_leases_alerts_and_kpis(client, world):
-    _, _, _, leases = world
     rows = ok(client.get(f"/api/leases?party={LESSEE.address}"))["items"]
     assert [r["device_id"] for r in rows] == ["EXC-001", "EXC-002"]
     flagged = next(r for r in rows if r["device_id"] == "EXC-002")
     assert flagged["flags"] == ["GEOFENCE"] and flagged["status"] == "Active"
-    detail = ok(client.get(f"/api/leases/{leases['EXC-002']}"))
+    detail = ok(client.get(f"/api/leases/{world.leases['EXC-002']}"))
     assert detail["flags"] == ["GEOFENCE"] and detail["periods"][0]["usage_hours"] == 1.5
     assert detail["tiers"][0]["up_to_hours"] == 8 and detail["device_id"] == "EXC-002"
     alerts = ok(client.get("/api/alerts"))["items"]
@@ -203,16 +213,15 @@ def test_the_backend_never_signs(client):
 
 
 def test_index_resumes_after_restart_without_duplicates(world, index_target):
-    _settings, w3, manifest, _ = world
     path = index_target
-    first = Indexer(w3, manifest, IndexStore(path))
+    first = Indexer(world.w3, world.manifest, IndexStore(path))
     first.sync()
     before = first.store.count()
     first.store.close()
-    LeaseService(w3, manifest).offer(
+    LeaseService(world.w3, world.manifest).offer(
         LESSOR, LESSEE.address, f"EXC-RESUME-{uuid4().hex[:6]}", LEASE_TERMS
     )  # one new event
-    again = Indexer(w3, manifest, IndexStore(path))  # a restart: re-reads the last blocks first
+    again = Indexer(world.w3, world.manifest, IndexStore(path))  # a restart: re-reads the last blocks first
     again.sync()
     assert again.store.count() == before + 1
     keys = [(e.block_number, e.log_index) for e in again.store.query()]
@@ -220,26 +229,26 @@ def test_index_resumes_after_restart_without_duplicates(world, index_target):
 
 
 def test_index_survives_a_reorg(world, index_target):
-    _settings, w3, manifest, _ = world
-    index = Indexer(w3, manifest, IndexStore(index_target))
+    index = Indexer(world.w3, world.manifest, IndexStore(index_target))
     index.sync()
     tag = uuid4().hex[:6]
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-ORPHAN-{tag}", LEASE_TERMS)
+    snapshot = world.w3.provider.make_request("evm_snapshot", [])["result"]
+    LeaseService(world.w3, world.manifest).offer(LESSOR, LESSEE.address, f"EXC-ORPHAN-{tag}", LEASE_TERMS)
     index.sync()
     assert [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"][-1] == f"EXC-ORPHAN-{tag}"
-    w3.provider.make_request("evm_revert", [snapshot])  # the block with that offer is gone
-    w3.provider.make_request("evm_mine", [])
-    LeaseService(w3, manifest).offer(LESSOR, LESSEE.address, f"EXC-CANON-{tag}", LEASE_TERMS)
+    world.w3.provider.make_request("evm_revert", [snapshot])  # the block with that offer is gone
+    world.w3.provider.make_request("evm_mine", [])
+    LeaseService(world.w3, world.manifest).offer(LESSOR, LESSEE.address, f"EXC-CANON-{tag}", LEASE_TERMS)
     index.sync()
     offered = [e.args["deviceId"] for e in index.store.query() if e.event == "LeaseOffered"]
     assert f"EXC-ORPHAN-{tag}" not in offered and offered[-1] == f"EXC-CANON-{tag}"
 
 
 def test_a_chain_error_is_a_503_not_a_crash(world):
-    settings, *_ = world
     app = create_app(
-        ApiConfig(settings=replace(settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False)
+        ApiConfig(
+            settings=replace(world.settings, rpc_url=f"http://127.0.0.1:{free_port()}", rpc_timeout=1), follow=False
+        )
     )
     refused(app.test_client().get("/api/health"), 503)
 
@@ -248,9 +257,8 @@ def test_two_api_processes_share_one_postgres_index(world, postgres_index):
     """What several API processes behind a load balancer do: each follows the chain into the same
     index; both serve the same lists, and the index holds every event once."""
     index_target = postgres_index
-    settings, *_ = world
     clients = [
-        create_app(ApiConfig(settings=settings, follow=False, index=index_target)).test_client() for _ in range(2)
+        create_app(ApiConfig(settings=world.settings, follow=False, index=index_target)).test_client() for _ in range(2)
     ]
     bodies = [ok(c.get("/api/receivables?page_size=200")) for c in clients]
     assert bodies[0] == bodies[1] and bodies[0]["total"] >= 6

@@ -4,7 +4,7 @@ import pytest
 
 from backend.core.chain import connect
 from backend.core.dev_accounts import dev_account
-from backend.demo import seed, seed_supply_chain
+from backend.demo.seeding import seed, seed_supply_chain
 from backend.index.audit import decoded_logs, replay_receivables
 from backend.services.deploy import deploy
 from backend.services.receivables import ReceivablesService

@@ -54,7 +54,7 @@ def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
     assert [gateway.functions.isOperator(dev_account(i).address).call() for i in (7, 8)] == [True, True]
     from backend.core.feeds import CREDIT_FEED
 
-    assert gateway.functions.feeds(CREDIT_FEED).call()[0] == credit_line.address
+    assert gateway.functions.feeds(CREDIT_FEED).call().consumer == credit_line.address
 
 
 def test_deploy_adds_only_what_an_older_manifest_lacks(settings, local_chain):

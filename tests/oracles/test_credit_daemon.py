@@ -5,13 +5,17 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from eth_account import Account
 from web3 import Web3
 
 from backend.core.chain import connect
+from backend.core.codec import split_words, unpack_credit_word
 from backend.core.feeds import CREDIT_FEED
+from backend.core.manifest import Manifest
+from backend.core.money import UNIT
 from backend.index.audit import decoded_logs
 from backend.services.deploy import deploy
 from oracles.credit import train
@@ -30,6 +34,16 @@ def model_dir(tmp_path_factory):
     generate(2_000, 12, seed=1).to_csv(path, index=False)
     train.save(train.train(train.load(path, "default_flag"), progress=False), out / "model")
     return out / "model"
+
+
+class World(NamedTuple):
+    """A chain, merchants' data and consents (the last one forged), and the oracle's command line."""
+
+    w3: Web3
+    manifest: Manifest
+    wallets: dict[str, str]  # merchant id → wallet address
+    args: list[str]
+    env: dict[str, str]
 
 
 @pytest.fixture
@@ -65,7 +79,7 @@ def world(settings, local_chain, model_dir, tmp_path, env_for):
         str(BATCH),
         "--once",
     ]
-    return w3, manifest, wallets, args, env_for(settings)
+    return World(w3, manifest, wallets, args, env_for(settings))
 
 
 def run(args, env, **extra):
@@ -81,42 +95,42 @@ def pushed_words(w3, manifest):
     words = []
     for event in decoded_logs(w3, manifest, "CreditLine"):
         if event["event"] == "ScoresApplied":
-            blob = event["args"]["updates"]
-            words += [int.from_bytes(blob[i : i + 32], "big") for i in range(0, len(blob), 32)]
+            words += split_words(event["args"]["updates"])
     return words
 
 
 @pytest.mark.parametrize("crash_at", ["publish.after_enqueue:2", "publish.after_send:2"])
 def test_crash_and_restart_put_every_change_on_chain_exactly_once(world, crash_at):
-    w3, manifest, wallets, args, env = world
-    crashed = run(args, env, YINQI_FAILPOINT=crash_at)
+    crashed = run(world.args, world.env, YINQI_FAILPOINT=crash_at)
     assert crashed.returncode == CRASH_EXIT, crashed.stderr
-    gateway = manifest.contract(w3, "OracleGateway")
-    landed = gateway.functions.feeds(CREDIT_FEED).call()[1]
+    gateway = world.manifest.contract(world.w3, "OracleGateway")
+    landed = gateway.functions.feeds(CREDIT_FEED).call().lastSequence
     assert landed == (1 if crash_at.startswith("publish.after_enqueue") else 2)
 
-    resumed = run(args, env)
+    resumed = run(world.args, world.env)
     assert resumed.returncode == 0, resumed.stderr
-    words = pushed_words(w3, manifest)
-    merchants = [Web3.to_checksum_address(hex(w >> 96)[2:].rjust(40, "0")) for w in words]
+    words = pushed_words(world.w3, world.manifest)
+    updates = [unpack_credit_word(w) for w in words]
+    merchants = [u.merchant for u in updates]
     assert len(merchants) == len(set(merchants)) == CONSENTING  # each once, none twice
-    assert set(merchants) == {wallets[f"M{i:06d}"] for i in range(CONSENTING)}  # the forged consent is not among them
-    credit_line = manifest.contract(w3, "CreditLine")
-    for word, merchant in zip(words, merchants, strict=False):
-        limit, score, rate, _, _, pending = credit_line.functions.lineOf(merchant).call()[:6]
-        assert (score, rate) == ((word >> 16) & 0xFFFF, word & 0xFFFF)
-        assert ((word >> 32) & (2**64 - 1)) * 10**6 in (limit, pending)  # set, or held for the bank
+    assert set(merchants) == {
+        world.wallets[f"M{i:06d}"] for i in range(CONSENTING)
+    }  # the forged consent is not among them
+    credit_line = world.manifest.contract(world.w3, "CreditLine")
+    for update in updates:
+        line = credit_line.functions.lineOf(update.merchant).call()
+        assert (line.score, line.rateBps) == (update.score, update.rate_bps)
+        assert update.limit_whole * UNIT in (line.limit, line.pendingLimit)  # set, or held for the bank
 
-    again = run(args, env)
+    again = run(world.args, world.env)
     assert again.returncode == 0
     assert cycle_of(again)["changed"] == 0 and cycle_of(again)["reports"] == 0
     assert cycle_of(again)["refused_consents"] == 1
-    assert len(pushed_words(w3, manifest)) == CONSENTING
+    assert len(pushed_words(world.w3, world.manifest)) == CONSENTING
 
 
 def test_key_without_the_operator_role_is_refused(world):
-    _, _, _, args, env = world
-    result = run([*args, "--signer", "dev:3"], env)
+    result = run([*world.args, "--signer", "dev:3"], world.env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "is not an oracle operator" in result.stderr.strip().splitlines()[-1]
 
@@ -124,9 +138,10 @@ def test_key_without_the_operator_role_is_refused(world):
 def test_daemon_cycles_until_sigterm_and_stops_cleanly(world):
     import signal
 
-    w3, manifest, _, args, env = world
-    daemon_args = [a for a in args if a != "--once"] + ["--interval", "0.5"]
-    proc = subprocess.Popen([YINQI, *daemon_args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon_args = [a for a in world.args if a != "--once"] + ["--interval", "0.5"]
+    proc = subprocess.Popen(
+        [YINQI, *daemon_args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         first = json.loads(proc.stdout.readline())["cycle"]
         second = json.loads(proc.stdout.readline())["cycle"]
@@ -135,7 +150,7 @@ def test_daemon_cycles_until_sigterm_and_stops_cleanly(world):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert first["changed"] == CONSENTING and second["changed"] == 0  # the second cycle finds nothing new
-    assert len(pushed_words(w3, manifest)) == CONSENTING
+    assert len(pushed_words(world.w3, world.manifest)) == CONSENTING
 
 
 def test_merchant_data_from_sqlite(world, tmp_path):
@@ -143,18 +158,17 @@ def test_merchant_data_from_sqlite(world, tmp_path):
 
     import pandas as pd
 
-    _w3, _manifest, _, args, env = world
     database = tmp_path / "merchants.sqlite"
-    data_dir = Path(args[args.index("--data") + 1])
+    data_dir = Path(world.args[world.args.index("--data") + 1])
     with sqlite3.connect(database) as db:
         pd.read_csv(data_dir / "merchants.csv").to_sql("merchant_months", db, index=False)
-    sqlite_args = list(args)
+    sqlite_args = list(world.args)
     sqlite_args[sqlite_args.index("--data") + 1] = str(database)
-    result = run(sqlite_args, env)
+    result = run(sqlite_args, world.env)
     assert result.returncode == 0, result.stderr
     assert cycle_of(result)["changed"] == CONSENTING
     bad = tmp_path / "empty.sqlite"
     sqlite3.connect(bad).close()
     sqlite_args[sqlite_args.index("--data") + 1] = str(bad)
-    failed = run(sqlite_args, env)
+    failed = run(sqlite_args, world.env)
     assert failed.returncode == 1 and "cannot read table merchant_months" in failed.stderr.strip().splitlines()[-1]

@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from web3 import Web3
 
 from backend.core.chain import connect
-from backend.demo import LESSEE, LESSOR, seed
+from backend.core.manifest import Manifest
+from backend.demo.seeding import LESSEE, LESSOR, seed
 from backend.index.audit import decoded_logs
 from backend.services.deploy import deploy
 from backend.services.leasing import LeaseService, LeaseTerms
@@ -35,6 +38,17 @@ RULES = {
 FLAG_BITS = {"IDLE": 1, "GEOFENCE": 2, "FUEL": 4, "TAMPER": 8}
 
 
+class World(NamedTuple):
+    """A chain with a leased fleet and the rules file the oracle reads."""
+
+    w3: Web3
+    manifest: Manifest
+    devices: list
+    leases: dict[str, int]  # device id → lease id
+    rules: Path
+    env: dict[str, str]
+
+
 @pytest.fixture
 def world(settings, local_chain, tmp_path, env_for):
     """The contracts, a lessor and a lessee onboarded, and a running lease for each of five devices."""
@@ -46,7 +60,7 @@ def world(settings, local_chain, tmp_path, env_for):
     leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices], terms)
     rules = tmp_path / "rules.toml"
     rules.write_text(rules_toml(devices, **RULES))
-    return w3, manifest, devices, leases, rules, env_for(settings)
+    return World(w3, manifest, devices, leases, rules, env_for(settings))
 
 
 class Daemon:
@@ -152,27 +166,28 @@ def assert_chain_matches_store(w3, manifest, leases, devices, store, *, once=Tru
 
 
 def test_rules_raise_and_clear_once_on_chain_and_the_timer_catches_silence(world, broker, tmp_path):
-    w3, manifest, devices, leases, rules, env = world
-    daemon = Daemon(tmp_path, broker, rules, env).start()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
     host, port = broker.host, broker.port
     try:
-        asyncio.run(simulate(host, port, devices, rate=20, duration=4, speedup=3600))
+        asyncio.run(simulate(host, port, world.devices, rate=20, duration=4, speedup=3600))
         # silence: every device, working or not, must be caught idle by the timer alone
         wait_for(
-            lambda: all(("IDLE", True) in c for c in chain_flag_changes(w3, manifest, leases).values()),
+            lambda: all(
+                ("IDLE", True) in c for c in chain_flag_changes(world.w3, world.manifest, world.leases).values()
+            ),
             60,
             "idle flags",
         )
-        for device in devices:  # recover: work normally again
+        for device in world.devices:  # recover: work normally again
             device.scenario = "normal"
-        asyncio.run(simulate(host, port, devices, rate=20, duration=3, speedup=3600))
+        asyncio.run(simulate(host, port, world.devices, rate=20, duration=3, speedup=3600))
         time.sleep(1.5)
         stopped = daemon.stop()
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    store = store_of(daemon.state, rules)
-    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store)
+    store = store_of(daemon.state, world.rules)
+    on_chain = assert_chain_matches_store(world.w3, world.manifest, world.leases, world.devices, store)
     assert on_chain["EXC-001"] == [("IDLE", True), ("IDLE", False)]  # normal: only its silence
     assert on_chain["EXC-002"] == [("IDLE", True), ("IDLE", False)]  # idle until it worked again
     assert on_chain["EXC-003"][0] == ("GEOFENCE", True) and ("GEOFENCE", False) not in on_chain["EXC-003"]
@@ -217,8 +232,7 @@ def malformed(rng: random.Random) -> tuple[str, bytes]:
 
 
 def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, broker, tmp_path):
-    w3, manifest, devices, leases, rules, env = world
-    daemon = Daemon(tmp_path, broker, rules, env).start()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
     rng = random.Random(11)
     bad = [malformed(rng) for _ in range(1_000)]
 
@@ -235,8 +249,10 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
 
     try:
         asyncio.run(publish())
-        asyncio.run(simulate(broker.host, broker.port, devices[:1], rate=0, messages=3, speedup=3600))  # still alive
-        store = store_of(daemon.state, rules)
+        asyncio.run(
+            simulate(broker.host, broker.port, world.devices[:1], rate=0, messages=3, speedup=3600)
+        )  # still alive
+        store = store_of(daemon.state, world.rules)
         wait_for(lambda: store.counters().get("accepted", 0) >= 3, 30, "the valid messages")
         stopped = daemon.stop()
     finally:
@@ -254,44 +270,46 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
         "unknown_device",
         "topic_mismatch",
     } <= rejected.keys()
-    assert not any(chain_flag_changes(w3, manifest, leases).values()), chain_flag_changes(w3, manifest, leases)
+    assert not any(chain_flag_changes(world.w3, world.manifest, world.leases).values()), chain_flag_changes(
+        world.w3, world.manifest, world.leases
+    )
 
 
 @pytest.mark.parametrize("crash", ["kill-9", "publish.after_send:2"])
 def test_kill_and_restart_lose_and_duplicate_nothing(world, broker, tmp_path, crash):
-    w3, manifest, devices, leases, rules, env = world
     extra = {"YINQI_FAILPOINT": crash} if crash != "kill-9" else {}
-    daemon = Daemon(tmp_path, broker, rules, env, extra_env=extra).start()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env, extra_env=extra).start()
     try:
         if crash == "kill-9":
-            asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+            asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1.5, speedup=3600))
             daemon.kill()
         else:
-            asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+            asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1.5, speedup=3600))
             wait_for(lambda: daemon.process.poll() is not None, 60, "the failpoint")
             assert daemon.process.returncode == 137
         # the fleet goes on while the oracle is down: the broker queues for the oracle's session
-        asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1.5, speedup=3600))
+        asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1.5, speedup=3600))
         daemon.env.pop("YINQI_FAILPOINT", None)
         daemon.start()
-        asyncio.run(simulate(broker.host, broker.port, devices, rate=50, duration=1, speedup=3600))
+        asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1, speedup=3600))
         time.sleep(2)
         daemon.stop()
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
-    store = store_of(daemon.state, rules)
-    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store, once=False)  # none lost, none twice
+    store = store_of(daemon.state, world.rules)
+    on_chain = assert_chain_matches_store(
+        world.w3, world.manifest, world.leases, world.devices, store, once=False
+    )  # none lost, none twice
     assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
 
 
 def test_two_instances_split_one_fleet_without_duplicates(world, broker, tmp_path):
-    w3, manifest, devices, leases, rules, env = world
-    a = Daemon(tmp_path, broker, rules, env, name="a", group="oracles").start()
-    b = Daemon(tmp_path, broker, rules, env, name="b", group="oracles").start()
+    a = Daemon(tmp_path, broker, world.rules, world.env, name="a", group="oracles").start()
+    b = Daemon(tmp_path, broker, world.rules, world.env, name="b", group="oracles").start()
     try:
-        sent = asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=3, speedup=3600))
-        store = store_of(a.state, rules)
+        sent = asyncio.run(simulate(broker.host, broker.port, world.devices, rate=100, duration=3, speedup=3600))
+        store = store_of(a.state, world.rules)
         wait_for(lambda: sum(store.counters().values()) >= sent, 30, "every message handled")
         time.sleep(1.5)
         stopped_a, stopped_b = a.stop(), b.stop()
@@ -301,14 +319,13 @@ def test_two_instances_split_one_fleet_without_duplicates(world, broker, tmp_pat
                 d.kill()
     assert stopped_a["handled"] > 0 and stopped_b["handled"] > 0  # both took a share
     assert stopped_a["handled"] + stopped_b["handled"] == sent  # and no message went to both
-    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store)
+    on_chain = assert_chain_matches_store(world.w3, world.manifest, world.leases, world.devices, store)
     assert on_chain["EXC-004"][:1] == [("FUEL", True)]
 
 
 def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
     from tests.conftest import assert_one_line_error, free_port
 
-    _, _, _, _, rules, env = world
     result = subprocess.run(
         [
             YINQI,
@@ -317,13 +334,13 @@ def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
             "--broker",
             f"127.0.0.1:{free_port()}",
             "--rules",
-            str(rules),
+            str(world.rules),
             "--state",
             str(tmp_path / "s.sqlite"),
             "--connect-attempts",
             "2",
         ],
-        env=env,
+        env=world.env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -332,14 +349,13 @@ def test_the_oracle_refuses_an_unreachable_broker_in_one_line(world, tmp_path):
 
 
 def test_one_of_two_instances_killed_mid_stream_the_other_takes_over(world, broker, tmp_path):
-    w3, manifest, devices, leases, rules, env = world
-    a = Daemon(tmp_path, broker, rules, env, name="a", group="oracles").start()
-    b = Daemon(tmp_path, broker, rules, env, name="b", group="oracles").start()
+    a = Daemon(tmp_path, broker, world.rules, world.env, name="a", group="oracles").start()
+    b = Daemon(tmp_path, broker, world.rules, world.env, name="b", group="oracles").start()
     try:
-        sent = asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=1.5, speedup=3600))
+        sent = asyncio.run(simulate(broker.host, broker.port, world.devices, rate=100, duration=1.5, speedup=3600))
         a.kill()  # mid-stream: whatever it had in flight is unacknowledged
-        sent += asyncio.run(simulate(broker.host, broker.port, devices, rate=100, duration=1.5, speedup=3600))
-        store = store_of(b.state, rules)
+        sent += asyncio.run(simulate(broker.host, broker.port, world.devices, rate=100, duration=1.5, speedup=3600))
+        store = store_of(b.state, world.rules)
         time.sleep(3)
         stopped_b = b.stop()
     finally:
@@ -350,5 +366,5 @@ def test_one_of_two_instances_killed_mid_stream_the_other_takes_over(world, brok
     assert stopped_b["handled"] > 0
     assert sum(counters.values()) >= sent  # every message handled by one of them (redeliveries count as stale)
     # the meters are cumulative: whatever the killed instance held, the survivor's later messages count it
-    on_chain = assert_chain_matches_store(w3, manifest, leases, devices, store, once=False)
+    on_chain = assert_chain_matches_store(world.w3, world.manifest, world.leases, world.devices, store, once=False)
     assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.iot.rules import DEFAULT_RULES, Flag, RuleBook, RuleEngine
+from backend.core.enums import RiskFlag
+from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
 from oracles.iot.telemetry import BadMessage, Rejection, Telemetry, parse
 
 T0 = 1_800_000_000
@@ -158,24 +159,24 @@ def test_silent_device_is_flagged_idle_by_the_timer_once_and_cleared_by_work(eng
     feed(engine, steps=2)
     assert engine.tick(T0 + 20 * HOUR) == []
     changes = engine.tick(T0 + 26 * HOUR) + engine.tick(T0 + 30 * HOUR) + engine.tick(T0 + 40 * HOUR)
-    assert names(changes) == [(Flag.IDLE, True)]  # once, however often the timer looks
+    assert names(changes) == [(RiskFlag.IDLE, True)]  # once, however often the timer looks
     resumed = feed(engine, steps=3, start=T0 + 41 * HOUR, meters=(1001.0, 5006.0))
-    assert names(resumed) == [(Flag.IDLE, False)]
+    assert names(resumed) == [(RiskFlag.IDLE, False)]
 
 
 def test_leaving_the_region_raises_once_and_returning_clears_once(engine):
     changes = feed(engine, steps=2, lat=31.0, lon=119.8)
     changes += feed(engine, steps=4, start=T0 + 2 * HOUR, lat=31.0, lon=120.3, meters=(1002.0, 5012.0))  # 48 km east
     changes += feed(engine, steps=4, start=T0 + 6 * HOUR, lat=31.0, lon=119.8, meters=(1006.0, 5036.0))
-    assert names(changes) == [(Flag.GEOFENCE, True), (Flag.GEOFENCE, False)]
+    assert names(changes) == [(RiskFlag.GEOFENCE, True), (RiskFlag.GEOFENCE, False)]
 
 
 def test_abnormal_fuel_raises_once_and_clears_with_hysteresis(engine):
     changes = feed(engine, steps=4, litres_per_hour=6.0)
     changes += feed(engine, steps=6, start=T0 + 4 * HOUR, litres_per_hour=25.0, meters=(1003.0, 5018.0))
-    assert names(changes) == [(Flag.FUEL, True)]
+    assert names(changes) == [(RiskFlag.FUEL, True)]
     changes += feed(engine, steps=14, start=T0 + 10 * HOUR, litres_per_hour=5.0, meters=(1008.0, 5143.0))
-    assert names(changes) == [(Flag.FUEL, True), (Flag.FUEL, False)]
+    assert names(changes) == [(RiskFlag.FUEL, True), (RiskFlag.FUEL, False)]
 
 
 @pytest.mark.parametrize(
@@ -201,9 +202,9 @@ def test_tamper_raises_once_and_clears_after_clean_messages(engine, second, why)
     )
     changes = engine.observe(t, now=T0 + HOUR)
     changes += engine.observe(t, now=T0 + HOUR)  # the same suspect message again: no second flag
-    assert names(changes) == [(Flag.TAMPER, True)] and why in changes[0].detail
+    assert names(changes) == [(RiskFlag.TAMPER, True)] and why in changes[0].detail
     clean = feed(engine, steps=3, start=T0 + 2 * HOUR, meters=(1002.0, 5012.0))
-    assert names(clean) == [(Flag.TAMPER, False)]
+    assert names(clean) == [(RiskFlag.TAMPER, False)]
 
 
 def test_duplicate_delivery_is_ignored(engine):
@@ -237,4 +238,4 @@ def test_an_older_message_arriving_late_is_stale_not_tamper(engine):
     with pytest.raises(BadMessage) as caught:
         engine.observe(first, now=T0 + 3 * HOUR)  # a redelivery after newer messages
     assert caught.value.reason == Rejection.STALE
-    assert Flag.TAMPER not in engine.states["EXC-001"].flags
+    assert RiskFlag.TAMPER not in engine.states["EXC-001"].flags
