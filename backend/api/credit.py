@@ -1,11 +1,12 @@
 """Credit lines: the list folded from the index; one line live (interest to this second) with the
-credit oracle's reasons for its score."""
+credit oracle's reasons for its score; the EIP-712 definition of the consent a merchant signs."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PageArgs, checked_address, page_of
+from backend.core import consent_types
 from backend.core.enums import LineStatus
 from backend.index import views
 from backend.index.store import EventFilter
@@ -20,6 +21,16 @@ class CreditLines(MethodView):
     def get(self, args):
         """Every merchant line the credit oracle has set, as the index has them."""
         return page_of(ctx().view(views.credit_lines), args)
+
+
+@blp.route("/consent")
+class ConsentDefinition(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The EIP-712 typed data a merchant signs in its wallet to consent to credit scoring, all but
+        the message: ``primaryType``, ``domain`` (for this chain), ``types`` and the ``scope`` the
+        credit oracle accepts. The API signs nothing; the merchant's wallet does."""
+        return consent_types.definition(ctx().manifest.chain_id)
 
 
 @blp.route("/<address>")

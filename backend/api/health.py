@@ -40,17 +40,20 @@ class ManifestOut(Schema):
     chain_id = fields.Integer()
     rpc_url = fields.String()
     contracts = fields.Dict(keys=fields.String(), values=fields.Nested(ContractOut))
+    facts = fields.Dict()  # enum names, role and risk-flag bits, the token's decimals (backend.core.facts)
 
 
 @blp.route("/manifest")
 class ManifestView(MethodView):
     @blp.response(200, ManifestOut)
     def get(self):
-        """Addresses and ABIs of the deployed contracts: the frontend's only source for them."""
+        """Addresses and ABIs of the deployed contracts, and the contracts' facts (enum names by uint8,
+        role and risk-flag bits, the settlement token's decimals): the frontend's only source for them."""
         c = ctx()
         m = c.manifest
         return {
             "chain_id": m.chain_id,
             "rpc_url": c.config.settings.rpc_url,
             "contracts": {name: {"address": r.address, "abi": r.abi} for name, r in m.contracts.items()},
+            "facts": m.facts,
         }

@@ -6,13 +6,14 @@ from marshmallow import fields, validate
 
 from backend.api.context import ctx
 from backend.api.schemas import Page, PageArgs, checked_address, page_of
+from backend.core.enums import Role
 from backend.index import views
 
 blp = Blueprint("participants", __name__, url_prefix="/api/participants", description="Participants")
 
 
 class ParticipantArgs(PageArgs):
-    role = fields.String(load_default=None, validate=validate.OneOf(list(views.ROLE_NAMES.values())))
+    role = fields.String(load_default=None, validate=validate.OneOf([role.name for role in Role]))
 
 
 @blp.route("")

@@ -93,4 +93,4 @@ async function render() {
   }
 }
 
-main();
+main().catch((err) => banner(err.message)); // e.g. a manifest without the contracts' facts

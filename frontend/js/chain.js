@@ -2,13 +2,15 @@
 // with its pending / confirmed / failed states, reverts explained as sentences.
 import { ethers } from "/vendor/ethers.min.js";
 import { api } from "./api.js";
-import { explainError, t } from "./i18n.js";
+import { decimals, setFacts } from "./facts.js";
+import { explainError, money, t } from "./i18n.js";
 
 export let manifest = null;
 let errorsInterface = null;
 
 export async function loadManifest() {
   manifest = await api("/manifest");
+  setFacts(manifest.facts);
   const errors = new Map();
   for (const { abi } of Object.values(manifest.contracts)) {
     for (const item of abi)
@@ -87,6 +89,16 @@ export async function send(label, build) {
   }
 }
 
+// The ERC-20 "approve, then act": approve `spender` for `amount` of the settlement token only when the
+// signer's allowance is short of it, then send the action. The action's receipt, or null if either failed.
+export async function sendWithApproval(signer, spender, amount, label, build) {
+  const token = contract("SettlementToken", signer);
+  if ((await token.allowance(await signer.getAddress(), spender)) < amount) {
+    if (!(await send(`approve ${money(amount)}`, () => token.approve(spender, amount)))) return null;
+  }
+  return send(label, build);
+}
+
 async function indexed(block, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -99,5 +111,6 @@ async function indexed(block, timeoutMs = 5000) {
   }
 }
 
-export const units = (dcny) => ethers.parseUnits(String(dcny).replace(/,/g, ""), 6);
+// An amount typed in DCNY ("1,000.5") as token units (a BigInt): never through a float.
+export const units = (dcny) => ethers.parseUnits(String(dcny).replace(/,/g, "").trim(), decimals());
 export { ethers };

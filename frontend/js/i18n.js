@@ -1,5 +1,7 @@
 // UI strings and the sentence for every custom error the contracts can revert with, in 中文 and English.
 // Placeholders {name} take the error's arguments; money arguments are shown in DCNY, times as dates.
+import { ethers } from "/vendor/ethers.min.js";
+import { decimals } from "./facts.js";
 
 export const STRINGS = {
   dashboard: ["Dashboard", "运营看板"],
@@ -131,6 +133,10 @@ export const ERRORS = {
   ],
   CreditLineNotActive: ["This credit line is not active ({status}).", "该授信额度不可用（状态 {status}）。"],
   CreditLineNotDefaultable: ["This line cannot be marked defaulted yet.", "该额度尚不能认定违约。"],
+  CreditLineNotFrozen: [
+    "This credit line is not frozen ({status}): there is no freeze to lift.",
+    "该授信额度未被冻结（状态 {status}），无需解冻。",
+  ],
   CreditLineNotGateway: ["Only the oracle gateway may report scores.", "只有预言机网关可以报送评分。"],
   CreditLineNotMerchant: ["{account} is not an active merchant.", "{account} 不是有效商户。"],
   CreditLineNothingPending: ["There is no held limit raise to confirm.", "没有待确认的提额。"],
@@ -187,6 +193,7 @@ export const ERRORS = {
   GatewayNotOperator: ["{signer} is not an oracle operator.", "{signer} 不是预言机运营方。"],
   GatewayOperatorExists: ["{operator} is already an operator.", "{operator} 已是运营方。"],
   GatewayOperatorUnknown: ["{operator} is not an operator.", "{operator} 不是运营方。"],
+  GatewayZeroAddress: ["The zero address cannot be an operator.", "零地址不能成为运营方。"],
   GatewayQuorumNotMet: ["{signatures} signatures; the feed needs {quorum}.", "签名数 {signatures}，需要 {quorum}。"],
   GatewayReportFromFuture: ["The report is dated in the future ({asOf}).", "报告时间在未来（{asOf}）。"],
   GatewayReportTooOld: ["The report ({asOf}) is too old.", "报告（{asOf}）已过期。"],
@@ -202,10 +209,14 @@ export const ERRORS = {
   ],
   InvalidShortString: ["Invalid short string.", "无效的短字符串。"],
   LeaseDeviceInUse: ["This device is already under lease #{leaseId}.", "该设备已在租赁 #{leaseId} 中。"],
+  LeaseInvalidDeviceId: [
+    "The device id must be 1–64 bytes long; this one has {length}.",
+    "设备编号须为 1 至 64 字节，当前为 {length} 字节。",
+  ],
   LeaseInvalidSettings: ["Invalid lease settings.", "租赁参数无效。"],
   LeaseInvalidTerms: [
-    "Invalid lease terms: period 1 h–366 days, 1–120 periods, a device id of 1–64 characters.",
-    "租赁条款无效：周期 1 小时至 366 天，1 至 120 期，设备编号 1 至 64 个字符。",
+    "Invalid lease terms ({periodSeconds} s a period, {periods} periods): a period of 1 h–366 days, 1–120 periods.",
+    "租赁条款无效（每期 {periodSeconds} 秒，共 {periods} 期）：周期 1 小时至 366 天，1 至 120 期。",
   ],
   LeaseInvalidTiers: [
     "The rent tiers must rise in hours and fall in price (1–4 tiers).",
@@ -333,9 +344,12 @@ export function fill(text, args) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in args ? String(args[k]) : `{${k}}`));
 }
 
+// Token units (a BigInt, or an integer from the API) in DCNY with separators, at most 2 decimals. The
+// amount goes to Intl as an exact decimal string, never as a float.
 export function money(units) {
-  const n = Number(units) / 1e6;
-  return `${n.toLocaleString(lang === "en" ? "en-US" : "zh-CN", { maximumFractionDigits: 2 })} DCNY`;
+  const exact = ethers.formatUnits(BigInt(units ?? 0), decimals());
+  const format = new Intl.NumberFormat(lang === "en" ? "en-US" : "zh-CN", { maximumFractionDigits: 2 });
+  return `${format.format(exact)} DCNY`;
 }
 
 export function when(seconds) {

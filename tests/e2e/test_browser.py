@@ -4,6 +4,7 @@ role's dev key through ethers — the UI's real signing path. Screenshots go to 
 
 import csv
 import io
+import json
 import subprocess
 import sys
 import time
@@ -12,11 +13,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from backend.core.codec import credit_payload, lease_payload, pack_credit_word, pack_lease_word
 from backend.core.dev_accounts import dev_account
-from backend.core.feeds import IOT_FEED
-from backend.demo import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2
+from backend.core.enums import LeaseStatus, ReceivableStatus, Role
+from backend.core.feeds import CREDIT_FEED, IOT_FEED
+from backend.core.money import UNIT
+from backend.demo.seeding import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2
 from backend.services.leasing import LeaseService
-from oracles.gateway import ReportPublisher, lease_payload, pack_lease_word
+from oracles.credit.consent import from_document, verify
+from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
 from tests.conftest import free_port, seeded_chain
 
@@ -211,8 +216,7 @@ def test_issue_split_finance_repay(stack, browser):
     core.get_by_test_id("connect").click()
     core.get_by_test_id(f"repay-{theirs}").click()
     settle(core, 2)  # approve, then repay
-    status = receivables.functions.receivable(theirs).call()[2]
-    assert status == 4  # Settled
+    assert receivables.functions.receivable(theirs).call().status == ReceivableStatus.SETTLED
     shot(core, "core-repay")
     assert not core.errors and not supplier.errors
 
@@ -226,12 +230,12 @@ def test_merchant_draws_and_repays(stack, browser):
     page.get_by_test_id("draw-form").locator("input[name=amount]").fill("100")
     page.get_by_test_id("draw-form").locator("button[type=submit]").click()
     settle(page, 1)
-    assert credit.functions.lineOf(MERCHANT.address).call()[6] == 100 * 10**6
+    assert credit.functions.lineOf(MERCHANT.address).call().drawn == 100 * UNIT
     page.get_by_test_id("repay-form").locator("input[name=amount]").fill("50")
     page.get_by_test_id("repay-form").locator("button[type=submit]").click()
     settle(page, 3)  # + approve, repay
-    drawn, interest = credit.functions.lineOf(MERCHANT.address).call()[6:8]
-    assert drawn + interest <= 50 * 10**6 + 10  # 50 paid, interest first
+    line = credit.functions.lineOf(MERCHANT.address).call()
+    assert line.drawn + line.interest <= 50 * UNIT + 10  # 50 paid, interest first
     shot(page, "merchant")
     assert not page.errors
 
@@ -295,13 +299,57 @@ def test_bank_onboards_and_freezes_a_flagged_lease(stack, browser):
     assert row.count() == 1 and "GEOFENCE" in row.inner_text() and "EXC-001" in row.inner_text()
     page.get_by_test_id(f"freeze-{leases['EXC-001']}").click()
     settle(page, 1)
-    assert manifest.contract(w3, "EquipmentLease").functions.leaseOf(leases["EXC-001"]).call()[6] == 3  # Frozen
+    assert (
+        manifest.contract(w3, "EquipmentLease").functions.leaseOf(leases["EXC-001"]).call().status == LeaseStatus.FROZEN
+    )
     form = page.get_by_test_id("onboard-form")
     form.locator("input[name=address]").fill(newcomer)
     form.locator("input[name=name]").fill("Xinghe Logistics 星河物流")
-    form.locator("input[name=role2]").check()  # SUPPLIER
+    form.locator(f"input[name=role{Role.SUPPLIER.bit_length() - 1}]").check()
     form.locator("button[type=submit]").click()
     settle(page, 2)
-    assert registry.functions.participant(newcomer).call()[0] == 4
+    assert registry.functions.participant(newcomer).call().roles == Role.SUPPLIER
     shot(page, "bank")
+    assert not page.errors
+
+
+def test_merchant_signs_a_consent_the_credit_oracle_accepts(stack, browser):
+    base, w3, *_ = stack
+    page = wallet_page(browser, base, MERCHANT)
+    open_as(page, base, "merchant")
+    form = page.get_by_test_id("consent-form")
+    form.locator("input[name=merchantId]").fill("M-E2E")
+    with page.expect_download() as download:
+        form.locator("button[type=submit]").click()
+    consent, signature = from_document(json.loads(Path(download.value.path()).read_text()))
+    assert consent.merchant == MERCHANT.address and consent.merchant_id == "M-E2E"
+    verify(consent, signature, now=w3.eth.get_block("latest")["timestamp"], chain_id=31337)  # the oracle's check
+    assert not page.errors
+
+
+def test_bank_confirms_a_held_limit_raise(stack, browser, tmp_path):
+    base, w3, manifest, _ = stack
+    credit = manifest.contract(w3, "CreditLine")
+    line = credit.functions.lineOf(MERCHANT.address).call()
+    unit = UNIT
+    raised = (line.limit + credit.functions.maxLimitStep().call()) // unit + 1  # beyond the step: held
+    assert raised * unit <= credit.functions.maxLimit().call()
+    outbox = Outbox(tmp_path / "credit-outbox.sqlite")  # the credit oracle's operator reports the raise
+    word = pack_credit_word(MERCHANT.address, raised, line.score, line.rateBps)
+    ReportPublisher(w3, manifest, dev_account(7), outbox, CREDIT_FEED).publish(
+        credit_payload(b"\x01" * 32, b"\x02" * 32, [word]), {f"credit:{MERCHANT.address}": str(raised)}
+    )
+    outbox.close()
+    assert credit.functions.lineOf(MERCHANT.address).call().pendingLimit == raised * unit
+    wait_indexed(base)
+    page = wallet_page(browser, base, BANK)
+    open_as(page, base, "bank")
+    row = page.get_by_test_id("held-limits").locator("tbody tr")
+    assert row.count() == 1 and f"{raised:,} DCNY" in row.inner_text()  # one request for the list, money exact
+    page.get_by_test_id(f"confirm-{MERCHANT.address.lower()}").click()
+    settle(page, 1)
+    after = credit.functions.lineOf(MERCHANT.address).call()
+    assert after.limit == raised * unit and after.pendingLimit == 0
+    page.wait_for_function("!document.querySelector('[data-testid=held-limits] tbody tr')")  # re-rendered
+    shot(page, "bank-held-limit")
     assert not page.errors

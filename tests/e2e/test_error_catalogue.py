@@ -9,7 +9,8 @@ from backend.core.config import Settings
 from backend.services.deploy import STEPS
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "frontend" / "js" / "i18n.js"
-ENTRY = re.compile(r'^  (\w+): \["((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\],$', re.M)
+# one line, or as biome wraps a long one: the name, then each sentence on its own line
+ENTRY = re.compile(r'^  (\w+): \[\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)",?\s*\],$', re.M)
 
 
 def test_every_contract_error_has_a_sentence_in_both_languages():

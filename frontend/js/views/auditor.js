@@ -1,18 +1,8 @@
 // Auditor (审计): every state change from chain events, filterable, exportable as CSV. Read only.
 import { api } from "../api.js";
+import { manifest } from "../chain.js";
 import { t, when } from "../i18n.js";
 import { field, h, section, table } from "../ui.js";
-
-const CONTRACTS = [
-  "",
-  "SettlementToken",
-  "ParticipantRegistry",
-  "FinancingPool",
-  "Receivables",
-  "OracleGateway",
-  "CreditLine",
-  "EquipmentLease",
-];
 
 export async function render() {
   const results = h("div", {});
@@ -31,7 +21,7 @@ export async function render() {
       h(
         "select",
         { name: "contract" },
-        CONTRACTS.map((c) => h("option", { value: c }, c || "—")),
+        ["", ...Object.keys(manifest.contracts)].map((c) => h("option", { value: c }, c || "—")),
       ),
     ),
     field(t("event"), "event"),

@@ -1,14 +1,14 @@
 // Bank staff (银行): onboard participants, set a core enterprise's limit and rate, fund the pool, act
 // on risk alerts (freeze a lease), confirm held credit-limit raises.
 import { api } from "../api.js";
-import { contract, ethers, send, units } from "../chain.js";
-import { t, when } from "../i18n.js";
+import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
+import { flagBits } from "../facts.js";
+import { money, t, when } from "../i18n.js";
 import { field, form, h, section, short, table } from "../ui.js";
-
-const ROLES = ["BANK", "CORE_ENTERPRISE", "SUPPLIER", "MERCHANT", "LESSEE", "CREDIT_ORACLE", "IOT_ORACLE"];
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("bank"), h("p", {}, t("connectFirst")));
+  const roles = flagBits("Role"); // [name, bit], from the contracts via the manifest
   const onboard = form(
     "onboard-form",
     [
@@ -21,17 +21,17 @@ export async function render(ctx) {
         h(
           "div",
           {},
-          ROLES.map((r, i) => h("label", {}, h("input", { type: "checkbox", name: `role${i}` }), r)),
+          roles.map(([name], i) => h("label", {}, h("input", { type: "checkbox", name: `role${i}` }), name)),
         ),
       ),
     ],
     t("submit"),
     async (v) => {
-      const roles = ROLES.reduce((mask, _, i) => (v[`role${i}`] ? mask | (1 << i) : mask), 0);
+      const mask = roles.reduce((sum, [, bit], i) => (v[`role${i}`] ? sum | bit : sum), 0);
       const registry = contract("ParticipantRegistry", await ctx.signer());
       if (
         await send(`${t("onboard")} ${v.name}`, () =>
-          registry.onboard(v.address.trim(), roles, ethers.id(`KYC: ${v.name}`), v.name),
+          registry.onboard(v.address.trim(), mask, ethers.id(`KYC: ${v.name}`), v.name),
         )
       )
         ctx.rerender();
@@ -57,9 +57,8 @@ export async function render(ctx) {
     async (v) => {
       const signer = await ctx.signer();
       const pool = contract("FinancingPool", signer);
-      const token = contract("SettlementToken", signer);
-      if (await send(`approve`, () => token.approve(pool.target, units(v.amount))))
-        await send(t("deposit"), () => pool.deposit(units(v.amount)));
+      const amount = units(v.amount);
+      await sendWithApproval(signer, pool.target, amount, t("deposit"), () => pool.deposit(amount));
     },
   );
   const alerts = (await api("/alerts?page_size=200")).items;
@@ -74,16 +73,17 @@ export async function render(ctx) {
       ? h("button", { "data-testid": `freeze-${a.lease_id}`, onclick: () => freeze(ctx, a) }, t("freeze"))
       : "",
   ]);
-  const held = [];
-  for (const line of (await api("/credit-lines?page_size=200")).items) {
-    const live = await api(`/credit-lines/${line.merchant}`);
-    if (BigInt(live.pending_limit) > 0n)
-      held.push([
-        short(line.merchant),
-        String(live.pending_limit / 1e6),
-        h("button", { onclick: () => confirmLimit(ctx, line.merchant) }, t("confirm")),
-      ]);
-  }
+  const held = (await api("/credit-lines?page_size=200")).items
+    .filter((line) => BigInt(line.pending_limit) > 0n)
+    .map((line) => [
+      short(line.merchant),
+      money(line.pending_limit),
+      h(
+        "button",
+        { "data-testid": `confirm-${line.merchant.toLowerCase()}`, onclick: () => confirmLimit(ctx, line.merchant) },
+        t("confirm"),
+      ),
+    ]);
   return h(
     "div",
     {},

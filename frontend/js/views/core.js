@@ -1,6 +1,6 @@
 // Core enterprise (核心企业): issue receivables to suppliers, repay them at maturity.
 import { api } from "../api.js";
-import { contract, ethers, send, units } from "../chain.js";
+import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { field, form, h, section, short, table } from "../ui.js";
 
@@ -70,10 +70,11 @@ export async function render(ctx) {
 async function repay(ctx, r) {
   const signer = await ctx.signer();
   const receivables = contract("Receivables", signer);
-  const token = contract("SettlementToken", signer);
   const amount = BigInt(r.outstanding);
-  if ((await token.allowance(ctx.wallet.account, receivables.target)) < amount) {
-    if (!(await send(`approve ${money(amount)}`, () => token.approve(receivables.target, amount)))) return;
-  }
-  if (await send(`${t("repay")} #${r.id}`, () => receivables.repay(r.id, amount))) ctx.rerender();
+  if (
+    await sendWithApproval(signer, receivables.target, amount, `${t("repay")} #${r.id}`, () =>
+      receivables.repay(r.id, amount),
+    )
+  )
+    ctx.rerender();
 }

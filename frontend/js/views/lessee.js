@@ -1,6 +1,6 @@
 // Lessee (承租人): my leases with usage, flags and periods; accept an offer (pays the deposit), pay rent.
 import { api } from "../api.js";
-import { contract, send } from "../chain.js";
+import { contract, sendWithApproval } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { h, section, table } from "../ui.js";
 
@@ -57,21 +57,22 @@ export async function render(ctx) {
   return h("div", {}, section(t("myLeases"), h("p", { class: "muted" }, leases.length ? "" : t("none"))), blocks);
 }
 
-async function approveThen(ctx, spender, amount) {
-  const token = contract("SettlementToken", await ctx.signer());
-  if ((await token.allowance(ctx.wallet.account, spender)) >= amount) return true;
-  return Boolean(await send("approve", () => token.approve(spender, amount)));
-}
-
 async function accept(ctx, lease) {
-  const contractLease = contract("EquipmentLease", await ctx.signer());
-  if (!(await approveThen(ctx, contractLease.target, BigInt(lease.deposit)))) return;
-  if (await send(`${t("accept")} #${lease.id}`, () => contractLease.accept(lease.id))) ctx.rerender();
+  const signer = await ctx.signer();
+  const contractLease = contract("EquipmentLease", signer);
+  const deposit = BigInt(lease.deposit);
+  const label = `${t("accept")} #${lease.id}`;
+  if (await sendWithApproval(signer, contractLease.target, deposit, label, () => contractLease.accept(lease.id)))
+    ctx.rerender();
 }
 
 async function pay(ctx, lease) {
-  const contractLease = contract("EquipmentLease", await ctx.signer());
+  const signer = await ctx.signer();
+  const contractLease = contract("EquipmentLease", signer);
   const amount = BigInt(lease.outstanding);
-  if (!(await approveThen(ctx, contractLease.target, amount))) return;
-  if (await send(`${t("payRent")} #${lease.id}`, () => contractLease.payRent(lease.id, amount))) ctx.rerender();
+  const label = `${t("payRent")} #${lease.id}`;
+  if (
+    await sendWithApproval(signer, contractLease.target, amount, label, () => contractLease.payRent(lease.id, amount))
+  )
+    ctx.rerender();
 }

@@ -1,11 +1,9 @@
 // Merchant (商户): consent to scoring (EIP-712, signed in the wallet), the line with the reasons for
 // its score, draw and repay any time (随借随还).
 import { api } from "../api.js";
-import { contract, manifest, send, units } from "../chain.js";
+import { contract, send, sendWithApproval, units } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { field, form, h, section, table } from "../ui.js";
-
-const SCOPE = "Yinqi: score my operating data for a revolving credit line"; // oracles/credit/consent.py
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("merchant"), h("p", {}, t("connectFirst")));
@@ -34,14 +32,9 @@ export async function render(ctx) {
   const repay = form("repay-form", [field(t("amount"), "amount", { required: true })], t("repay"), async (v) => {
     const signer = await ctx.signer();
     const credit = contract("CreditLine", signer);
-    const token = contract("SettlementToken", signer);
     const amount = units(v.amount);
-    if (
-      (await token.allowance(me, credit.target)) < amount &&
-      !(await send("approve", () => token.approve(credit.target, amount)))
-    )
-      return;
-    if (await send(`${t("repay")} ${v.amount}`, () => credit.repay(amount))) ctx.rerender();
+    if (await sendWithApproval(signer, credit.target, amount, `${t("repay")} ${v.amount}`, () => credit.repay(amount)))
+      ctx.rerender();
   });
   const consent = form(
     "consent-form",
@@ -49,26 +42,20 @@ export async function render(ctx) {
     t("sign"),
     async (v) => {
       const signer = await ctx.signer();
+      // the typed data's one definition (backend/core/consent_types.py), the credit oracle's too
+      const definition = await api("/credit-lines/consent");
+      // ethers derives the domain's type from the domain itself
+      const types = Object.fromEntries(Object.entries(definition.types).filter(([name]) => name !== "EIP712Domain"));
       const latest = await signer.provider.getBlock("latest");
       const message = {
         merchant: me,
         merchantId: v.merchantId,
-        scope: SCOPE,
+        scope: definition.scope,
         expiresAt: latest.timestamp + 365 * 86400,
         nonce: Date.now(),
       };
-      const domain = { name: "Yinqi credit consent", version: "1", chainId: manifest.chain_id };
-      const types = {
-        Consent: [
-          { name: "merchant", type: "address" },
-          { name: "merchantId", type: "string" },
-          { name: "scope", type: "string" },
-          { name: "expiresAt", type: "uint64" },
-          { name: "nonce", type: "uint256" },
-        ],
-      };
-      const signature = await signer.signTypedData(domain, types, message);
-      const doc = { ...message, chainId: manifest.chain_id, signature };
+      const signature = await signer.signTypedData(definition.domain, types, message);
+      const doc = { ...message, chainId: definition.domain.chainId, signature };
       const a = h("a", {
         href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" })),
         download: `consent-${v.merchantId}.json`,

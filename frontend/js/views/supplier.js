@@ -2,20 +2,11 @@
 // arrives in the same transaction, or the refusal says why).
 import { api } from "../api.js";
 import { contract, send, units } from "../chain.js";
+import { enumName } from "../facts.js";
 import { money, t, when } from "../i18n.js";
 import { h, section, short, table } from "../ui.js";
 
-const REFUSALS = [
-  "None",
-  "Matured",
-  "DebtorNotAuthorized",
-  "NoFacility",
-  "DebtorInDefault",
-  "ExposureLimitExceeded",
-  "InsufficientLiquidity",
-  "PoolPaused",
-  "AdvanceTooSmall",
-];
+let financeResult = ""; // what the last application came to, shown once by the next render
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("supplier"), h("p", {}, t("connectFirst")));
@@ -23,7 +14,8 @@ export async function render(ctx) {
   const held = (await api(`/receivables?party=${me}&page_size=200`)).items.filter(
     (r) => r.holder === me && r.status === "Active",
   );
-  const result = h("p", { "data-testid": "finance-result" });
+  const result = h("p", { "data-testid": "finance-result" }, financeResult);
+  financeResult = "";
   const rows = held.map((r) => {
     const parts = h("input", { placeholder: t("partsHint"), "data-testid": `split-input-${r.id}`, size: 40 });
     const to = h("input", { placeholder: t("to"), "data-testid": `transfer-input-${r.id}`, size: 20 });
@@ -35,7 +27,7 @@ export async function render(ctx) {
       h(
         "div",
         {},
-        h("button", { "data-testid": `finance-${r.id}`, onclick: () => finance(ctx, r, result) }, t("finance")),
+        h("button", { "data-testid": `finance-${r.id}`, onclick: () => finance(ctx, r) }, t("finance")),
         " ",
         parts,
         h(
@@ -64,19 +56,18 @@ export async function render(ctx) {
   );
 }
 
-async function finance(ctx, r, result) {
+async function finance(ctx, r) {
   const receivables = contract("Receivables", await ctx.signer());
   const receipt = await send(`${t("finance")} #${r.id}`, () => receivables.applyForFinancing(r.id));
   if (!receipt) return;
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== receivables.target.toLowerCase()) continue; // the pool's and token's own events
     const parsed = receivables.interface.parseLog(log);
-    if (parsed?.name === "ReceivableFinanced")
-      result.textContent = t("advance", { amount: money(parsed.args.advance) });
+    if (parsed?.name === "ReceivableFinanced") financeResult = t("advance", { amount: money(parsed.args.advance) });
     if (parsed?.name === "FinancingRefused")
-      result.textContent = t("refused", { reason: REFUSALS[Number(parsed.args.reason)] });
+      financeResult = t("refused", { reason: enumName("Refusal", parsed.args.reason) });
   }
-  setTimeout(ctx.rerender, 1500);
+  ctx.rerender(); // no timer: send returned once the block was confirmed and indexed
 }
 
 async function split(ctx, r, spec) {
