@@ -9,12 +9,10 @@ import logging
 import shutil
 import signal
 import socket
-import subprocess
 from pathlib import Path
-from types import TracebackType
 
 from backend.core.errors import YinqiError
-from backend.local.process import spawn, stop_child, wait_until
+from backend.local.process import LocalService, spawn, stop_child, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +35,16 @@ class BrokerError(YinqiError):
     pass
 
 
-class LocalBroker:
+class LocalBroker(LocalService):
     """One mosquitto on `host`:`port`, its config and persistence under `home`."""
 
     def __init__(self, home: Path, port: int, host: str = "127.0.0.1", binary: str | None = None) -> None:
         self.home, self.port, self.host = Path(home), port, host
         self.binary = binary or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def start(self, timeout: float = 10.0) -> None:
         if not Path(self.binary).exists():
@@ -86,15 +79,6 @@ class LocalBroker:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-
-    def __enter__(self) -> LocalBroker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _listening(host: str, port: int) -> bool:

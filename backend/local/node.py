@@ -5,31 +5,24 @@ from __future__ import annotations
 
 import logging
 import signal
-import subprocess
-from types import TracebackType
 
 from backend.core.chain import rpc_chain_id
 from backend.core.config import Settings
 from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
 from backend.core.errors import ChainAlreadyRunning, ChainError
-from backend.local.process import spawn, stop_child, wait_until
+from backend.local.process import LocalService, spawn, stop_child, wait_until
 
 log = logging.getLogger(__name__)
 
 STATE_DUMP_INTERVAL = 5  # seconds between state dumps, so even a killed node loses little
 
 
-class LocalChain:
+class LocalChain(LocalService):
     """One anvil process, started and stopped by us. Use as a context manager or start/stop."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = f"http://{settings.chain_host}:{settings.chain_port}"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def start(self, timeout: float = 30.0) -> None:
         """Start anvil and wait until it answers. :class:`ChainError` if the port is taken."""
@@ -76,16 +69,3 @@ class LocalChain:
         process, self._process = self._process, None
         if not stop_child(process, signal.SIGINT, timeout):
             log.warning("anvil (pid %s) ignored SIGINT for %.0fs; killed it", process.pid, timeout)
-
-    def exit_code(self) -> int | None:
-        """anvil's exit code if it has exited, else None."""
-        return self._process.poll() if self._process else None
-
-    def __enter__(self) -> LocalChain:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -9,6 +9,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from backend.core.errors import YinqiError
 
@@ -65,3 +67,32 @@ def stop_child(process: subprocess.Popen[bytes] | None, sig: signal.Signals, tim
         process.kill()
         process.wait()
         return False
+
+
+class LocalService:
+    """One child service we start and stop (anvil, mosquitto): ``start``/``stop`` or ``with``."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def exit_code(self) -> int | None:
+        """The child's exit code if it has exited, else None."""
+        return self._process.poll() if self._process else None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
