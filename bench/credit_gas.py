@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from web3 import Web3
 
+from backend.core.codec import credit_payload, pack_credit_word
 from backend.core.dev_accounts import dev_account
 from backend.core.feeds import CREDIT_FEED
 from bench._harness import private_chain, write_results
-from oracles.gateway import credit_payload, pack_credit_word, sign_report, submit_report
+from oracles.gateway import sign_report, submit_report
 
 FLOOR = 5_000
 TARGET = 1.5 * FLOOR

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IEquipmentLease, ALL_RISK_FLAGS} from "./interfaces/IEquipmentLease.sol";
 import {IReportConsumer} from "./interfaces/IOracleGateway.sol";
 import {IParticipantRegistry, ROLE_LESSEE, ROLE_SUPPLIER} from "./interfaces/IParticipantRegistry.sol";
 import {IReceivables} from "./interfaces/IReceivables.sol";
+import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
+import {OptionalId} from "./utils/OptionalId.sol";
 
 /// @title EquipmentLease
 /// @notice Usage-priced equipment leases (设备融资租赁) fed by the IoT oracle through the gateway.
@@ -30,20 +30,39 @@ import {IReceivables} from "./interfaces/IReceivables.sol";
 /// Rent goes straight from the payer to the lessor. `LEASE_MANAGER_ROLE` (the bank) freezes,
 /// unfreezes, recalls and sets the settings; `PAUSER_ROLE` stops new offers, acceptances and
 /// assignments (payments, reports and closing go on).
-contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
+contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, AccessControlPausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant LEASE_MANAGER_ROLE = keccak256("LEASE_MANAGER_ROLE");
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     uint256 public constant MAX_TIERS = 4;
     uint256 public constant MAX_PERIODS = 120;
     uint8 public constant ALL_FLAGS = ALL_RISK_FLAGS;
+    /// @notice Shortest billing period.
+    uint256 public constant MIN_PERIOD_SECONDS = 1 hours;
+    /// @notice Longest billing period.
+    uint256 public constant MAX_PERIOD_SECONDS = 366 days;
+    /// @notice Longest device id, in bytes.
+    uint256 public constant MAX_DEVICE_ID_BYTES = 64;
+    /// @notice Most the payment term, grace period and report delay may each be.
+    uint256 public constant MAX_SETTING_SECONDS = 90 days;
+
+    // Usage is counted in hundredths of an hour: one hundredth is 36 seconds.
+    uint256 private constant _HUNDREDTHS_PER_HOUR = 100;
+    uint256 private constant _SECONDS_PER_HUNDREDTH = 1 hours / _HUNDREDTHS_PER_HOUR;
+    // A report item (see the contract's description): where each field starts in its word.
+    uint256 private constant _WORD_BYTES = 32;
+    uint256 private constant _LEASE_ID_SHIFT = 192;
+    uint256 private constant _PERIOD_SHIFT = 160;
+    uint256 private constant _USAGE_SHIFT = 96;
+    uint256 private constant _FLAGS_SHIFT = 8;
+    uint256 private constant _HAS_FLAGS_BIT = 1;
 
     IParticipantRegistry public immutable registry;
     IERC20 public immutable settlementToken;
     IReceivables public immutable receivables;
     address public immutable gateway;
 
+    // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag, counter and term at once.
     uint64 private _nextId;
     /// @notice Seconds after a period ends before its rent falls due (applies to leases offered after).
     uint32 public paymentTerm;
@@ -56,8 +75,9 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     mapping(uint256 leaseId => uint32) private _paymentTerms; // fixed at offer time
     mapping(uint256 leaseId => Tier[]) private _tiers;
     mapping(uint256 leaseId => mapping(uint256 period => Period)) private _periods;
-    mapping(uint256 leaseId => mapping(uint256 period => uint256 idPlusOne)) private _receivableOf;
-    mapping(bytes32 device => uint256 idPlusOne) private _openLeaseOf;
+    // {OptionalId}s: the id + 1, or 0 for none.
+    mapping(uint256 leaseId => mapping(uint256 period => uint256 receivableId)) private _receivableOf;
+    mapping(bytes32 device => uint256 openLeaseId) private _openLeaseOf;
 
     constructor(
         IParticipantRegistry registry_,
@@ -66,13 +86,12 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         address gateway_,
         address admin,
         uint48 adminTransferDelay
-    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+    ) AccessControlPausable(adminTransferDelay, admin) {
         registry = registry_;
         settlementToken = token;
         receivables = receivables_;
         gateway = gateway_;
         _grantRole(LEASE_MANAGER_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
         _setSettings(7 days, 15 days, 1 days);
     }
 
@@ -82,7 +101,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
 
     /// @notice The caller (lessor) offers `deviceId` to `lessee` on `terms` at the `tiers` rent schedule.
     /// @dev Requirements: not paused; caller an active supplier, `lessee` an active lessee; device id
-    /// 1–64 bytes and in no open lease; 1 h ≤ period ≤ 366 days; 1 ≤ periods ≤ {MAX_PERIODS};
+    /// 1–{MAX_DEVICE_ID_BYTES} bytes and in no open lease; {MIN_PERIOD_SECONDS} ≤ period ≤
+    /// {MAX_PERIOD_SECONDS}; 1 ≤ periods ≤ {MAX_PERIODS};
     /// 1–{MAX_TIERS} tiers, bounds strictly rising, prices strictly falling and non-zero.
     /// Emits {LeaseOffered}.
     function offer(
@@ -95,20 +115,20 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         if (!lessorOk) revert LeaseParticipantNotAuthorized(msg.sender, ROLE_SUPPLIER);
         if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
         if (
-            terms.periodSeconds < 1 hours ||
-            terms.periodSeconds > 366 days ||
+            terms.periodSeconds < MIN_PERIOD_SECONDS ||
+            terms.periodSeconds > MAX_PERIOD_SECONDS ||
             terms.periods == 0 ||
-            terms.periods > MAX_PERIODS ||
-            bytes(deviceId).length == 0 ||
-            bytes(deviceId).length > 64
-        ) revert LeaseInvalidTerms();
+            terms.periods > MAX_PERIODS
+        ) revert LeaseInvalidTerms(terms.periodSeconds, terms.periods);
+        if (bytes(deviceId).length == 0 || bytes(deviceId).length > MAX_DEVICE_ID_BYTES) {
+            revert LeaseInvalidDeviceId(bytes(deviceId).length);
+        }
         _checkTiers(tiers);
         bytes32 device = keccak256(bytes(deviceId));
-        uint256 open = _openLeaseOf[device];
-        if (open != 0) revert LeaseDeviceInUse(device, open - 1);
+        _checkDeviceFree(device);
 
         leaseId = _nextId++;
-        _openLeaseOf[device] = leaseId + 1;
+        _openLeaseOf[device] = OptionalId.wrap(leaseId);
         Lease storage l = _leases[leaseId];
         (l.lessee, l.periodSeconds, l.periods, l.lessor, l.status) = (
             lessee,
@@ -148,24 +168,23 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
     /// periods that became billable, or {ReportItemIgnored}.
     function onReport(bytes32, uint64 asOf, bytes calldata payload) external {
         if (msg.sender != gateway) revert LeaseNotGateway(msg.sender);
-        if (payload.length % 32 != 0) revert LeaseMalformedReport(payload.length);
-        uint256 count = payload.length / 32;
-        for (uint256 i; i < count; ++i) {
-            _applyItem(uint256(bytes32(payload[i * 32:(i + 1) * 32])), asOf);
+        if (payload.length % _WORD_BYTES != 0) revert LeaseMalformedReport(payload.length);
+        for (uint256 at; at < payload.length; at += _WORD_BYTES) {
+            _applyItem(uint256(bytes32(payload[at:at + _WORD_BYTES])), asOf);
         }
     }
 
     function _applyItem(uint256 word, uint64 asOf) private {
-        uint256 leaseId = word >> 192;
-        uint256 period = uint32(word >> 160);
+        uint256 leaseId = word >> _LEASE_ID_SHIFT;
+        uint256 period = uint32(word >> _PERIOD_SHIFT);
         Lease storage l = _leases[leaseId];
         LeaseStatus status = l.status;
         if (status != LeaseStatus.Active && status != LeaseStatus.Frozen && status != LeaseStatus.Defaulted) {
             emit ReportItemIgnored(leaseId, period, IgnoredReason.NotRunning);
             return;
         }
-        if (word & 1 == 1) {
-            uint8 flags = uint8(word >> 8) & ALL_FLAGS;
+        if (word & _HAS_FLAGS_BIT != 0) {
+            uint8 flags = uint8(word >> _FLAGS_SHIFT) & ALL_FLAGS;
             uint8 previous = l.flags;
             if (flags != previous) {
                 l.flags = flags;
@@ -173,12 +192,12 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
             }
         }
         _bill(leaseId, l);
-        uint64 usage = uint64(word >> 96);
+        uint64 usage = uint64(word >> _USAGE_SHIFT);
         IgnoredReason why;
         if (period < l.billed) why = IgnoredReason.AlreadyBilled;
         else if (period >= l.periods || uint256(l.start) + period * l.periodSeconds > asOf)
             why = IgnoredReason.NotStarted;
-        else if (uint256(usage) * 36 > uint256(l.periodSeconds)) why = IgnoredReason.Impossible; // usage/100 h > seconds/3600
+        else if (uint256(usage) * _SECONDS_PER_HUNDREDTH > l.periodSeconds) why = IgnoredReason.Impossible;
         if (why != IgnoredReason.None) {
             emit ReportItemIgnored(leaseId, period, why);
             return;
@@ -222,11 +241,11 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         uint256 hundredths; // Σ hundredths of an hour × price per hour
         for (uint256 i; i < n && usage > below; ++i) {
             Tier memory t = tiers[i];
-            uint256 bound = i + 1 == n ? type(uint64).max : uint256(t.upToHours) * 100;
+            uint256 bound = i + 1 == n ? type(uint64).max : uint256(t.upToHours) * _HUNDREDTHS_PER_HOUR;
             hundredths += (Math.min(usage, bound) - below) * t.pricePerHour;
             below = bound;
         }
-        return Math.max(Math.ceilDiv(hundredths, 100), _leases[leaseId].minimumRent);
+        return Math.max(Math.ceilDiv(hundredths, _HUNDREDTHS_PER_HOUR), _leases[leaseId].minimumRent);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -270,7 +289,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         bytes32 invoiceHash = keccak256(abi.encode(block.chainid, address(this), leaseId, period, p.usage, rent));
         bytes32 ref = keccak256(abi.encode(address(this), leaseId, period));
         receivableId = receivables.issueFor(l.lessee, l.lessor, rent, dueAt, invoiceHash, ref);
-        _receivableOf[leaseId][period] = receivableId + 1;
+        _receivableOf[leaseId][period] = OptionalId.wrap(receivableId);
         emit PeriodAssigned(leaseId, period, receivableId, rent);
     }
 
@@ -343,24 +362,14 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
 
     /// @notice Sets the payment term (for leases offered from now on), the grace period and the
     /// oracle's report window.
-    /// @dev Requirements: caller has `LEASE_MANAGER_ROLE`; payment term and report delay non-zero,
-    /// each at most 90 days. Emits {SettingsSet}.
+    /// @dev Requirements: caller has `LEASE_MANAGER_ROLE`; payment term and report delay non-zero;
+    /// all three at most {MAX_SETTING_SECONDS}. Emits {SettingsSet}.
     function setSettings(
         uint32 paymentTerm_,
         uint32 gracePeriod_,
         uint32 reportDelay_
     ) external onlyRole(LEASE_MANAGER_ROLE) {
         _setSettings(paymentTerm_, gracePeriod_, reportDelay_);
-    }
-
-    /// @notice Stops new offers, acceptances and assignments.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Lifts {pause}.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -374,8 +383,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
 
     /// @notice The open (offered, running or defaulted) lease of `deviceId`, if any.
     function openLeaseOf(string calldata deviceId) external view returns (bool found, uint256 leaseId) {
-        uint256 idPlusOne = _openLeaseOf[keccak256(bytes(deviceId))];
-        return (idPlusOne != 0, idPlusOne == 0 ? 0 : idPlusOne - 1);
+        return OptionalId.unwrap(_openLeaseOf[keccak256(bytes(deviceId))]);
     }
 
     /// @notice One period of `leaseId`, its due date and the receivable it was assigned to, if any.
@@ -384,13 +392,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         uint256 period
     ) external view returns (Period memory p, uint256 dueAt, bool assigned, uint256 receivableId) {
         Lease storage l = _existing(leaseId);
-        uint256 idPlusOne = _receivableOf[leaseId][period];
-        return (
-            _periods[leaseId][period],
-            _dueAt(leaseId, l, period),
-            idPlusOne != 0,
-            idPlusOne == 0 ? 0 : idPlusOne - 1
-        );
+        (assigned, receivableId) = OptionalId.unwrap(_receivableOf[leaseId][period]);
+        return (_periods[leaseId][period], _dueAt(leaseId, l, period), assigned, receivableId);
     }
 
     /// @notice The rent schedule of `leaseId`.
@@ -456,15 +459,21 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         if (l.status != status) revert LeaseWrongStatus(leaseId, l.status);
     }
 
+    function _checkDeviceFree(bytes32 device) private view {
+        (bool inUse, uint256 leaseId) = OptionalId.unwrap(_openLeaseOf[device]);
+        if (inUse) revert LeaseDeviceInUse(device, leaseId);
+    }
+
     function _checkTiers(Tier[] calldata tiers) private pure {
-        if (tiers.length == 0 || tiers.length > MAX_TIERS) revert LeaseInvalidTiers();
+        if (tiers.length == 0 || tiers.length > MAX_TIERS) revert LeaseInvalidTierCount(tiers.length, MAX_TIERS);
         for (uint256 i; i < tiers.length; ++i) {
-            if (tiers[i].pricePerHour == 0) revert LeaseInvalidTiers();
             if (
-                i > 0 &&
-                (tiers[i].upToHours <= tiers[i - 1].upToHours || tiers[i].pricePerHour >= tiers[i - 1].pricePerHour)
+                tiers[i].pricePerHour == 0 ||
+                (i > 0 &&
+                    (tiers[i].upToHours <= tiers[i - 1].upToHours ||
+                        tiers[i].pricePerHour >= tiers[i - 1].pricePerHour))
             ) {
-                revert LeaseInvalidTiers();
+                revert LeaseInvalidTier(i, tiers[i].upToHours, tiers[i].pricePerHour);
             }
         }
     }
@@ -473,11 +482,11 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, AccessControlDefaul
         if (
             paymentTerm_ == 0 ||
             reportDelay_ == 0 ||
-            paymentTerm_ > 90 days ||
-            reportDelay_ > 90 days ||
-            gracePeriod_ > 90 days
+            paymentTerm_ > MAX_SETTING_SECONDS ||
+            reportDelay_ > MAX_SETTING_SECONDS ||
+            gracePeriod_ > MAX_SETTING_SECONDS
         ) {
-            revert LeaseInvalidSettings();
+            revert LeaseInvalidSettings(paymentTerm_, gracePeriod_, reportDelay_, MAX_SETTING_SECONDS);
         }
         (paymentTerm, gracePeriod, reportDelay) = (paymentTerm_, gracePeriod_, reportDelay_);
         emit SettingsSet(paymentTerm_, gracePeriod_, reportDelay_);

@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IFinancingPool} from "./interfaces/IFinancingPool.sol";
+import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 
 /// @title FinancingPool
 /// @notice Holds the bank's settlement-token liquidity and pays advances for admitted products.
 /// @dev Roles: `TREASURER_ROLE` (bank treasury) deposits and withdraws; `LENDER_ROLE` (product
 /// contracts such as {Receivables}) disburses; `PAUSER_ROLE` stops disbursements. The pool's cash is
 /// its token balance: there is no second ledger to drift from it.
-contract FinancingPool is IFinancingPool, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
+contract FinancingPool is IFinancingPool, ReentrancyGuard, AccessControlPausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
     bytes32 public constant LENDER_ROLE = keccak256("LENDER_ROLE");
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice The token every amount is in.
     IERC20 public immutable settlementToken;
@@ -30,10 +29,9 @@ contract FinancingPool is IFinancingPool, AccessControlDefaultAdminRules, Pausab
         IERC20 token,
         address admin,
         uint48 adminTransferDelay
-    ) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+    ) AccessControlPausable(adminTransferDelay, admin) {
         settlementToken = token;
         _grantRole(TREASURER_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
     }
 
     /// @inheritdoc IFinancingPool
@@ -61,18 +59,6 @@ contract FinancingPool is IFinancingPool, AccessControlDefaultAdminRules, Pausab
         uint256 balance = _checkPayout(to, amount);
         emit Disbursed(msg.sender, to, amount, balance - amount);
         settlementToken.safeTransfer(to, amount);
-    }
-
-    /// @notice Stops disbursements (deposits, withdrawals and repayments go on).
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Paused}.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Lifts {pause}.
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Unpaused}.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
     }
 
     /// @inheritdoc IFinancingPool

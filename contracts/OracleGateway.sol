@@ -58,9 +58,11 @@ contract OracleGateway is IOracleGateway, AccessControlDefaultAdminRules, EIP712
     }
 
     /// @notice Admits `operator` as a report signer.
-    /// @dev Requirements: caller has `ORACLE_MANAGER_ROLE`; not yet an operator. Emits {OperatorAdded}.
+    /// @dev Requirements: caller has `ORACLE_MANAGER_ROLE`; `operator` non-zero and not yet an operator.
+    /// Emits {OperatorAdded}.
     function addOperator(address operator) external onlyRole(ORACLE_MANAGER_ROLE) {
-        if (isOperator[operator] || operator == address(0)) revert GatewayOperatorExists(operator);
+        if (operator == address(0)) revert GatewayZeroAddress();
+        if (isOperator[operator]) revert GatewayOperatorExists(operator);
         isOperator[operator] = true;
         operatorCount += 1;
         emit OperatorAdded(operator);

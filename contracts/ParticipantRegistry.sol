@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {
     IParticipantRegistry,
     ROLE_BANK as _BANK,
@@ -14,6 +12,7 @@ import {
     ROLE_IOT_ORACLE as _IOT_ORACLE,
     ALL_PARTICIPANT_ROLES as _ALL
 } from "./interfaces/IParticipantRegistry.sol";
+import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 
 /// @title ParticipantRegistry
 /// @notice The bank onboards participants after KYC, gives them business roles, suspends and
@@ -21,7 +20,7 @@ import {
 /// @dev The bank's own powers are OpenZeppelin roles: `REGISTRAR_ROLE` (KYC officers) changes
 /// participants, `PAUSER_ROLE` freezes changes, and the default admin (the bank) grants both.
 /// The default admin is handed over in two steps with a delay ({AccessControlDefaultAdminRules}).
-contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules, Pausable {
+contract ParticipantRegistry is IParticipantRegistry, AccessControlPausable {
     /// @notice Business role bits (defined once, in IParticipantRegistry.sol). Auditors need none.
     uint8 public constant ROLE_BANK = _BANK;
     uint8 public constant ROLE_CORE_ENTERPRISE = _CORE;
@@ -34,16 +33,14 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     uint8 public constant ALL_ROLES = _ALL;
 
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     mapping(address account => Participant) private _participants;
     address[] private _accounts;
 
     /// @param admin The bank's admin account: default admin, registrar and pauser.
     /// @param adminTransferDelay Seconds a default-admin handover must wait before it can be accepted.
-    constructor(address admin, uint48 adminTransferDelay) AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+    constructor(address admin, uint48 adminTransferDelay) AccessControlPausable(adminTransferDelay, admin) {
         _grantRole(REGISTRAR_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
     }
 
     /// @inheritdoc IParticipantRegistry
@@ -111,18 +108,6 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
         p.suspended = false;
         p.updatedAt = uint40(block.timestamp);
         emit ParticipantReinstated(account);
-    }
-
-    /// @notice Freezes every change to the register (reads and checks keep working).
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Paused}.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Lifts {pause}.
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Unpaused}.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
     }
 
     /// @inheritdoc IParticipantRegistry

@@ -6,11 +6,12 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IFinancingPool} from "./interfaces/IFinancingPool.sol";
 import {IParticipantRegistry, ROLE_CORE_ENTERPRISE, ROLE_SUPPLIER} from "./interfaces/IParticipantRegistry.sol";
 import {IReceivables} from "./interfaces/IReceivables.sol";
+import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
+import {OptionalId} from "./utils/OptionalId.sol";
 
 /// @title Receivables
 /// @notice Supply-chain receivables financing (应收账款融资) on one contract: issue, split and pass
@@ -26,11 +27,10 @@ import {IReceivables} from "./interfaces/IReceivables.sol";
 /// splitting, transfers and financing (repayment and default marking go on); `ISSUER_ROLE` (granted
 /// to the equipment lease contract) issues on a debtor's behalf; the default admin is
 /// handed over in two steps.
-contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
+contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Contracts that may issue on a debtor's behalf (see {issueFor}).
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
 
@@ -46,19 +46,25 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     uint256 private constant _BPS = 10_000;
     uint256 private constant _YEAR = 365 days;
 
+    /// @dev The parts a split made of a receivable: ids `first` .. `first + count - 1`.
+    struct Parts {
+        uint64 first;
+        uint16 count;
+    }
+
     IParticipantRegistry public immutable registry;
     IERC20 public immutable settlementToken;
     IFinancingPool public immutable pool;
 
-    // Hot state in one slot, read once by every issue and split: the id counter, the grace period
-    // and the pause flag ({paused} is overridden to read it here instead of Pausable's own slot).
+    // Hot state, read by every issue and split. Declared first, these pack into the slot of Pausable's
+    // flag (AccessControlPausable is the last stateful base), so one cold read serves both the
+    // {whenNotPaused} check and the id counter.
     uint64 private _nextId;
     /// @notice Seconds after the due date during which the debtor may still repay.
     uint64 public gracePeriod;
-    bool private _halted;
 
     mapping(uint256 id => Receivable) private _receivables;
-    mapping(uint256 id => uint256 firstPartAndCount) private _parts; // first part id << 16 | part count
+    mapping(uint256 id => Parts) private _parts;
     mapping(address debtor => DebtorTerms) private _terms;
     mapping(address debtor => mapping(bytes32 ref => bool used)) private _references;
 
@@ -75,12 +81,11 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         address admin,
         uint48 adminTransferDelay,
         uint64 gracePeriod_
-    ) ERC721("Yinqi Receivable", "YQR") AccessControlDefaultAdminRules(adminTransferDelay, admin) {
+    ) ERC721("Yinqi Receivable", "YQR") AccessControlPausable(adminTransferDelay, admin) {
         registry = registry_;
         settlementToken = token;
         pool = pool_;
         _grantRole(CREDIT_MANAGER_ROLE, admin);
-        _grantRole(PAUSER_ROLE, admin);
         _setGracePeriod(gracePeriod_);
     }
 
@@ -190,7 +195,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         firstPartId = _nextId;
         _nextId += uint64(parts); // parts ≤ MAX_PARTS; the sum is checked against 2^64
         parent.status = ReceivableStatus.Split;
-        _parts[id] = (firstPartId << 16) | parts;
+        _parts[id] = Parts({first: uint64(firstPartId), count: uint16(parts)}); // parts ≤ MAX_PARTS
         _burn(id);
         emit ReceivableSplit(id, firstPartId, parts);
 
@@ -202,7 +207,7 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
             part.dueDate = parent.dueDate;
             part.status = ReceivableStatus.Active;
             part.amount = uint96(amounts[i]); // each part ≤ sum == parent.amount < 2^96
-            part.parentPlusOne = uint64(id + 1); // ids count up from 0 by one per receivable
+            part.parentPlusOne = uint64(OptionalId.wrap(id)); // id < _nextId, a uint64
             part.invoiceHash = parent.invoiceHash;
             _mint(holders[i], partId);
             emit ReceivablePartCreated(partId, id, holders[i], amounts[i]);
@@ -357,18 +362,6 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         _setGracePeriod(gracePeriod_);
     }
 
-    /// @notice Stops issuing, splitting, transfers and financing.
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Paused}.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Lifts {pause}.
-    /// @dev Requirements: caller has `PAUSER_ROLE`. Emits {Unpaused}.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
-
     // ------------------------------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------------------------------
@@ -376,11 +369,6 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
     /// @inheritdoc IReceivables
     function nextId() external view returns (uint256) {
         return _nextId;
-    }
-
-    /// @notice Whether issuing, splitting, transfers and financing are stopped.
-    function paused() public view override returns (bool) {
-        return _halted;
     }
 
     /// @inheritdoc IReceivables
@@ -408,10 +396,9 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         uint256 id
     ) external view returns (bool isPart, uint256 parentId, uint256 firstPart, uint256 partCount) {
         Receivable storage r = _existing(id);
-        uint256 packed = _parts[id];
-        isPart = r.parentPlusOne != 0;
-        parentId = isPart ? r.parentPlusOne - 1 : 0;
-        return (isPart, parentId, packed >> 16, packed & 0xffff);
+        (isPart, parentId) = OptionalId.unwrap(r.parentPlusOne);
+        Parts memory parts = _parts[id];
+        return (isPart, parentId, parts.first, parts.count);
     }
 
     /// @notice The bank's terms for `debtor` and its current exposure and defaults.
@@ -454,16 +441,6 @@ contract Receivables is IReceivables, ERC721, AccessControlDefaultAdminRules, Pa
         (bool okA, bool okB) = registry.areAuthorized(a, rolesA, b, rolesB);
         if (!okA) revert ReceivableParticipantNotAuthorized(a, rolesA);
         if (!okB) revert ReceivableParticipantNotAuthorized(b, rolesB);
-    }
-
-    function _pause() internal override whenNotPaused {
-        _halted = true;
-        emit Paused(_msgSender());
-    }
-
-    function _unpause() internal override whenPaused {
-        _halted = false;
-        emit Unpaused(_msgSender());
     }
 
     function _checkAmount(uint256 amount) private pure {

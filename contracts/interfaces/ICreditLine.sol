@@ -43,18 +43,39 @@ interface ICreditLine {
         uint40 accruedAt;
     }
 
+    /// @notice `caller` is not the oracle gateway, the only sender of score reports.
     error CreditLineNotGateway(address caller);
+    /// @notice A score report's payload of `length` bytes is not a 64-byte header and whole 32-byte words.
     error CreditLineMalformedReport(uint256 length);
+    /// @notice A report gives `merchant` a `limit` above {maxLimit} or a `score` above {MAX_SCORE}.
     error CreditLineOutOfBounds(address merchant, uint256 limit, uint256 score);
+    /// @notice `merchant`'s line is `status`, not active, so it cannot draw or be frozen.
     error CreditLineNotActive(address merchant, LineStatus status);
+    /// @notice `merchant`'s line is `status`, not frozen, so there is no freeze to lift.
+    error CreditLineNotFrozen(address merchant, LineStatus status);
+    /// @notice `merchant`'s score from `scoredAt` is older than `maxAge` seconds, too old to draw on.
     error CreditLineScoreStale(address merchant, uint256 scoredAt, uint256 maxAge);
+    /// @notice `merchant` asked to draw `requested` with only `available` left under its limit.
     error CreditLineLimitExceeded(address merchant, uint256 available, uint256 requested);
+    /// @notice `account` is not an active participant with the merchant role.
     error CreditLineNotMerchant(address account);
+    /// @notice A draw or repayment of zero was asked.
     error CreditLineZeroAmount();
+    /// @notice `merchant` owes `owed` (interest and principal), less than the `amount` it tried to repay.
     error CreditLineRepaymentTooLarge(address merchant, uint256 owed, uint256 amount);
+    /// @notice `merchant` has no held limit raise for the bank to confirm.
     error CreditLineNothingPending(address merchant);
+    /// @notice `merchant`'s line is not frozen, not frozen long enough, or owes nothing.
     error CreditLineNotDefaultable(address merchant);
-    error CreditLineInvalidBounds();
+    /// @notice The bank's bounds must all be non-zero: a limit of at most `maxLimit`, a score at most
+    /// `maxScoreAge` seconds old, raises of `maxLimitStep` without confirmation, default after
+    /// `defaultAfterFrozen` seconds frozen.
+    error CreditLineInvalidBounds(
+        uint256 maxLimit,
+        uint256 maxScoreAge,
+        uint256 maxLimitStep,
+        uint256 defaultAfterFrozen
+    );
 
     /// @notice A report from model `modelHash` set the lines in `updates`, as of `asOf`. `updates` is the
     /// report's packed words, one per merchant (`merchant << 96 | limit in whole tokens << 32 |

@@ -65,21 +65,43 @@ interface IEquipmentLease {
         uint96 paid; // paid, or the whole rent once assigned to a receivable
     }
 
+    /// @notice `caller` is not the oracle gateway, the only sender of usage reports.
     error LeaseNotGateway(address caller);
+    /// @notice A usage report's payload of `length` bytes is not a whole number of 32-byte items.
     error LeaseMalformedReport(uint256 length);
+    /// @notice No lease has id `leaseId`.
     error LeaseUnknown(uint256 leaseId);
+    /// @notice Lease `leaseId` is `status`, a status in which this call is not possible.
     error LeaseWrongStatus(uint256 leaseId, LeaseStatus status);
+    /// @notice `account` is not an active participant holding `roles` (a supplier to offer, a lessee to lease).
     error LeaseParticipantNotAuthorized(address account, uint8 roles);
+    /// @notice `account` is not the party to lease `leaseId` that this call needs (its lessee, or its lessor).
     error LeaseNotParty(uint256 leaseId, address account);
-    error LeaseInvalidTerms();
-    error LeaseInvalidTiers();
+    /// @notice The offered terms are out of range: a period of `periodSeconds` (1 hour to 366 days),
+    /// `periods` periods (1 to {MAX_PERIODS}).
+    error LeaseInvalidTerms(uint256 periodSeconds, uint256 periods);
+    /// @notice A device id must be 1 to 64 bytes long; this one is `length`.
+    error LeaseInvalidDeviceId(uint256 length);
+    /// @notice The rent schedule has `count` tiers; it must have 1 to `maxTiers`.
+    error LeaseInvalidTierCount(uint256 count, uint256 maxTiers);
+    /// @notice Tier `index` (up to `upToHours` hours at `pricePerHour` an hour) has a zero price, or its
+    /// bound is not above the previous tier's or its price not below it.
+    error LeaseInvalidTier(uint256 index, uint256 upToHours, uint256 pricePerHour);
+    /// @notice `device` is already in lease `leaseId`, which is not yet closed or recalled.
     error LeaseDeviceInUse(bytes32 device, uint256 leaseId);
+    /// @notice A payment of zero was given.
     error LeaseZeroAmount();
+    /// @notice Lease `leaseId` has `outstanding` billed and unpaid, less than the `amount` offered.
     error LeasePaymentTooLarge(uint256 leaseId, uint256 outstanding, uint256 amount);
+    /// @notice Lease `leaseId` is not active or frozen, or has no period unpaid past due plus grace.
     error LeaseNotDefaultable(uint256 leaseId);
+    /// @notice Lease `leaseId` has `billed` periods billed and `settled` settled: closing needs all settled.
     error LeaseNotClosable(uint256 leaseId, uint256 billed, uint256 settled);
+    /// @notice Period `period` of lease `leaseId` is unbilled, zero, partly paid, assigned or due already.
     error LeasePeriodNotAssignable(uint256 leaseId, uint256 period);
-    error LeaseInvalidSettings();
+    /// @notice Settings out of range: a payment term of `paymentTerm` and a report delay of `reportDelay`
+    /// seconds must be 1 to `maxSeconds`, a grace period of `gracePeriod` seconds at most `maxSeconds`.
+    error LeaseInvalidSettings(uint256 paymentTerm, uint256 gracePeriod, uint256 reportDelay, uint256 maxSeconds);
 
     /// @notice Why one item of an oracle report changed nothing (the rest of the report still applies).
     enum IgnoredReason {

@@ -21,15 +21,27 @@ interface IOracleGateway {
         uint24 maxAge; // seconds a report's as-of time may lie in the past
     }
 
+    /// @notice No consumer is configured for `feed`.
     error GatewayUnknownFeed(bytes32 feed);
+    /// @notice `consumer` is not a contract, or `quorum` is 0 or above the operator count, or `maxAge` is 0.
     error GatewayInvalidFeed(address consumer, uint8 quorum, uint24 maxAge);
+    /// @notice Report `sequence` of `feed` is not above the last accepted, `lastSequence`.
     error GatewaySequenceNotIncreasing(bytes32 feed, uint64 sequence, uint64 lastSequence);
+    /// @notice The report's as-of time `asOf` is after `latestAccepted` (now plus the allowed clock skew).
     error GatewayReportFromFuture(uint64 asOf, uint256 latestAccepted);
+    /// @notice The report's as-of time `asOf` is before `oldestAccepted` (now minus the feed's maximum age).
     error GatewayReportTooOld(uint64 asOf, uint256 oldestAccepted);
+    /// @notice A signature recovers to `signer`, which is not a registered operator.
     error GatewayNotOperator(address signer);
+    /// @notice Signer `signer` does not come after `previous`: signatures must be ordered by signer, no repeats.
     error GatewaySignersNotAscending(address signer, address previous);
+    /// @notice The report carries `signatures` signatures, fewer than the feed's `quorum`.
     error GatewayQuorumNotMet(uint256 signatures, uint8 quorum);
+    /// @notice `operator` is already an operator.
     error GatewayOperatorExists(address operator);
+    /// @notice The zero address cannot be an operator (no signature recovers to it).
+    error GatewayZeroAddress();
+    /// @notice `operator` is not an operator, so it cannot be removed.
     error GatewayOperatorUnknown(address operator);
 
     event OperatorAdded(address indexed operator);

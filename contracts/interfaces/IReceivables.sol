@@ -42,7 +42,7 @@ interface IReceivables {
         bool financed; // true once financed; stays true after settlement or default
         uint96 amount; // face amount in settlement-token units
         uint96 repaid; // repaid so far
-        uint64 parentPlusOne; // parent id + 1 for a part made by {split}; 0 for an issued receivable
+        uint64 parentPlusOne; // an OptionalId: parent id + 1 for a part made by {split}; 0 for an issued one
         bytes32 invoiceHash; // hash of the invoice kept off chain (zero via the seed interface)
     }
 
@@ -54,25 +54,45 @@ interface IReceivables {
         uint32 openDefaults; // defaulted receivables of this debtor
     }
 
+    /// @notice No receivable has id `id` (never issued).
     error ReceivableUnknown(uint256 id);
+    /// @notice A face amount, split part or repayment of zero was given.
     error ReceivableZeroAmount();
+    /// @notice `amount` does not fit the 96 bits amounts are stored in.
     error ReceivableAmountTooLarge(uint256 amount);
+    /// @notice `dueDate` is not between `earliest` (now + 1 s) and `latest` (now + {MAX_TENOR}).
     error ReceivableDueDateOutOfRange(uint256 dueDate, uint256 earliest, uint256 latest);
+    /// @notice The debtor's reference (`ref`) is zero; every receivable needs one.
     error ReceivableMissingReference();
+    /// @notice `debtor` has already issued a receivable with reference `ref`.
     error ReceivableDuplicateReference(address debtor, bytes32 ref);
+    /// @notice `account` is not an active participant holding `requiredRoles`.
     error ReceivableParticipantNotAuthorized(address account, uint8 requiredRoles);
+    /// @notice `caller` does not hold receivable `id`.
     error ReceivableNotHolder(uint256 id, address caller);
+    /// @notice `caller` is not the debtor of receivable `id`, the only one who may repay it.
     error ReceivableNotDebtor(uint256 id, address caller);
+    /// @notice Receivable `id` is `status`, not active, so it cannot be split, moved or financed.
     error ReceivableNotActive(uint256 id, ReceivableStatus status);
+    /// @notice Receivable `id` was due at `dueDate`, which has come: it can no longer be split.
     error ReceivableExpired(uint256 id, uint40 dueDate);
+    /// @notice A split needs 2 to {MAX_PARTS} amounts and one holder each: `parts` amounts, `holders` holders.
     error ReceivableSplitPartCount(uint256 parts, uint256 holders);
+    /// @notice The parts of receivable `id` sum to `sum`, not its face amount `amount`.
     error ReceivableSplitSumMismatch(uint256 id, uint256 amount, uint256 sum);
+    /// @notice Receivable `id` has `repaid` repaid already, so it can no longer be split.
     error ReceivableSplitPartiallyRepaid(uint256 id, uint256 repaid);
+    /// @notice Receivable `id` is `status`, neither active nor financed: nothing left to repay or default.
     error ReceivableNotRepayable(uint256 id, ReceivableStatus status);
+    /// @notice Repayment of receivable `id` closed at `deadline` (due date plus grace period).
     error ReceivableRepaymentClosed(uint256 id, uint256 deadline);
+    /// @notice Receivable `id` has `outstanding` left to repay, less than the `amount` offered.
     error ReceivableRepaymentTooLarge(uint256 id, uint256 outstanding, uint256 amount);
+    /// @notice Receivable `id` cannot be marked defaulted before its `deadline` has passed.
     error ReceivableNotOverdue(uint256 id, uint256 deadline);
+    /// @notice A discount rate of `rateBps` is above the cap of `maxRateBps` basis points.
     error ReceivableRateTooHigh(uint256 rateBps, uint256 maxRateBps);
+    /// @notice A grace period of `gracePeriod` seconds is above the cap of `maxGracePeriod`.
     error ReceivableGracePeriodTooLong(uint256 gracePeriod, uint256 maxGracePeriod);
 
     /// @notice `debtor` issued receivable `id` of `amount` due at `dueDate` to `supplier`.

@@ -122,7 +122,10 @@ export const ERRORS = {
     "Your account {account} does not hold the role this needs.",
     "您的账户 {account} 没有此操作所需的角色。",
   ],
-  CreditLineInvalidBounds: ["Credit bounds must all be above zero.", "授信参数必须均大于零。"],
+  CreditLineInvalidBounds: [
+    "Credit bounds must all be above zero: max limit {maxLimit}, score age {maxScoreAge} s, limit step {maxLimitStep}, default after {defaultAfterFrozen} s frozen.",
+    "授信参数必须均大于零：额度上限 {maxLimit}，评分有效期 {maxScoreAge} 秒，免确认提额 {maxLimitStep}，冻结 {defaultAfterFrozen} 秒后可认定违约。",
+  ],
   CreditLineLimitExceeded: [
     "You can draw at most {available}; you asked for {requested}.",
     "最多可借 {available}，您申请了 {requested}。",
@@ -213,14 +216,21 @@ export const ERRORS = {
     "The device id must be 1–64 bytes long; this one has {length}.",
     "设备编号须为 1 至 64 字节，当前为 {length} 字节。",
   ],
-  LeaseInvalidSettings: ["Invalid lease settings.", "租赁参数无效。"],
+  LeaseInvalidSettings: [
+    "Invalid lease settings (payment term {paymentTerm} s, grace {gracePeriod} s, report delay {reportDelay} s): payment term and report delay 1–{maxSeconds} s, grace at most {maxSeconds} s.",
+    "租赁参数无效（付款期 {paymentTerm} 秒，宽限期 {gracePeriod} 秒，报送延迟 {reportDelay} 秒）：付款期与报送延迟须为 1 至 {maxSeconds} 秒，宽限期最长 {maxSeconds} 秒。",
+  ],
   LeaseInvalidTerms: [
     "Invalid lease terms ({periodSeconds} s a period, {periods} periods): a period of 1 h–366 days, 1–120 periods.",
     "租赁条款无效（每期 {periodSeconds} 秒，共 {periods} 期）：周期 1 小时至 366 天，1 至 120 期。",
   ],
-  LeaseInvalidTiers: [
-    "The rent tiers must rise in hours and fall in price (1–4 tiers).",
-    "租金档位须按小时递增、单价递减（1 至 4 档）。",
+  LeaseInvalidTier: [
+    "Rent tier {index} (counting from 0; up to {upToHours} h at {pricePerHour} an hour) needs a price above zero, more hours and a lower price than the tier before.",
+    "第 {index} 档租金（从 0 起计；至 {upToHours} 小时，每小时 {pricePerHour}）单价须大于零，且小时数高于、单价低于上一档。",
+  ],
+  LeaseInvalidTierCount: [
+    "The rent schedule has {count} tiers; it needs 1 to {maxTiers}.",
+    "租金档位共 {count} 档，须为 1 至 {maxTiers} 档。",
   ],
   LeaseMalformedReport: ["The usage report is malformed ({length} bytes).", "使用报告格式错误（{length} 字节）。"],
   LeaseNotClosable: [
@@ -321,6 +331,9 @@ const MONEY = new Set([
   "needed",
   "allowance",
   "limit",
+  "maxLimit",
+  "maxLimitStep",
+  "pricePerHour",
   "sum",
   "repaid",
 ]);

@@ -1,11 +1,55 @@
 """Fixtures for the contract unit tests: role accounts and fresh deployments on ape's local:test
-network (py-evm). Each test runs in its own chain snapshot (ape's isolation), so state never leaks.
+network (py-evm), each contract built and granted its roles by the same steps `yinqi deploy` takes
+(backend.services.deploy.STEPS and GRANTS). Each test runs in its own chain snapshot (ape's
+isolation), so state never leaks.
 """
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from backend.core.codec import credit_payload, pack_credit_word
+from backend.core.dev_accounts import dev_account
+from backend.core.enums import Role
+from backend.core.money import UNIT  # settlement token units per DCNY
+from backend.services.deploy import GRANTS, STEPS
+from oracles.gateway import sign_digest
+
 ADMIN_DELAY = 2 * 24 * 3600  # seconds before a new bank admin may accept (two-step transfer)
+DAY = 24 * 3600
+GRACE = 15 * DAY
+
+
+@dataclass
+class Wiring:
+    """What `yinqi deploy`'s steps read to build a contract's constructor arguments, on ape's chain."""
+
+    bank_admin: str
+    settings: SimpleNamespace
+    contracts: dict = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        return self.contracts[name].address
+
+
+@pytest.fixture(scope="session")
+def wiring(bank):
+    return Wiring(bank.address, SimpleNamespace(admin_transfer_delay=ADMIN_DELAY, grace_period=GRACE))
+
+
+def deploy_step(project, bank, wiring, name):
+    """Deploy `name` with the arguments `yinqi deploy` gives it, then take the roles it is granted there
+    (the granting contract is always deployed first: STEPS are in dependency order)."""
+    (step,) = [s for s in STEPS if s.name == name]
+    contract = bank.deploy(getattr(project, name), *step.args(wiring))
+    wiring.contracts[name] = contract
+    for grant in GRANTS:
+        if grant.grantee == name:
+            granter = wiring.contracts[grant.contract]
+            granter.grantRole(getattr(granter, grant.role)(), contract, sender=bank)
+    return contract
 
 
 @pytest.fixture(scope="session")
@@ -45,27 +89,24 @@ def auditor(accounts):
 
 
 @pytest.fixture(scope="session")
-def token(project, bank):
-    return bank.deploy(project.SettlementToken, bank)
+def token(project, bank, wiring):
+    return deploy_step(project, bank, wiring, "SettlementToken")
 
 
 @pytest.fixture(scope="session")
-def registry(project, bank):
-    return bank.deploy(project.ParticipantRegistry, bank, ADMIN_DELAY)
+def registry(project, bank, wiring):
+    return deploy_step(project, bank, wiring, "ParticipantRegistry")
 
 
 @pytest.fixture(scope="session")
 def roles(registry):
-    """The business role bits, read from the contract so tests and contract cannot drift apart."""
-    names = ["BANK", "CORE_ENTERPRISE", "SUPPLIER", "MERCHANT", "LESSEE", "CREDIT_ORACLE", "IOT_ORACLE"]
-    return {name: getattr(registry, f"ROLE_{name}")() for name in names}
+    """The business role bits, as the contract answers them (and as backend.core.enums has them)."""
+    found = {role.name: getattr(registry, f"ROLE_{role.name}")() for role in Role}
+    assert found == {role.name: int(role) for role in Role}
+    return found
 
 
 # --- receivables financing -------------------------------------------------------------------
-
-UNIT = 10**6  # settlement token units per DCNY
-DAY = 24 * 3600
-GRACE = 15 * DAY
 
 
 @pytest.fixture(scope="session")
@@ -81,17 +122,16 @@ def supplier3(accounts):
 
 
 @pytest.fixture(scope="session")
-def pool(project, bank, token):
-    return bank.deploy(project.FinancingPool, token, bank, ADMIN_DELAY)
+def pool(project, bank, token, wiring):
+    return deploy_step(project, bank, wiring, "FinancingPool")
 
 
 @pytest.fixture(scope="module")
-def receivables(project, bank, registry, token, pool, debtor, supplier, supplier2, supplier3, roles):
+def receivables(project, bank, registry, token, pool, debtor, supplier, supplier2, supplier3, roles, wiring):
     """Receivables wired as `yinqi deploy` wires it, with a core enterprise and three supplier tiers
     onboarded, the pool funded and the debtor given terms. Module-scoped: ape's isolation reverts what
     it did to the shared token, registry and pool when the module ends, so other modules see them fresh."""
-    contract = bank.deploy(project.Receivables, registry, token, pool, bank, ADMIN_DELAY, GRACE)
-    pool.grantRole(pool.LENDER_ROLE(), contract, sender=bank)
+    contract = deploy_step(project, bank, wiring, "Receivables")
     registry.onboard(debtor, roles["CORE_ENTERPRISE"], b"\x01" * 32, "core", sender=bank)
     for i, s in enumerate((supplier, supplier2, supplier3)):
         registry.onboard(s, roles["SUPPLIER"], bytes([i + 2]) * 32, f"tier-{i + 1}", sender=bank)
@@ -118,19 +158,18 @@ def operators(accounts):
 
 
 @pytest.fixture(scope="module")
-def gateway(project, bank, operators):
-    contract = bank.deploy(project.OracleGateway, bank, ADMIN_DELAY)
+def gateway(project, bank, operators, wiring):
+    contract = deploy_step(project, bank, wiring, "OracleGateway")
     for op in operators:
         contract.addOperator(op, sender=bank)
     return contract
 
 
 @pytest.fixture(scope="module")
-def credit_line(project, bank, registry, token, pool, gateway, merchant, roles):
+def credit_line(project, bank, registry, token, pool, gateway, merchant, roles, wiring):
     """A credit line wired as `yinqi deploy` wires it, fed by the gateway (quorum 1, one day max
     age), its pool funded and one merchant onboarded. Module-scoped, like `receivables`."""
-    contract = bank.deploy(project.CreditLine, registry, token, 6, pool, gateway, bank, ADMIN_DELAY)
-    pool.grantRole(pool.LENDER_ROLE(), contract, sender=bank)
+    contract = deploy_step(project, bank, wiring, "CreditLine")
     gateway.configureFeed(CREDIT_FEED, contract, 1, DAY, sender=bank)
     registry.onboard(merchant, roles["MERCHANT"], b"\x05" * 32, "merchant", sender=bank)
     token.mint(bank, 1_000_000 * UNIT, sender=bank)
@@ -143,22 +182,15 @@ def credit_line(project, bank, registry, token, pool, gateway, merchant, roles):
 
 def score_word(merchant, limit_whole, score, rate_bps) -> int:
     """One merchant's update as the credit oracle packs it."""
-    from oracles.gateway import pack_credit_word
-
     return pack_credit_word(str(merchant), limit_whole, score, rate_bps)
 
 
 def report_payload(words) -> bytes:
-    from oracles.gateway import credit_payload
-
     return credit_payload(MODEL_HASH, FEATURES_ROOT, words)
 
 
 def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:
     """Operators' EIP-712 signatures over the report, in ascending signer order."""
-    from backend.core.dev_accounts import dev_account
-    from oracles.gateway import sign_digest
-
     return sign_digest(gateway.reportDigest(feed, sequence, as_of, payload), [dev_account(i) for i in signer_indexes])
 
 
@@ -168,11 +200,10 @@ IOT_FEED = b"iot-usage".ljust(32, b"\x00")
 
 
 @pytest.fixture(scope="module")
-def lease(project, bank, registry, token, receivables, gateway, debtor, roles):
+def lease(project, bank, registry, token, receivables, gateway, debtor, roles, wiring):
     """EquipmentLease wired as `yinqi deploy` wires it. The lessor is the tier-1 supplier; the lessee
     is the core enterprise, also onboarded as a lessee (so its rent may become a receivable)."""
-    contract = bank.deploy(project.EquipmentLease, registry, token, receivables, gateway, bank, ADMIN_DELAY)
-    receivables.grantRole(receivables.ISSUER_ROLE(), contract, sender=bank)
+    contract = deploy_step(project, bank, wiring, "EquipmentLease")
     gateway.configureFeed(IOT_FEED, contract, 1, DAY, sender=bank)
     registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["LESSEE"], sender=bank)
     token.approve(contract, 2**256 - 1, sender=debtor)

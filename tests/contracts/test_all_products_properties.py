@@ -8,7 +8,8 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from oracles.gateway import lease_payload, pack_lease_word
+from backend.core.codec import lease_payload, pack_lease_word
+from backend.core.enums import LeaseStatus, LineStatus, ReceivableStatus
 from tests.contracts.conftest import (
     CREDIT_FEED,
     DAY,
@@ -65,7 +66,7 @@ def machine(
             active = [
                 r
                 for r in self.rids
-                if receivables.receivable(r).status == 1
+                if receivables.receivable(r).status == ReceivableStatus.ACTIVE
                 and receivables.ownerOf(r) == supplier.address
                 and receivables.receivable(r).dueDate > chain.pending_timestamp
             ]
@@ -77,7 +78,7 @@ def machine(
             open_ = [
                 r
                 for r in self.rids
-                if receivables.receivable(r).status in (1, 3)
+                if receivables.receivable(r).status in (ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED)
                 and chain.pending_timestamp <= receivables.receivable(r).dueDate + receivables.gracePeriod()
             ]
             if open_:
@@ -90,7 +91,7 @@ def machine(
             overdue = [
                 r
                 for r in self.rids
-                if receivables.receivable(r).status in (1, 3)
+                if receivables.receivable(r).status in (ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED)
                 and chain.pending_timestamp > receivables.receivable(r).dueDate + receivables.gracePeriod()
             ]
             if overdue:
@@ -107,7 +108,7 @@ def machine(
             line = credit_line.lineOf(merchant)
             room = max(0, line.limit - line.drawn)
             if (
-                line.status != 1
+                line.status != LineStatus.ACTIVE
                 or room == 0
                 or chain.pending_timestamp > line.scoredAt + 30 * DAY
                 or token.balanceOf(pool) < room
@@ -163,7 +164,7 @@ def machine(
         def assign_and_finance(self, pick):
             for lease_id in self.leases[pick % max(1, len(self.leases)) :]:
                 row = lease.leaseOf(lease_id)
-                if row.status != 2:
+                if row.status != LeaseStatus.ACTIVE:
                     continue
                 lease.bill(lease_id, sender=bank)
                 for k in range(lease.leaseOf(lease_id).billed):
@@ -184,11 +185,11 @@ def machine(
             lease_id = self.leases[pick % len(self.leases)]
             lease.bill(lease_id, sender=bank)
             row = lease.leaseOf(lease_id)
-            if row.status in (3, 4):
+            if row.status in (LeaseStatus.FROZEN, LeaseStatus.DEFAULTED):
                 lease.recall(lease_id, sender=bank)
-            elif row.status == 2 and row.settled == row.periods:
+            elif row.status == LeaseStatus.ACTIVE and row.settled == row.periods:
                 lease.close(lease_id, sender=debtor)
-            elif row.status == 2:
+            elif row.status == LeaseStatus.ACTIVE:
                 overdue = (
                     row.settled < row.billed
                     and chain.pending_timestamp > lease.periodOf(lease_id, row.settled)[1] + lease.gracePeriod()
@@ -219,7 +220,7 @@ def machine(
             financed = 0
             for rid in self.rids:
                 r = receivables.receivable(rid)
-                if r.status in (3, 5) and r.financed:  # Financed, or Defaulted after financing
+                if r.status in (ReceivableStatus.FINANCED, ReceivableStatus.DEFAULTED) and r.financed:
                     financed += r.amount - r.repaid
             assert terms.exposure == financed <= terms.limit
 

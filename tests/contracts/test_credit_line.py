@@ -1,7 +1,9 @@
 import ape
 import pytest
 
+from backend.core.enums import LineStatus
 from tests.contracts.conftest import (
+    ADMIN_DELAY,
     CREDIT_FEED,
     DAY,
     FEATURES_ROOT,
@@ -14,7 +16,7 @@ from tests.contracts.conftest import (
 )
 
 YEAR = 365 * DAY
-NONE, ACTIVE, FROZEN, DEFAULTED = 0, 1, 2, 3
+NONE, ACTIVE, FROZEN, DEFAULTED = LineStatus.NONE, LineStatus.ACTIVE, LineStatus.FROZEN, LineStatus.DEFAULTED
 REASON = b"missed-repayment".ljust(32, b"\x00")
 
 
@@ -189,8 +191,15 @@ def test_freeze_unfreeze_and_default_rule(credit_line, line, merchant, bank, cha
     (defaulted,) = tx.events.filter(credit_line.LineDefaulted)
     assert defaulted.merchant == merchant.address and defaulted.principal > 0 and defaulted.interest > 0
     assert credit_line.lineOf(merchant).status == DEFAULTED
-    with ape.reverts(credit_line.CreditLineNotActive, merchant=merchant.address, status=DEFAULTED):
+    with ape.reverts(credit_line.CreditLineNotFrozen, merchant=merchant.address, status=DEFAULTED):
         credit_line.unfreeze(merchant, sender=bank)
+
+
+def test_only_a_frozen_line_can_be_unfrozen(credit_line, line, merchant, supplier, bank):
+    with ape.reverts(credit_line.CreditLineNotFrozen, merchant=merchant.address, status=ACTIVE):
+        credit_line.unfreeze(merchant, sender=bank)
+    with ape.reverts(credit_line.CreditLineNotFrozen, merchant=supplier.address, status=NONE):
+        credit_line.unfreeze(supplier, sender=bank)
 
 
 def test_line_without_debt_cannot_default(credit_line, line, merchant, bank, chain):
@@ -211,8 +220,16 @@ def test_pause_stops_drawing_not_repaying(credit_line, line, merchant, bank):
 def test_bounds(credit_line, bank):
     tx = credit_line.setBounds(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY, sender=bank)
     assert tx.events == [credit_line.BoundsSet(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY)]
-    with ape.reverts(credit_line.CreditLineInvalidBounds):
-        credit_line.setBounds(0, DAY, 1, 1, sender=bank)
+    for bad in [(0, DAY, 1, 1), (1, 0, 1, 1), (1, DAY, 0, 1), (1, DAY, 1, 0)]:
+        max_limit, max_score_age, max_limit_step, default_after_frozen = bad
+        with ape.reverts(
+            credit_line.CreditLineInvalidBounds,
+            maxLimit=max_limit,
+            maxScoreAge=max_score_age,
+            maxLimitStep=max_limit_step,
+            defaultAfterFrozen=default_after_frozen,
+        ):
+            credit_line.setBounds(*bad, sender=bank)
 
 
 GUARDED = {
@@ -261,3 +278,50 @@ def test_one_report_sets_many_lines(credit_line, report, merchant, supplier, deb
             1_000 + i,
             ACTIVE,
         )
+
+
+U64, U40, U16 = 2**64 - 1, 2**40 - 1, 2**16 - 1
+
+
+@pytest.fixture
+def direct_line(project, bank, registry, token, pool, credit_line):
+    """A second credit line whose gateway is the bank's account, so a test calls onReport itself (any
+    as-of time), with a token of 0 decimals (a word's whole-token limit is then the stored limit)."""
+    contract = bank.deploy(project.CreditLine, registry, token, 0, pool, bank, bank, ADMIN_DELAY)
+    pool.grantRole(pool.LENDER_ROLE(), contract, sender=bank)
+    token.approve(contract, 2**256 - 1, sender=bank)
+    return contract
+
+
+def test_report_path_writes_terms_as_the_struct_lays_them_out(direct_line, bank, merchant, chain):
+    """onReport writes a line's Terms slot as one word with hand-written bit offsets; lineOf reads it
+    through the compiler's struct layout. Every member at the largest value it can hold pins the offsets."""
+    line = direct_line
+
+    def report(limit, score, rate_bps, as_of):
+        line.onReport(CREDIT_FEED, as_of, report_payload([score_word(merchant, limit, score, rate_bps)]), sender=bank)
+        got = line.lineOf(merchant)
+        return (got.limit, got.score, got.rateBps, got.scoredAt, got.status, got.pendingLimit)
+
+    # a defaulted line: status at its largest member (Defaulted = 3), kept by later reports
+    line.setBounds(U64, 30 * DAY, U64, 1, sender=bank)
+    report(10_000, 700, 900, chain.pending_timestamp)
+    line.draw(1_000, sender=merchant)
+    line.freeze(merchant, REASON, sender=bank)
+    chain.mine(deltatime=2)
+    line.markDefaulted(merchant, sender=bank)
+
+    assert report(U64, 1_000, U16, U40) == (U64, 1_000, U16, U40, DEFAULTED, 0)
+    assert report(0, 0, 0, 0) == (0, 0, 0, 0, DEFAULTED, 0)
+    line.setBounds(U64, 30 * DAY, 1, 1, sender=bank)
+    held = line.onReport(CREDIT_FEED, U40, report_payload([score_word(merchant, U64, 1_000, U16)]), sender=bank)
+    assert line.LimitIncreaseHeld(merchant, 0, U64) in held.events
+    got = line.lineOf(merchant)
+    assert (got.limit, got.score, got.rateBps, got.scoredAt, got.status, got.pendingLimit) == (
+        0,
+        1_000,
+        U16,
+        U40,
+        DEFAULTED,
+        U64,
+    )

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from backend.core.enums import LineStatus
 from tests.contracts.conftest import (
     CREDIT_FEED,
     DAY,
@@ -54,7 +55,7 @@ def machine(credit_line, gateway, registry, pool, token, bank, merchant, account
             line = credit_line.lineOf(merchants[who])
             room = max(0, line.limit - line.drawn)
             fresh = chain.pending_timestamp <= line.scoredAt + 30 * DAY
-            if line.status != 1 or room == 0 or not fresh or token.balanceOf(pool) < room:
+            if line.status != LineStatus.ACTIVE or room == 0 or not fresh or token.balanceOf(pool) < room:
                 return
             amount = max(1, int(room * part))
             credit_line.draw(amount, sender=merchants[who])
@@ -81,9 +82,9 @@ def machine(credit_line, gateway, registry, pool, token, bank, merchant, account
         @rule(who=st.integers(0, 1))
         def freeze_or_unfreeze(self, who):
             status = credit_line.lineOf(merchants[who]).status
-            if status == 1:
+            if status == LineStatus.ACTIVE:
                 credit_line.freeze(merchants[who], b"\x00" * 32, sender=bank)
-            elif status == 2:
+            elif status == LineStatus.FROZEN:
                 credit_line.unfreeze(merchants[who], sender=bank)
 
         @invariant()

@@ -5,12 +5,15 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from oracles.gateway import lease_payload, pack_lease_word
+from backend.core.codec import lease_payload, pack_lease_word
+from backend.core.enums import IgnoredReason, LeaseStatus, RiskFlag
 from tests.contracts.conftest import DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, sign_report
 
-NONE, OFFERED, ACTIVE, FROZEN, DEFAULTED, RECALLED, CLOSED = range(7)
-IGNORED_NOT_RUNNING, IGNORED_BILLED, IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = 1, 2, 3, 4
-IDLE, GEOFENCE, FUEL, TAMPER = 1, 2, 4, 8
+NONE, OFFERED, ACTIVE, FROZEN = LeaseStatus.NONE, LeaseStatus.OFFERED, LeaseStatus.ACTIVE, LeaseStatus.FROZEN
+DEFAULTED, RECALLED, CLOSED = LeaseStatus.DEFAULTED, LeaseStatus.RECALLED, LeaseStatus.CLOSED
+IGNORED_NOT_RUNNING, IGNORED_BILLED = IgnoredReason.NOT_RUNNING, IgnoredReason.ALREADY_BILLED
+IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = IgnoredReason.NOT_STARTED, IgnoredReason.IMPOSSIBLE
+IDLE, GEOFENCE, FUEL, TAMPER = RiskFlag.IDLE, RiskFlag.GEOFENCE, RiskFlag.FUEL, RiskFlag.TAMPER
 PERIOD = 30 * DAY
 TIERS = [(100, 50 * UNIT), (300, 40 * UNIT), (0xFFFFFFFF, 30 * UNIT)]  # hours up to, price per hour
 TERMS = (PERIOD, 3, 10_000 * UNIT, 2_000 * UNIT)  # period, periods, deposit, minimum rent
@@ -82,15 +85,27 @@ def test_offer_refusals(lease, lessor, lessee, stranger, supplier2, roles):
         lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=stranger)
     with ape.reverts(lease.LeaseParticipantNotAuthorized, account=supplier2.address, roles=roles["LESSEE"]):
         lease.offer(supplier2, "EXC-001", TERMS, TIERS, sender=lessor)
-    for terms in [(PERIOD, 0, 1, 1), (3599, 3, 1, 1), (PERIOD, 121, 1, 1)]:
-        with ape.reverts(lease.LeaseInvalidTerms):
+    for terms in [(PERIOD, 0, 1, 1), (3599, 3, 1, 1), (366 * DAY + 1, 3, 1, 1), (PERIOD, 121, 1, 1)]:
+        with ape.reverts(lease.LeaseInvalidTerms, periodSeconds=terms[0], periods=terms[1]):
             lease.offer(lessee, "EXC-001", terms, TIERS, sender=lessor)
-    with ape.reverts(lease.LeaseInvalidTerms):
-        lease.offer(lessee, "", TERMS, TIERS, sender=lessor)
-    bad_tiers = [[], [(10, 5)] * 5, [(10, 5), (10, 4)], [(10, 5), (20, 5)], [(10, 0)], [(10, 4), (20, 5)]]
-    for tiers in bad_tiers:
-        with ape.reverts(lease.LeaseInvalidTiers):
+    for device_id in ("", "D" * 65):
+        with ape.reverts(lease.LeaseInvalidDeviceId, length=len(device_id)):
+            lease.offer(lessee, device_id, TERMS, TIERS, sender=lessor)
+    for tiers in ([], [(10, 5)] * 5):
+        with ape.reverts(lease.LeaseInvalidTierCount, count=len(tiers), maxTiers=4):
             lease.offer(lessee, "EXC-001", TERMS, tiers, sender=lessor)
+    bad_tiers = {  # tiers → the first bad one: (index, upToHours, pricePerHour)
+        ((10, 0),): (0, 10, 0),  # no price
+        ((10, 5), (20, 0)): (1, 20, 0),  # no price, though falling
+        ((10, 5), (10, 4)): (1, 10, 4),  # bound not rising
+        ((10, 5), (5, 4)): (1, 5, 4),  # bound falling
+        ((10, 5), (20, 5)): (1, 20, 5),  # price not falling
+        ((10, 4), (20, 5)): (1, 20, 5),  # price rising
+        ((10, 5), (20, 4), (30, 4)): (2, 30, 4),  # the third tier is the bad one
+    }
+    for tiers, (index, hours, price) in bad_tiers.items():
+        with ape.reverts(lease.LeaseInvalidTier, index=index, upToHours=hours, pricePerHour=price):
+            lease.offer(lessee, "EXC-001", TERMS, list(tiers), sender=lessor)
     lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
     with ape.reverts(lease.LeaseDeviceInUse, device=keccak(text="EXC-001"), leaseId=0):
         lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
@@ -324,8 +339,16 @@ def test_pause_stops_new_leases_but_not_payments(lease, active, bank, lessor, le
 def test_settings_are_the_banks_and_bounded(lease, bank, stranger):
     with ape.reverts(lease.AccessControlUnauthorizedAccount):
         lease.setSettings(DAY, DAY, DAY, sender=stranger)
-    for bad in [(0, DAY, DAY), (DAY, DAY, 0), (91 * DAY, DAY, DAY)]:
-        with ape.reverts(lease.LeaseInvalidSettings):
+    assert lease.MAX_SETTING_SECONDS() == 90 * DAY
+    for bad in [(0, DAY, DAY), (DAY, DAY, 0), (91 * DAY, DAY, DAY), (DAY, 91 * DAY, DAY), (DAY, DAY, 91 * DAY)]:
+        payment_term, grace, report_delay = bad
+        with ape.reverts(
+            lease.LeaseInvalidSettings,
+            paymentTerm=payment_term,
+            gracePeriod=grace,
+            reportDelay=report_delay,
+            maxSeconds=90 * DAY,
+        ):
             lease.setSettings(*bad, sender=bank)
     tx = lease.setSettings(3 * DAY, 5 * DAY, 3600, sender=bank)
     assert [(e.paymentTerm, e.gracePeriod, e.reportDelay) for e in tx.events.filter(lease.SettingsSet)] == [

@@ -99,6 +99,12 @@ def test_operator_management(gateway, bank, stranger, operators):
     assert gateway.operatorCount() == len(operators)
 
 
+def test_zero_address_cannot_be_an_operator(gateway, bank, operators):
+    with ape.reverts(gateway.GatewayZeroAddress):
+        gateway.addOperator("0x0000000000000000000000000000000000000000", sender=bank)
+    assert gateway.operatorCount() == len(operators)
+
+
 def test_removed_operator_no_longer_counts(gateway, bank, operators, submit):
     gateway.removeOperator(operators[0], sender=bank)
     with ape.reverts(gateway.GatewayNotOperator, signer=operators[0].address):

@@ -12,9 +12,11 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from backend.core.enums import ReceivableStatus
 from tests.contracts.conftest import DAY, GRACE, run_machine
 
-ACTIVE, SPLIT, FINANCED, SETTLED, DEFAULTED = 1, 2, 3, 4, 5
+ACTIVE, SPLIT, FINANCED = ReceivableStatus.ACTIVE, ReceivableStatus.SPLIT, ReceivableStatus.FINANCED
+SETTLED, DEFAULTED = ReceivableStatus.SETTLED, ReceivableStatus.DEFAULTED
 LIMIT = 600
 POOL_CASH = 1_000
 
