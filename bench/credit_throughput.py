@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             publisher = ReportPublisher(w3, manifest, dev_account(7), outbox, CREDIT_FEED)
             start = time.perf_counter()
             decisions = decide(model, policy, history)
-            words = [
+            words = sorted(  # merchants ascending, as a report must carry them (a word's top bits)
                 pack_credit_word(
                     Web3.to_checksum_address(Web3.keccak(text=d.merchant_id)[-20:]),
                     int(d.decision.limit),
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
                     d.decision.rate_bps,
                 )
                 for d in decisions
-            ]
+            )
             for i in range(0, len(words), BATCH):
                 batch = words[i : i + BATCH]
                 publisher.publish(

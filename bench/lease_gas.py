@@ -15,7 +15,7 @@ from backend.core.feeds import IOT_FEED
 from backend.demo.seeding import BANK, LESSEE, LESSOR, seed
 from backend.services.leasing import DEMO_TERMS, LeaseService
 from bench._harness import private_chain, write_results
-from oracles.gateway import sign_report, submit_report
+from oracles.gateway import ReportDomain, sign_report, submit_report
 
 FLOOR = 5_000
 OPERATOR = dev_account(8)
@@ -54,7 +54,7 @@ def main() -> None:
         )
         measure("accept (pays the deposit)", LESSEE, lease.functions.accept(0))
 
-        gateway = manifest.contract(w3, "OracleGateway")
+        domain = ReportDomain.of(manifest)
         sequence = 0
         for size in (1, 10, 100):
             ids = []
@@ -66,7 +66,7 @@ def main() -> None:
                 sequence += 1
                 as_of = w3.eth.get_block("latest")["timestamp"]
                 payload = lease_payload(pack_lease_word(i, 0, hours) for i in ids)
-                signatures = sign_report(gateway, IOT_FEED, sequence, as_of, payload, [OPERATOR])
+                signatures = sign_report(domain, IOT_FEED, sequence, as_of, payload, [OPERATOR])
                 gas = submit_report(w3, manifest, BANK, IOT_FEED, sequence, as_of, payload, signatures)["gasUsed"]
                 rows.append(
                     {

@@ -14,19 +14,23 @@ import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 /// @title CreditLine
 /// @notice Revolving credit (随借随还) on scores the credit oracle reports through the gateway.
 /// @dev Report payload: `abi.encodePacked(bytes32 modelHash, bytes32 featuresRoot, uint256[] words)`,
-/// each word `merchant << 96 | limit (whole tokens, 64 bits) << 32 | score << 16 | rateBps`.
+/// each word `merchant << 96 | limit (whole tokens, 64 bits) << 32 | score << 16 | rateBps`, merchants
+/// in strictly ascending address order (so each appears at most once, checked without a set).
 /// Interest: `ceil(drawn × rateBps × seconds / (10,000 × 365 days))`, accrued before any change to
 /// principal or rate, rounded in the bank's favour by less than one unit. Repayment pays interest
 /// first. A limit cut below what is drawn leaves the merchant able to repay only.
 /// Default rule: the bank may mark a line defaulted once it has been frozen for `defaultAfterFrozen`
 /// seconds with money still owed (freezing is the bank's act on a missed obligation or alert).
 /// Roles: `CREDIT_MANAGER_ROLE` (the bank) confirms held raises, freezes, unfreezes, marks defaults
-/// and sets the bounds; `PAUSER_ROLE` stops drawing (repayment goes on).
+/// and sets the bounds (maximum limit, score age, limit step, time frozen before default, maximum
+/// rate); `PAUSER_ROLE` stops drawing (repayment goes on).
 contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessControlPausable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
     uint256 public constant MAX_SCORE = 1_000;
+    /// @notice The maximum rate a line gets at deployment: 36.5 % a year (the bank may set another).
+    uint16 public constant DEFAULT_MAX_RATE_BPS = 3_650;
     uint256 private constant _BPS = 10_000;
     uint256 private constant _YEAR = 365 days;
 
@@ -56,6 +60,7 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
     uint32 public maxScoreAge; // seconds a score stays usable for drawing
     uint64 public maxLimitStep; // units a report may raise a limit by without the bank's confirmation
     uint32 public defaultAfterFrozen; // seconds frozen, with debt, before the bank may mark default
+    uint16 public maxRateBps; // the highest annual rate a report may set
 
     mapping(address merchant => Terms) private _terms;
     mapping(address merchant => Debt) private _debts;
@@ -76,49 +81,64 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         gateway = gateway_;
         _unit = 10 ** tokenDecimals;
         _grantRole(CREDIT_MANAGER_ROLE, admin);
-        _setBounds(uint64(500_000 * _unit), 30 days, uint64(100_000 * _unit), 90 days);
+        _setBounds(uint64(500_000 * _unit), 30 days, uint64(100_000 * _unit), 90 days, DEFAULT_MAX_RATE_BPS);
     }
 
     /// @inheritdoc IReportConsumer
-    /// @dev Requirements: caller the gateway; payload well-formed; every limit ≤ {maxLimit} and score
-    /// ≤ {MAX_SCORE} (else the whole report reverts, so the oracle keeps it unsent). Lines frozen or
-    /// defaulted keep their state but record the new score. Emits {ScoresApplied}, and
-    /// {LimitIncreaseHeld} for raises beyond {maxLimitStep}.
+    /// @dev Requirements: caller the gateway; payload well-formed; merchants strictly ascending (each
+    /// at most once, so a raise is measured against the limit before the report: several words cannot
+    /// ratchet a limit past {maxLimitStep}); every limit ≤ {maxLimit}, score ≤ {MAX_SCORE} and rate ≤
+    /// {maxRateBps}; `asOf` not before any named line's `scoredAt` (reports come in sequence, so an
+    /// older one is the oracle's error, not one merchant's). Any failure reverts the whole report, so the
+    /// oracle keeps it unsent. Lines frozen or defaulted keep their state but record the new score.
+    /// Emits {ScoresApplied}, and {LimitIncreaseHeld} for raises beyond {maxLimitStep}.
     function onReport(bytes32, uint64 asOf, bytes calldata payload) external {
         if (msg.sender != gateway) revert CreditLineNotGateway(msg.sender);
         if (payload.length < _HEADER_BYTES || (payload.length - _HEADER_BYTES) % _WORD_BYTES != 0) {
             revert CreditLineMalformedReport(payload.length);
         }
-        bytes32 modelHash = bytes32(payload[:_WORD_BYTES]);
-        bytes32 featuresRoot = bytes32(payload[_WORD_BYTES:_HEADER_BYTES]);
-        (uint64 maxLimit_, uint64 step) = (maxLimit, maxLimitStep);
+        (uint64 maxLimit_, uint64 step, uint16 maxRate) = (maxLimit, maxLimitStep, maxRateBps);
+        uint256 previous; // the last word's merchant: 0, below every merchant, before the first word
         for (uint256 at = _HEADER_BYTES; at < payload.length; ) {
             uint256 word;
             assembly ("memory-safe") {
                 word := calldataload(add(payload.offset, at)) // in bounds: length checked above
             }
-            _apply(word, uint40(asOf), maxLimit_, step);
+            uint256 merchant = word >> _MERCHANT_SHIFT;
+            if (merchant <= previous) {
+                revert CreditLineMerchantsNotAscending(address(uint160(merchant)), address(uint160(previous)));
+            }
+            previous = merchant;
+            _apply(word, uint40(asOf), maxLimit_, step, maxRate);
             unchecked {
                 at += _WORD_BYTES; // at < payload.length, a calldata length: far below 2^256
             }
         }
-        emit ScoresApplied(modelHash, featuresRoot, asOf, payload[_HEADER_BYTES:]);
+        emit ScoresApplied(
+            bytes32(payload[:_WORD_BYTES]), // the model's hash
+            bytes32(payload[_WORD_BYTES:_HEADER_BYTES]), // the features' Merkle root
+            asOf,
+            payload[_HEADER_BYTES:]
+        );
     }
 
     /// @dev The hot path of a batch: the line's {Terms} slot is read once and written once, as a word
     /// laid out as Solidity packs {Terms} (the `_TERMS_*_OFFSET`s). Kept in assembly for gas: plain
     /// struct code costs 1.71x the storage floor per merchant in a batch of 100 (the legacy code
     /// generator rewrites the slot once per member), this 1.41x (bench/credit_gas.py; target 1.5x).
-    function _apply(uint256 word, uint40 asOf, uint64 maxLimit_, uint64 step) private {
+    function _apply(uint256 word, uint40 asOf, uint64 maxLimit_, uint64 step, uint16 maxRate) private {
         address merchant = address(uint160(word >> _MERCHANT_SHIFT));
         uint256 limit = uint256(uint64(word >> _LIMIT_SHIFT)) * _unit;
-        if (limit > maxLimit_ || uint16(word >> _SCORE_SHIFT) > MAX_SCORE) {
-            revert CreditLineOutOfBounds(merchant, limit, uint16(word >> _SCORE_SHIFT));
+        if (limit > maxLimit_ || uint16(word >> _SCORE_SHIFT) > MAX_SCORE || uint16(word) > maxRate) {
+            revert CreditLineOutOfBounds(merchant, limit, uint16(word >> _SCORE_SHIFT), uint16(word));
         }
         Terms storage terms = _terms[merchant];
         uint256 old;
         assembly ("memory-safe") {
             old := sload(terms.slot)
+        }
+        if (asOf < uint40(old >> _TERMS_SCORED_AT_OFFSET)) {
+            revert CreditLineReportOlderThanScore(merchant, asOf, uint40(old >> _TERMS_SCORED_AT_OFFSET));
         }
         if (uint16(old >> _TERMS_RATE_OFFSET) != uint16(word) && _debts[merchant].drawn != 0) {
             _accrue(merchant, _debts[merchant], uint16(old >> _TERMS_RATE_OFFSET)); // the old rate up to now
@@ -179,12 +199,15 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         settlementToken.safeTransferFrom(msg.sender, address(pool), amount);
     }
 
-    /// @notice Applies a held limit raise.
-    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; a raise is pending. Emits {LimitIncreaseConfirmed}.
-    function confirmLimit(address merchant) external onlyRole(CREDIT_MANAGER_ROLE) {
+    /// @notice Applies `merchant`'s held limit raise if it is still `expectedLimit`, the raise the bank
+    /// reviewed: a report landing in between may have replaced it, and the bank confirms only what it saw.
+    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; a raise is pending and equals `expectedLimit`.
+    /// Emits {LimitIncreaseConfirmed}.
+    function confirmLimit(address merchant, uint256 expectedLimit) external onlyRole(CREDIT_MANAGER_ROLE) {
         Terms storage t = _terms[merchant];
         uint64 pending = t.pendingLimit;
         if (pending == 0) revert CreditLineNothingPending(merchant);
+        if (pending != expectedLimit) revert CreditLinePendingLimitMismatch(merchant, pending, expectedLimit);
         (t.limit, t.pendingLimit) = (pending, 0);
         emit LimitIncreaseConfirmed(merchant, pending);
     }
@@ -224,15 +247,17 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         emit LineDefaulted(merchant, debt.drawn, debt.interest);
     }
 
-    /// @notice Sets the bank's bounds on what reports may set and how lines behave.
+    /// @notice Sets the bank's bounds on what reports may set and how lines behave. A rate above the new
+    /// `maxRateBps_` that a line already has stays until its next report.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; all non-zero. Emits {BoundsSet}.
     function setBounds(
         uint64 maxLimit_,
         uint32 maxScoreAge_,
         uint64 maxLimitStep_,
-        uint32 defaultAfterFrozen_
+        uint32 defaultAfterFrozen_,
+        uint16 maxRateBps_
     ) external onlyRole(CREDIT_MANAGER_ROLE) {
-        _setBounds(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
+        _setBounds(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_, maxRateBps_);
     }
 
     /// @notice `merchant`'s line with interest accrued up to now.
@@ -277,17 +302,19 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         uint64 maxLimit_,
         uint32 maxScoreAge_,
         uint64 maxLimitStep_,
-        uint32 defaultAfterFrozen_
+        uint32 defaultAfterFrozen_,
+        uint16 maxRateBps_
     ) private {
-        if (maxLimit_ == 0 || maxScoreAge_ == 0 || maxLimitStep_ == 0 || defaultAfterFrozen_ == 0) {
-            revert CreditLineInvalidBounds(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
+        if (maxLimit_ == 0 || maxScoreAge_ == 0 || maxLimitStep_ == 0 || defaultAfterFrozen_ == 0 || maxRateBps_ == 0) {
+            revert CreditLineInvalidBounds(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_, maxRateBps_);
         }
-        (maxLimit, maxScoreAge, maxLimitStep, defaultAfterFrozen) = (
+        (maxLimit, maxScoreAge, maxLimitStep, defaultAfterFrozen, maxRateBps) = (
             maxLimit_,
             maxScoreAge_,
             maxLimitStep_,
-            defaultAfterFrozen_
+            defaultAfterFrozen_,
+            maxRateBps_
         );
-        emit BoundsSet(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_);
+        emit BoundsSet(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_, maxRateBps_);
     }
 }

@@ -5,14 +5,16 @@ only knows its own domain."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import requests
-from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.contract import Contract
 from web3.types import TxReceipt
 
 from backend.core.chain import send
@@ -24,18 +26,73 @@ from oracles.failpoints import failpoint
 log = logging.getLogger(__name__)
 
 
+class ReportRejected(OracleError):
+    """The report's consumer refused its content (a revert of its own): the report was dropped."""
+
+
+def _error_name(message: str) -> str | None:
+    """The custom error a :class:`TransactionFailed` message names (``… would revert: Name(args)``)."""
+    found = re.search(r"revert(?:ed)?(?: in block \d+)?: (\w+)\(", message)
+    return found.group(1) if found else None
+
+
+# The gateway's EIP-712 domain name and version and its report type, as OracleGateway declares them
+# (tests/contracts/test_report_signing.py holds them to the contract's eip712Domain() and reportDigest()).
+DOMAIN_NAME, DOMAIN_VERSION = "Yinqi Oracle Gateway", "1"
+REPORT_TYPE = [
+    {"name": "feed", "type": "bytes32"},
+    {"name": "sequence", "type": "uint64"},
+    {"name": "asOf", "type": "uint64"},
+    {"name": "payloadHash", "type": "bytes32"},
+]
+
+
+@dataclass(frozen=True)
+class ReportDomain:
+    """Where a report signature is valid: the chain and the gateway, pinned from the deployment
+    manifest — never asked of the RPC node, which could otherwise have an operator sign anything."""
+
+    chain_id: int
+    gateway: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ReportDomain:
+        return cls(manifest.chain_id, Web3.to_checksum_address(manifest.record("OracleGateway").address))
+
+
+def report_message(domain: ReportDomain, feed: bytes, sequence: int, as_of: int, payload: bytes) -> SignableMessage:
+    """The report as EIP-712 typed data, built here from its parts (the payload hashed here too)."""
+    return encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Report": REPORT_TYPE,
+            },
+            "primaryType": "Report",
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": domain.chain_id,
+                "verifyingContract": domain.gateway,
+            },
+            "message": {"feed": feed, "sequence": sequence, "asOf": as_of, "payloadHash": Web3.keccak(payload)},
+        }
+    )
+
+
 def sign_report(
-    gateway: Contract, feed: bytes, sequence: int, as_of: int, payload: bytes, signers: Sequence[LocalAccount]
+    domain: ReportDomain, feed: bytes, sequence: int, as_of: int, payload: bytes, signers: Sequence[LocalAccount]
 ) -> list[bytes]:
-    """Operators' signatures over the report's EIP-712 digest, in the ascending signer order the
-    gateway requires."""
-    return sign_digest(gateway.functions.reportDigest(feed, sequence, as_of, payload).call(), signers)
-
-
-def sign_digest(digest: bytes, signers: Sequence[LocalAccount]) -> list[bytes]:
-    """Signatures over a report digest, ordered by ascending signer address (the gateway's rule)."""
+    """Operators' EIP-712 signatures over a report built here, in the ascending signer order the
+    gateway requires. No bare hash is ever signed: the typed data is encoded from its parts."""
+    message = report_message(domain, feed, sequence, as_of, payload)
     ordered = sorted(signers, key=lambda a: int(a.address, 16))
-    return [bytes(Account.unsafe_sign_hash(digest, s.key).signature) for s in ordered]
+    return [bytes(signer.sign_message(message).signature) for signer in ordered]
 
 
 def submit_report(
@@ -50,7 +107,14 @@ def submit_report(
 ) -> TxReceipt:
     gateway = manifest.contract(w3, "OracleGateway")
     call = gateway.functions.submit(feed, sequence, as_of, payload, signatures)
-    return send(w3, submitter, call, decoder=manifest.revert_decoder(), what=f"submitting report {sequence}")
+    return send(
+        w3,
+        submitter,
+        call,
+        decoder=manifest.revert_decoder(),
+        what=f"submitting report {sequence}",
+        chain_id=manifest.chain_id,  # the transaction is for the manifest's chain, whatever the node says
+    )
 
 
 class ReportPublisher:
@@ -73,11 +137,18 @@ class ReportPublisher:
     ) -> None:
         self.w3, self.manifest, self.signer, self.outbox, self.feed = w3, manifest, signer, outbox, feed
         self.gateway = manifest.contract(w3, "OracleGateway")
+        self.domain = ReportDomain.of(manifest)
         self._retries, self._backoff = retries, backoff
-        if not self._retry(self.gateway.functions.isOperator(signer.address).call):
+        if (node_chain := self._retry(lambda: self.w3.eth.chain_id)) != manifest.chain_id:
             raise OracleError(
-                f"{signer.address} is not an oracle operator on the gateway {self.gateway.address}: "
-                "the bank must add it (OracleGateway.addOperator)"
+                f"the RPC node says chain {node_chain}, but the deployment manifest is for chain "
+                f"{manifest.chain_id}: refusing to sign for it"
+            )
+        if not self._retry(self.gateway.functions.isOperator(feed, signer.address).call):
+            raise OracleError(
+                f"{signer.address} is not an oracle operator of feed 0x{feed.hex()} on the gateway "
+                f"{self.gateway.address}: the bank must add it for this feed (OracleGateway.addOperator(feed, "
+                "operator); `yinqi deploy` admits YINQI_CREDIT_ORACLE_OPERATORS / YINQI_IOT_ORACLE_OPERATORS)"
             )
         route = self._retry(self.gateway.functions.feeds(feed).call)
         if int(route.consumer, 16) == 0:
@@ -86,28 +157,40 @@ class ReportPublisher:
             raise OracleError(f"feed 0x{feed.hex()} needs {route.quorum} signatures; this oracle signs alone (k = 1)")
 
     def recover(self) -> int:
-        """Settle what a previous run left pending; how many reports that was."""
-        pending = self.outbox.pending(self.feed)
-        for report in pending:
-            self._deliver(report)
-        return len(pending)
+        """Settle every pending report, oldest first (a previous run's, or one whose send failed); how
+        many there were. Raises if one cannot be settled now: nothing newer may overtake it."""
+        settled = 0
+        for _ in range(3 * len(self.outbox.pending(self.feed)) + 3):  # each report: renumber, send, confirm
+            pending = self.outbox.pending(self.feed)
+            if not pending:
+                return settled
+            report, last = pending[0], self._chain_last()
+            if report.sequence <= last and self._applied(report):
+                self.outbox.confirm(report)  # it landed before we could record it
+                settled += 1
+            elif report.sequence != last + 1:  # another report took its sequence, or a gap (a reorg, a new gateway)
+                log.warning("pending reports renumbered from %d (chain at %d)", report.sequence, last)
+                self.outbox.renumber(self.feed, last + 1)
+            else:
+                self._deliver(report)
+                settled += 1
+        raise ChainError(f"the feed's sequence kept moving while {len(pending)} reports were pending; retrying later")
 
     def publish(self, payload: bytes, items: dict[str, str]) -> None:
-        """Record, sign, send and confirm one report setting `items`."""
+        """Settle what is pending, then record, sign, send and confirm one report setting `items`."""
+        self.recover()
         sequence = self.outbox.next_sequence(self.feed, self._chain_last())
         report = self.outbox.enqueue(self.feed, sequence, self._now(), payload, items)
         failpoint("publish.after_enqueue")
         self._deliver(report)
 
     def _deliver(self, report) -> None:
-        if self._chain_last() >= report.sequence:
-            self.outbox.confirm(report)  # it landed before we could record it
-            return
+        """Sign and send a report that carries the feed's next sequence, and confirm it."""
         max_age = self._retry(self.gateway.functions.feeds(self.feed).call).maxAge
         now = self._now()
         if report.as_of + max_age < now + 60:
             report = self.outbox.resigned(report, now)
-        signatures = sign_report(self.gateway, self.feed, report.sequence, report.as_of, report.payload, [self.signer])
+        signatures = sign_report(self.domain, self.feed, report.sequence, report.as_of, report.payload, [self.signer])
         try:
             self._retry(
                 lambda: submit_report(
@@ -121,13 +204,37 @@ class ReportPublisher:
                     signatures,
                 )
             )
-        except TransactionFailed:
-            if self._chain_last() < report.sequence:
+        except TransactionFailed as exc:
+            if self._chain_last() >= report.sequence and self._applied(report):
+                pass  # an earlier attempt of ours landed (the answer was lost): the report is on chain once
+            elif (error := _error_name(str(exc))) in self._consumer_errors:
+                # the consumer refuses its content: sending it again cannot help, and it must not block
+                # every later report; the oracle recomputes what it still wants on its next cycle
+                self.outbox.discard(report)
+                raise ReportRejected(f"report {report.sequence} refused by the consumer ({error}); dropped") from exc
+            else:
                 raise
-            # an earlier attempt of ours landed (the answer was lost): the report is on chain once
         failpoint("publish.after_send")
         self.outbox.confirm(report)
         log.info("report %d on chain: %d items", report.sequence, len(report.items))
+
+    def _applied(self, report) -> bool:
+        """Whether the chain applied this very report at its sequence (the gateway's own record: the
+        payload hash it accepted there), not merely some report with that sequence."""
+        accepted = self._retry(
+            lambda: self.gateway.events.ReportAccepted().get_logs(
+                from_block=self.manifest.record("OracleGateway").block,
+                argument_filters={"feed": self.feed, "sequence": report.sequence},
+            )
+        )
+        return any(bytes(e["args"]["payloadHash"]) == Web3.keccak(report.payload) for e in accepted)
+
+    @cached_property
+    def _consumer_errors(self) -> set[str]:
+        """The custom errors of the contract this feed reports to (its refusals of a report's content)."""
+        consumer = self._retry(self.gateway.functions.feeds(self.feed).call).consumer.lower()
+        abis = [r.abi for r in self.manifest.contracts.values() if r.address.lower() == consumer]
+        return {item["name"] for abi in abis for item in abi if item.get("type") == "error"}
 
     def _chain_last(self) -> int:
         return self._retry(self.gateway.functions.feeds(self.feed).call).lastSequence

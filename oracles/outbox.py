@@ -1,7 +1,8 @@
 """The oracles' memory across crashes: every report is written here, signed, BEFORE it is sent, and
 marked confirmed only when the chain has it; what was last confirmed per item (a merchant, a device)
-is kept beside it. With the gateway's strictly increasing sequence per feed this gives exactly-once:
-a report is either on chain (its sequence ≤ the feed's last) or still pending here, to be sent again.
+is kept beside it. With the gateway's sequence per feed this gives exactly-once: a report is either on
+chain (the gateway accepted its payload at its sequence) or still pending here, sent again — under a
+new sequence if another report took its old one — before anything newer.
 """
 
 from __future__ import annotations
@@ -74,10 +75,46 @@ class Outbox:
         ]
 
     def next_sequence(self, feed: bytes, chain_last: int) -> int:
-        (local_last,) = self._db.execute(
-            "SELECT COALESCE(MAX(sequence), 0) FROM reports WHERE feed = ?", (feed,)
-        ).fetchone()
-        return max(local_last, chain_last) + 1
+        """The feed's next sequence on chain. A confirmed row at or above it was not on this chain (a
+        reorg, a new gateway): it is forgotten, so nothing it held blocks the sequence."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM reports WHERE feed = ? AND sequence > ? AND status = 'confirmed'", (feed, chain_last)
+            )
+        return chain_last + 1
+
+    def renumber(self, feed: bytes, start: int) -> None:
+        """Give the pending reports, in their order, the sequences start, start + 1, … (another report
+        took theirs, or the chain's sequence is behind them); confirmed rows in the way are forgotten."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM reports WHERE feed = ? AND sequence >= ? AND status = 'confirmed'", (feed, start)
+                )
+                rows = self._db.execute(
+                    "SELECT sequence FROM reports WHERE feed = ? AND status = 'pending' ORDER BY sequence", (feed,)
+                ).fetchall()
+                for (old,) in rows:  # out of the way first (negative), then into place: the key stays unique
+                    self._db.execute(
+                        "UPDATE reports SET sequence = ? WHERE feed = ? AND sequence = ?", (-old, feed, old)
+                    )
+                for offset, (old,) in enumerate(rows):
+                    self._db.execute(
+                        "UPDATE reports SET sequence = ? WHERE feed = ? AND sequence = ?", (start + offset, feed, -old)
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def discard(self, report: PendingReport) -> None:
+        """Forget a pending report the chain refused for its content."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM reports WHERE feed = ? AND sequence = ? AND status = 'pending'",
+                (report.feed, report.sequence),
+            )
 
     def enqueue(self, feed: bytes, sequence: int, as_of: int, payload: bytes, items: dict[str, str]) -> PendingReport:
         with self._lock:

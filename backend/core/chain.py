@@ -129,15 +129,18 @@ def send(
     *,
     decoder: RevertDecoder | None = None,
     what: str = "transaction",
+    chain_id: int | None = None,
 ) -> TxReceipt:
     """Sign ``call`` (a contract function or constructor call) with ``signer``, send it and wait.
+    ``chain_id`` pins the chain the transaction is signed for (else the node's answer is used).
 
     Raises :class:`TransactionFailed` naming the decoded custom error if it would revert or did.
     """
+    params: dict[str, Any] = {"from": signer.address, "nonce": w3.eth.get_transaction_count(signer.address, "pending")}
+    if chain_id is not None:
+        params["chainId"] = chain_id
     try:
-        tx = call.build_transaction(
-            {"from": signer.address, "nonce": w3.eth.get_transaction_count(signer.address, "pending")}
-        )
+        tx = call.build_transaction(params)
     except ContractCustomError as exc:
         reason = decoder.decode(exc.data) if decoder else str(exc.data)
         raise TransactionFailed(f"{what} would revert: {reason}") from None

@@ -26,7 +26,8 @@ class Settings:
     chain_id: int = DEV_CHAIN_ID
     admin_transfer_delay: int = 2 * 24 * 3600  # seconds before a new bank admin may accept
     grace_period: int = 15 * 24 * 3600  # seconds after maturity a receivable may still be repaid
-    oracle_quorum: int = 1  # k: operator signatures an oracle report needs (k-of-n)
+    oracle_quorum: int = 1  # k: operator signatures an oracle report needs (k-of-n), per feed
+    credit_max_rate_bps: int = 3_650  # the highest annual rate a credit report may set (36.5 %)
     credit_report_max_age: int = 24 * 3600  # seconds a credit report's as-of time may be old
     iot_report_max_age: int = 3600  # seconds an IoT report's as-of time may be old
     rpc_timeout: float = 10.0
@@ -56,7 +57,8 @@ class Settings:
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
         ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``,
-        ``YINQI_ORACLE_QUORUM``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``, ``YINQI_ANVIL``."""
+        ``YINQI_ORACLE_QUORUM``, ``YINQI_CREDIT_MAX_RATE_BPS``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``,
+        ``YINQI_ANVIL``."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)
@@ -70,6 +72,7 @@ class Settings:
             admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
             grace_period=_int(env, "YINQI_GRACE_PERIOD", base.grace_period),
             oracle_quorum=_int(env, "YINQI_ORACLE_QUORUM", base.oracle_quorum),
+            credit_max_rate_bps=_int(env, "YINQI_CREDIT_MAX_RATE_BPS", base.credit_max_rate_bps),
             mqtt_port=_int(env, "YINQI_MQTT_PORT", base.mqtt_port),
             api_port=_int(env, "YINQI_API_PORT", base.api_port),
             anvil=Path(env["YINQI_ANVIL"]) if env.get("YINQI_ANVIL") else None,

@@ -148,11 +148,11 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     try:
         result = oracle.cycle()
         credit_line = oracle.manifest.contract(w3, "CreditLine")
-        if credit_line.functions.lineOf(merchant.address).call().pendingLimit:  # a raise beyond the bank's step
+        if pending := credit_line.functions.lineOf(merchant.address).call().pendingLimit:  # beyond the bank's step
             send(
                 w3,
                 BANK,
-                credit_line.functions.confirmLimit(merchant.address),
+                credit_line.functions.confirmLimit(merchant.address, pending),  # the raise the bank reviewed
                 decoder=oracle.manifest.revert_decoder(),
                 what="confirming the demo merchant's limit",
             )  # the bank's credit officer approves it

@@ -207,33 +207,49 @@ def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
     return f"{grant.contract}.{grant.role} → {grant.grantee}"
 
 
+@dataclass(frozen=True)
+class FeedRoute:
+    """One oracle feed: its consumer contract, its reports' maximum age, and its own operators."""
+
+    name: str
+    feed: bytes
+    consumer: str  # contract name
+    max_age: Callable[[Settings], int]
+    operators_env: str  # comma-separated addresses of the feed's operators
+    dev_operator: int  # the dev account that signs this feed on the dev chain
+
+
+FEED_ROUTES: tuple[FeedRoute, ...] = (
+    FeedRoute(
+        "credit", CREDIT_FEED, "CreditLine", lambda s: s.credit_report_max_age, "YINQI_CREDIT_ORACLE_OPERATORS", 7
+    ),
+    FeedRoute("IoT", IOT_FEED, "EquipmentLease", lambda s: s.iot_report_max_age, "YINQI_IOT_ORACLE_OPERATORS", 8),
+)
+
+
 def _configure_oracles(ctx: DeployContext, env) -> list[str]:
-    """Admit the oracle operators and route each feed to its consumer (each only once)."""
+    """Admit each feed's own operators (a key signs only for the feed it is listed for), bound the rate
+    the credit oracle may set, and route each feed to its consumer (each only once)."""
     gateway = ctx.manifest.contract(ctx.w3, "OracleGateway")
     decoder = ctx.manifest.revert_decoder()
-    done = []
-    for operator in oracle_operators(ctx.w3.eth.chain_id, env):
-        if not gateway.functions.isOperator(operator).call():
-            send(
-                ctx.w3,
-                _admin(ctx, env, "adding an oracle operator"),
-                gateway.functions.addOperator(operator),
-                decoder=decoder,
-                what=f"adding oracle operator {operator}",
-            )
-            done.append(f"oracle operator {operator}")
-    routes = (
-        ("credit", CREDIT_FEED, "CreditLine", ctx.settings.credit_report_max_age),
-        ("IoT", IOT_FEED, "EquipmentLease", ctx.settings.iot_report_max_age),
-    )
-    for name, feed, consumer_name, max_age in routes:
+    done = _bound_credit_rate(ctx, env)
+    for r in FEED_ROUTES:
+        name, feed, consumer_name = r.name, r.feed, r.consumer
+        for operator in oracle_operators(ctx.w3.eth.chain_id, env, r):
+            if not gateway.functions.isOperator(feed, operator).call():
+                send(
+                    ctx.w3,
+                    _admin(ctx, env, f"adding a {name} oracle operator"),
+                    gateway.functions.addOperator(feed, operator),
+                    decoder=decoder,
+                    what=f"adding {name} oracle operator {operator}",
+                )
+                done.append(f"{name} oracle operator {operator}")
         consumer = ctx.address(consumer_name)
-        wanted = (consumer, ctx.settings.oracle_quorum, max_age)
+        wanted = (consumer, ctx.settings.oracle_quorum, r.max_age(ctx.settings))
         route = gateway.functions.feeds(feed).call()
-        if gateway.functions.operatorCount().call() < ctx.settings.oracle_quorum:
-            log.warning(
-                "%s feed left unrouted: fewer oracle operators than the quorum (set YINQI_ORACLE_OPERATORS)", name
-            )
+        if gateway.functions.operatorCount(feed).call() < ctx.settings.oracle_quorum:
+            log.warning("%s feed left unrouted: fewer operators than the quorum (set %s)", name, r.operators_env)
         elif (route.consumer, route.quorum, route.maxAge) != wanted:
             send(
                 ctx.w3,
@@ -246,13 +262,40 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
     return done
 
 
-def oracle_operators(chain_id: int, env) -> list[str]:
-    """``YINQI_ORACLE_OPERATORS`` (comma-separated addresses); on the dev chain the demo's two oracle
-    operators (dev accounts 7 and 8) by default."""
-    raw = env.get("YINQI_ORACLE_OPERATORS")
+def _bound_credit_rate(ctx: DeployContext, env) -> list[str]:
+    """Set CreditLine's maximum rate to ``settings.credit_max_rate_bps`` (``YINQI_CREDIT_MAX_RATE_BPS``)
+    if it differs, keeping its other bounds."""
+    wanted = ctx.settings.credit_max_rate_bps
+    if not 0 < wanted < 2**16:
+        raise ConfigError(f"YINQI_CREDIT_MAX_RATE_BPS must be 1..65535 basis points, got {wanted}")
+    credit_line = ctx.manifest.contract(ctx.w3, "CreditLine")
+    if credit_line.functions.maxRateBps().call() == wanted:
+        return []
+    f = credit_line.functions
+    bounds = (f.maxLimit().call(), f.maxScoreAge().call(), f.maxLimitStep().call(), f.defaultAfterFrozen().call())
+    send(
+        ctx.w3,
+        _admin(ctx, env, "setting the credit line's maximum rate"),
+        f.setBounds(*bounds, wanted),
+        decoder=ctx.manifest.revert_decoder(),
+        what="setting the credit line's maximum rate",
+    )
+    return [f"CreditLine maximum rate {wanted} bps"]
+
+
+def oracle_operators(chain_id: int, env, route: FeedRoute) -> list[str]:
+    """The operators of ``route``'s feed from its variable (``YINQI_CREDIT_ORACLE_OPERATORS``,
+    ``YINQI_IOT_ORACLE_OPERATORS``: comma-separated addresses); on the dev chain the demo's operator of
+    that feed by default (dev account 7 signs credit reports, 8 IoT reports)."""
+    if "YINQI_ORACLE_OPERATORS" in env:
+        raise ConfigError(
+            "YINQI_ORACLE_OPERATORS is no longer read: operators are per feed now; "
+            "set YINQI_CREDIT_ORACLE_OPERATORS and YINQI_IOT_ORACLE_OPERATORS"
+        )
+    raw = env.get(route.operators_env)
     if raw is None:
-        return [dev_account(7).address, dev_account(8).address] if chain_id == DEV_CHAIN_ID else []
-    return [_checked_address(a.strip(), "YINQI_ORACLE_OPERATORS") for a in raw.split(",") if a.strip()]
+        return [dev_account(route.dev_operator).address] if chain_id == DEV_CHAIN_ID else []
+    return [_checked_address(a.strip(), route.operators_env) for a in raw.split(",") if a.strip()]
 
 
 def _deploy_step(ctx: DeployContext, step: Step, artifact: Artifact, env) -> ContractRecord:

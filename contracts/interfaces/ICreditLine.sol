@@ -47,8 +47,14 @@ interface ICreditLine {
     error CreditLineNotGateway(address caller);
     /// @notice A score report's payload of `length` bytes is not a 64-byte header and whole 32-byte words.
     error CreditLineMalformedReport(uint256 length);
-    /// @notice A report gives `merchant` a `limit` above {maxLimit} or a `score` above {MAX_SCORE}.
-    error CreditLineOutOfBounds(address merchant, uint256 limit, uint256 score);
+    /// @notice A report gives `merchant` a `limit` above {maxLimit}, a `score` above {MAX_SCORE} or a
+    /// `rateBps` above {maxRateBps}.
+    error CreditLineOutOfBounds(address merchant, uint256 limit, uint256 score, uint256 rateBps);
+    /// @notice A report names `merchant` after `previous`: merchants must come in strictly ascending
+    /// address order, so none appears twice in one report.
+    error CreditLineMerchantsNotAscending(address merchant, address previous);
+    /// @notice A report as of `asOf` would move `merchant`'s score back from `scoredAt`.
+    error CreditLineReportOlderThanScore(address merchant, uint256 asOf, uint256 scoredAt);
     /// @notice `merchant`'s line is `status`, not active, so it cannot draw or be frozen.
     error CreditLineNotActive(address merchant, LineStatus status);
     /// @notice `merchant`'s line is `status`, not frozen, so there is no freeze to lift.
@@ -65,16 +71,20 @@ interface ICreditLine {
     error CreditLineRepaymentTooLarge(address merchant, uint256 owed, uint256 amount);
     /// @notice `merchant` has no held limit raise for the bank to confirm.
     error CreditLineNothingPending(address merchant);
+    /// @notice `merchant`'s held raise is `pendingLimit`, not the `expectedLimit` the bank confirmed (a
+    /// report changed it since the bank looked).
+    error CreditLinePendingLimitMismatch(address merchant, uint256 pendingLimit, uint256 expectedLimit);
     /// @notice `merchant`'s line is not frozen, not frozen long enough, or owes nothing.
     error CreditLineNotDefaultable(address merchant);
     /// @notice The bank's bounds must all be non-zero: a limit of at most `maxLimit`, a score at most
     /// `maxScoreAge` seconds old, raises of `maxLimitStep` without confirmation, default after
-    /// `defaultAfterFrozen` seconds frozen.
+    /// `defaultAfterFrozen` seconds frozen, a rate of at most `maxRateBps`.
     error CreditLineInvalidBounds(
         uint256 maxLimit,
         uint256 maxScoreAge,
         uint256 maxLimitStep,
-        uint256 defaultAfterFrozen
+        uint256 defaultAfterFrozen,
+        uint256 maxRateBps
     );
 
     /// @notice A report from model `modelHash` set the lines in `updates`, as of `asOf`. `updates` is the
@@ -93,5 +103,11 @@ interface ICreditLine {
     event LineFrozen(address indexed merchant, bytes32 reason);
     event LineUnfrozen(address indexed merchant);
     event LineDefaulted(address indexed merchant, uint256 principal, uint256 interest);
-    event BoundsSet(uint256 maxLimit, uint256 maxScoreAge, uint256 maxLimitStep, uint256 defaultAfterFrozen);
+    event BoundsSet(
+        uint256 maxLimit,
+        uint256 maxScoreAge,
+        uint256 maxLimitStep,
+        uint256 defaultAfterFrozen,
+        uint256 maxRateBps
+    );
 }

@@ -123,8 +123,8 @@ export const ERRORS = {
     "您的账户 {account} 没有此操作所需的角色。",
   ],
   CreditLineInvalidBounds: [
-    "Credit bounds must all be above zero: max limit {maxLimit}, score age {maxScoreAge} s, limit step {maxLimitStep}, default after {defaultAfterFrozen} s frozen.",
-    "授信参数必须均大于零：额度上限 {maxLimit}，评分有效期 {maxScoreAge} 秒，免确认提额 {maxLimitStep}，冻结 {defaultAfterFrozen} 秒后可认定违约。",
+    "Credit bounds must all be above zero: max limit {maxLimit}, score age {maxScoreAge} s, limit step {maxLimitStep}, default after {defaultAfterFrozen} s frozen, max rate {maxRateBps} bps.",
+    "授信参数必须均大于零：额度上限 {maxLimit}，评分有效期 {maxScoreAge} 秒，免确认提额 {maxLimitStep}，冻结 {defaultAfterFrozen} 秒后可认定违约，利率上限 {maxRateBps} 个基点。",
   ],
   CreditLineLimitExceeded: [
     "You can draw at most {available}; you asked for {requested}.",
@@ -133,6 +133,10 @@ export const ERRORS = {
   CreditLineMalformedReport: [
     "The credit report is malformed ({length} bytes).",
     "信用报告格式错误（{length} 字节）。",
+  ],
+  CreditLineMerchantsNotAscending: [
+    "The credit report names {merchant} after {previous}: merchants must come in ascending order, each once.",
+    "信用报告中 {merchant} 排在 {previous} 之后：商户须按地址升序排列，每户仅一次。",
   ],
   CreditLineNotActive: ["This credit line is not active ({status}).", "该授信额度不可用（状态 {status}）。"],
   CreditLineNotDefaultable: ["This line cannot be marked defaulted yet.", "该额度尚不能认定违约。"],
@@ -144,8 +148,16 @@ export const ERRORS = {
   CreditLineNotMerchant: ["{account} is not an active merchant.", "{account} 不是有效商户。"],
   CreditLineNothingPending: ["There is no held limit raise to confirm.", "没有待确认的提额。"],
   CreditLineOutOfBounds: [
-    "The reported limit {limit} or score {score} is beyond the bank's bounds.",
-    "报送的额度 {limit} 或评分 {score} 超出银行限制。",
+    "The reported limit {limit}, score {score} or rate {rateBps} bps is beyond the bank's bounds.",
+    "报送的额度 {limit}、评分 {score} 或利率 {rateBps} 个基点超出银行限制。",
+  ],
+  CreditLinePendingLimitMismatch: [
+    "The held raise of {merchant} changed since you looked (a new score arrived): review it again.",
+    "{merchant} 的待确认提额在您查看后已变更（有新评分）：请重新审核。",
+  ],
+  CreditLineReportOlderThanScore: [
+    "The credit report (as of {asOf}) is older than the current score of {merchant} ({scoredAt}).",
+    "信用报告（截至 {asOf}）早于 {merchant} 的当前评分（{scoredAt}）。",
   ],
   CreditLineRepaymentTooLarge: ["You owe {owed}; you tried to repay {amount}.", "您欠款 {owed}，尝试还款 {amount}。"],
   CreditLineScoreStale: [
@@ -190,19 +202,23 @@ export const ERRORS = {
   EnforcedPause: ["The bank has paused this for now.", "银行已暂停此功能。"],
   ExpectedPause: ["This needs the contract to be paused.", "此操作需要合约处于暂停状态。"],
   GatewayInvalidFeed: [
-    "Invalid feed settings (consumer {consumer}, quorum {quorum}, max age {maxAge}).",
-    "数据源设置无效（接收方 {consumer}，门限 {quorum}，时效 {maxAge}）。",
+    "Invalid feed settings (consumer {consumer}, quorum {quorum} of {operators} operators, max age {maxAge}).",
+    "数据源设置无效（接收方 {consumer}，门限 {quorum}，运营方 {operators} 个，时效 {maxAge}）。",
   ],
-  GatewayNotOperator: ["{signer} is not an oracle operator.", "{signer} 不是预言机运营方。"],
-  GatewayOperatorExists: ["{operator} is already an operator.", "{operator} 已是运营方。"],
-  GatewayOperatorUnknown: ["{operator} is not an operator.", "{operator} 不是运营方。"],
+  GatewayNotOperator: ["{signer} is not an operator of this oracle feed.", "{signer} 不是该预言机数据源的运营方。"],
+  GatewayOperatorExists: ["{operator} is already an operator of this feed.", "{operator} 已是该数据源的运营方。"],
+  GatewayOperatorUnknown: ["{operator} is not an operator of this feed.", "{operator} 不是该数据源的运营方。"],
+  GatewayOperatorsBelowQuorum: [
+    "That would leave the feed {operators} operators, below its quorum of {quorum}: lower the quorum or add a successor first.",
+    "移除后该数据源仅剩 {operators} 个运营方，低于门限 {quorum}：请先降低门限或添加接替者。",
+  ],
   GatewayZeroAddress: ["The zero address cannot be an operator.", "零地址不能成为运营方。"],
   GatewayQuorumNotMet: ["{signatures} signatures; the feed needs {quorum}.", "签名数 {signatures}，需要 {quorum}。"],
   GatewayReportFromFuture: ["The report is dated in the future ({asOf}).", "报告时间在未来（{asOf}）。"],
   GatewayReportTooOld: ["The report ({asOf}) is too old.", "报告（{asOf}）已过期。"],
-  GatewaySequenceNotIncreasing: [
-    "Report {sequence} was already applied (last {lastSequence}).",
-    "报告 {sequence} 已处理（最新 {lastSequence}）。",
+  GatewaySequenceNotNext: [
+    "Report {sequence} is not the feed's next report ({expected}).",
+    "报告 {sequence} 不是该数据源的下一份报告（应为 {expected}）。",
   ],
   GatewaySignersNotAscending: ["Signatures must be ordered by signer.", "签名须按签名人地址排序。"],
   GatewayUnknownFeed: ["Unknown oracle feed.", "未知的预言机数据源。"],

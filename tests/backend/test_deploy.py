@@ -8,6 +8,7 @@ from backend.core.chain import connect
 from backend.core.config import DEV_CHAIN_ID
 from backend.core.dev_accounts import dev_account
 from backend.core.errors import ConfigError
+from backend.core.feeds import CREDIT_FEED, IOT_FEED
 from backend.core.manifest import Manifest
 from backend.core.network import rpc_url_for
 from backend.local.node import LocalChain
@@ -51,10 +52,35 @@ def test_deployed_contracts_grant_the_bank_its_roles(settings, local_chain):
     gateway = manifest.contract(w3, "OracleGateway")
     assert pool.functions.hasRole(pool.functions.LENDER_ROLE().call(), credit_line.address).call()
     assert credit_line.functions.gateway().call() == gateway.address
-    assert [gateway.functions.isOperator(dev_account(i).address).call() for i in (7, 8)] == [True, True]
-    from backend.core.feeds import CREDIT_FEED
-
+    credit_key, iot_key = dev_account(7).address, dev_account(8).address
+    is_operator = gateway.functions.isOperator
+    assert [is_operator(CREDIT_FEED, credit_key).call(), is_operator(IOT_FEED, iot_key).call()] == [True, True]
+    # each key signs its own feed only: the IoT daemon's key cannot set a credit limit, nor the reverse
+    assert [is_operator(CREDIT_FEED, iot_key).call(), is_operator(IOT_FEED, credit_key).call()] == [False, False]
     assert gateway.functions.feeds(CREDIT_FEED).call().consumer == credit_line.address
+    assert credit_line.functions.maxRateBps().call() == settings.credit_max_rate_bps
+
+
+def test_operators_and_the_maximum_rate_come_from_the_environment(settings, local_chain):
+    a, b = dev_account(5).address, dev_account(6).address
+    bank_rate = replace(settings, credit_max_rate_bps=1_800)
+    result = deploy(bank_rate, environ={"YINQI_CREDIT_ORACLE_OPERATORS": f"{a}, {b}"})
+    assert "CreditLine maximum rate 1800 bps" in result.granted
+    w3 = connect(local_chain.url)
+    gateway = result.manifest.contract(w3, "OracleGateway")
+    credit_line = result.manifest.contract(w3, "CreditLine")
+    assert gateway.functions.operatorCount(CREDIT_FEED).call() == 2
+    assert [gateway.functions.isOperator(CREDIT_FEED, x).call() for x in (a, b)] == [True, True]
+    assert gateway.functions.isOperator(IOT_FEED, dev_account(8).address).call()  # the IoT feed's default
+    assert gateway.functions.operatorCount(IOT_FEED).call() == 1
+    assert credit_line.functions.maxRateBps().call() == 1_800
+    assert credit_line.functions.maxLimitStep().call() > 0  # the other bounds kept
+    assert deploy(bank_rate, environ={"YINQI_CREDIT_ORACLE_OPERATORS": f"{a},{b}"}).granted == []
+
+
+def test_the_old_shared_operator_variable_is_refused(settings, local_chain):
+    with pytest.raises(ConfigError, match="YINQI_CREDIT_ORACLE_OPERATORS and YINQI_IOT_ORACLE_OPERATORS"):
+        deploy(settings, environ={"YINQI_ORACLE_OPERATORS": dev_account(7).address})
 
 
 def test_deploy_adds_only_what_an_older_manifest_lacks(settings, local_chain):

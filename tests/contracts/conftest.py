@@ -7,6 +7,7 @@ isolation), so state never leaks.
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import ape
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -15,7 +16,8 @@ from backend.core.dev_accounts import dev_account
 from backend.core.enums import Role
 from backend.core.money import UNIT  # settlement token units per DCNY
 from backend.services.deploy import GRANTS, STEPS
-from oracles.gateway import sign_digest
+from oracles.gateway import ReportDomain
+from oracles.gateway import sign_report as sign_report_in
 
 ADMIN_DELAY = 2 * 24 * 3600  # seconds before a new bank admin may accept (two-step transfer)
 DAY = 24 * 3600
@@ -147,9 +149,11 @@ def receivables(project, bank, registry, token, pool, debtor, supplier, supplier
 # --- credit lines and the oracle gateway -------------------------------------------------------
 
 CREDIT_FEED = b"credit-scores".ljust(32, b"\x00")
+IOT_FEED = b"iot-usage".ljust(32, b"\x00")
 MODEL_HASH = b"\x42" * 32
 FEATURES_ROOT = b"\x17" * 32
-OPERATOR_INDEXES = (7, 6, 4)  # dev accounts acting as oracle operators
+OPERATOR_INDEXES = (7, 6, 4)  # dev accounts acting as the credit feed's operators
+IOT_OPERATOR_INDEXES = (5,)  # the IoT feed's operator: it signs for that feed only
 
 
 @pytest.fixture(scope="module")
@@ -158,10 +162,13 @@ def operators(accounts):
 
 
 @pytest.fixture(scope="module")
-def gateway(project, bank, operators, wiring):
+def gateway(project, bank, operators, accounts, wiring):
+    """The gateway with each feed's own operators, as `yinqi deploy` admits them (per feed)."""
     contract = deploy_step(project, bank, wiring, "OracleGateway")
     for op in operators:
-        contract.addOperator(op, sender=bank)
+        contract.addOperator(CREDIT_FEED, op, sender=bank)
+    for i in IOT_OPERATOR_INDEXES:
+        contract.addOperator(IOT_FEED, accounts[i], sender=bank)
     return contract
 
 
@@ -185,18 +192,23 @@ def score_word(merchant, limit_whole, score, rate_bps) -> int:
     return pack_credit_word(str(merchant), limit_whole, score, rate_bps)
 
 
+def ascending(*words) -> list[int]:
+    """`words` in the order a report must carry them: merchants strictly ascending (the merchant is a
+    word's top bits, so the words sort by merchant)."""
+    return sorted(words)
+
+
 def report_payload(words) -> bytes:
     return credit_payload(MODEL_HASH, FEATURES_ROOT, words)
 
 
 def sign_report(gateway, feed, sequence, as_of, payload, signer_indexes) -> list[bytes]:
     """Operators' EIP-712 signatures over the report, in ascending signer order."""
-    return sign_digest(gateway.reportDigest(feed, sequence, as_of, payload), [dev_account(i) for i in signer_indexes])
+    domain = ReportDomain(ape.chain.chain_id, gateway.address)  # built here, as the daemons build it
+    return sign_report_in(domain, feed, sequence, as_of, payload, [dev_account(i) for i in signer_indexes])
 
 
 # --- equipment leases --------------------------------------------------------------------------
-
-IOT_FEED = b"iot-usage".ljust(32, b"\x00")
 
 
 @pytest.fixture(scope="module")

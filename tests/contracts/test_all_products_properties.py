@@ -14,6 +14,7 @@ from tests.contracts.conftest import (
     CREDIT_FEED,
     DAY,
     IOT_FEED,
+    IOT_OPERATOR_INDEXES,
     OPERATOR_INDEXES,
     UNIT,
     report_payload,
@@ -22,6 +23,7 @@ from tests.contracts.conftest import (
     sign_report,
 )
 
+SIGNERS = {CREDIT_FEED: OPERATOR_INDEXES[:1], IOT_FEED: IOT_OPERATOR_INDEXES}  # each feed's own operator
 HOLDING = (2, 3, 4)  # lease statuses whose deposit the contract holds: Active, Frozen, Defaulted
 
 
@@ -47,7 +49,7 @@ def machine(
         def _submit(self, feed, payload):
             sequence = gateway.feeds(feed).lastSequence + 1
             as_of = chain.pending_timestamp
-            sigs = sign_report(gateway, feed, sequence, as_of, payload, OPERATOR_INDEXES[:1])
+            sigs = sign_report(gateway, feed, sequence, as_of, payload, SIGNERS[feed])
             return gateway.submit(feed, sequence, as_of, payload, sigs, sender=bank)
 
         # -- receivables ---------------------------------------------------------------------

@@ -12,20 +12,29 @@ from backend.core.codec import (
 )
 from backend.core.enums import LeaseStatus, LineStatus, RiskFlag
 from backend.core.money import UNIT
-from tests.contracts.conftest import CREDIT_FEED, FEATURES_ROOT, IOT_FEED, MODEL_HASH, OPERATOR_INDEXES, sign_report
+from tests.contracts.conftest import (
+    CREDIT_FEED,
+    FEATURES_ROOT,
+    IOT_FEED,
+    IOT_OPERATOR_INDEXES,
+    MODEL_HASH,
+    OPERATOR_INDEXES,
+    sign_report,
+)
 
 PERIOD = 30 * 24 * 3600
+SIGNERS = {CREDIT_FEED: OPERATOR_INDEXES[:1], IOT_FEED: IOT_OPERATOR_INDEXES}  # each feed's own operator
 
 
 def submit(gateway, chain, bank, feed, payload, sequence, age=0):
     as_of = chain.pending_timestamp - age
-    signatures = sign_report(gateway, feed, sequence, as_of, payload, OPERATOR_INDEXES[:1])
+    signatures = sign_report(gateway, feed, sequence, as_of, payload, SIGNERS[feed])
     return gateway.submit(feed, sequence, as_of, payload, signatures, sender=bank)
 
 
 def test_a_credit_word_sets_the_line_it_describes(gateway, credit_line, chain, bank, merchant):
     last = gateway.feeds(CREDIT_FEED).lastSequence
-    for step, (limit, score, rate) in enumerate(((50_000, 700, 900), (0, 1_000, 0), (49_999, 1, 4_000))):
+    for step, (limit, score, rate) in enumerate(((50_000, 700, 900), (0, 1_000, 0), (49_999, 1, 3_650))):
         word = pack_credit_word(str(merchant), limit, score, rate)
         tx = submit(
             gateway, chain, bank, CREDIT_FEED, credit_payload(MODEL_HASH, FEATURES_ROOT, [word]), last + 1 + step

@@ -10,25 +10,27 @@ from tests.contracts.conftest import (
     MODEL_HASH,
     OPERATOR_INDEXES,
     UNIT,
+    ascending,
     report_payload,
     score_word,
     sign_report,
 )
 
 YEAR = 365 * DAY
+MAX_RATE_BPS = 3_650  # the default maximum rate: 36.5 % a year (the policy's bands go up to 18 %)
 NONE, ACTIVE, FROZEN, DEFAULTED = LineStatus.NONE, LineStatus.ACTIVE, LineStatus.FROZEN, LineStatus.DEFAULTED
 REASON = b"missed-repayment".ljust(32, b"\x00")
 
 
 @pytest.fixture
 def report(gateway, credit_line, chain, bank):
-    """Push one signed report with `words` through the real gateway; returns the receipt."""
-    sequence = iter(range(1, 10**6))
+    """Push one signed report with `words` through the real gateway, at the feed's next sequence;
+    returns the receipt."""
 
     def _report(*words, age=10):
         as_of = chain.pending_timestamp - age
         payload = report_payload(list(words))
-        seq = next(sequence)
+        seq = gateway.feeds(CREDIT_FEED).lastSequence + 1
         signatures = sign_report(gateway, CREDIT_FEED, seq, as_of, payload, OPERATOR_INDEXES[:1])
         return gateway.submit(CREDIT_FEED, seq, as_of, payload, signatures, sender=bank)
 
@@ -69,11 +71,55 @@ def test_malformed_report_reverts(credit_line, gateway, chain, bank):
         gateway.submit(CREDIT_FEED, 1, as_of, payload, signatures, sender=bank)
 
 
-@pytest.mark.parametrize(("limit", "score"), [(500_001, 700), (1_000, 1_001)])
-def test_values_outside_the_banks_bounds_revert_the_whole_report(credit_line, report, merchant, supplier, limit, score):
-    with ape.reverts(credit_line.CreditLineOutOfBounds, merchant=merchant.address):
-        report(score_word(supplier, 1_000, 700, 900), score_word(merchant, limit, score, 900))
+@pytest.mark.parametrize(
+    ("limit", "score", "rate"), [(500_001, 700, 900), (1_000, 1_001, 900), (1_000, 700, MAX_RATE_BPS + 1)]
+)
+def test_values_outside_the_banks_bounds_revert_the_whole_report(
+    credit_line, report, merchant, supplier, limit, score, rate
+):
+    with ape.reverts(
+        credit_line.CreditLineOutOfBounds, merchant=merchant.address, limit=limit * UNIT, score=score, rateBps=rate
+    ):
+        report(*ascending(score_word(supplier, 1_000, 700, 900), score_word(merchant, limit, score, rate)))
     assert credit_line.lineOf(supplier).status == NONE  # nothing of the report applied
+
+
+def test_the_maximum_rate_is_the_banks_bound(credit_line, report, merchant, bank):
+    assert credit_line.maxRateBps() == MAX_RATE_BPS
+    report(score_word(merchant, 1_000, 700, MAX_RATE_BPS))  # at the bound: applied
+    assert credit_line.lineOf(merchant).rateBps == MAX_RATE_BPS
+    credit_line.setBounds(500_000 * UNIT, 30 * DAY, 100_000 * UNIT, 90 * DAY, 1_800, sender=bank)
+    with ape.reverts(credit_line.CreditLineOutOfBounds, merchant=merchant.address, rateBps=1_801):
+        report(score_word(merchant, 1_000, 700, 1_801))
+
+
+def test_a_merchant_appears_at_most_once_in_a_report(credit_line, report, line, merchant, supplier):
+    """Five words for one merchant would ratchet 50k → 450k past a 100k step with no held raise."""
+    ratchet = [score_word(merchant, limit, 700, 900) for limit in (150_000, 250_000, 350_000, 450_000)]
+    with ape.reverts(credit_line.CreditLineMerchantsNotAscending, merchant=merchant.address, previous=merchant.address):
+        report(*ratchet)
+    assert credit_line.lineOf(merchant).limit == 50_000 * UNIT
+    low, high = sorted((merchant, supplier), key=lambda a: int(a.address, 16))
+    with ape.reverts(credit_line.CreditLineMerchantsNotAscending, merchant=low.address, previous=high.address):
+        report(score_word(high, 1_000, 700, 900), score_word(low, 1_000, 700, 900))
+    report(score_word(low, 1_000, 700, 900), score_word(high, 1_000, 700, 900))
+
+
+def test_a_raise_is_measured_against_the_limit_before_the_report(credit_line, report, line, merchant):
+    tx = report(score_word(merchant, 450_000, 800, 600))  # one word, 400k above the limit: held
+    assert credit_line.LimitIncreaseHeld(merchant, 50_000 * UNIT, 450_000 * UNIT) in tx.events
+    assert credit_line.lineOf(merchant).limit == 50_000 * UNIT
+
+
+def test_a_report_older_than_the_score_is_refused(credit_line, report, line, merchant, chain):
+    scored_at = credit_line.lineOf(merchant).scoredAt
+    stale_age = chain.pending_timestamp - scored_at + 5  # as of five seconds before the line's score
+    with ape.reverts(
+        credit_line.CreditLineReportOlderThanScore, merchant=merchant.address, asOf=scored_at - 5, scoredAt=scored_at
+    ):
+        report(score_word(merchant, 10_000, 560, 1_800), age=stale_age)
+    assert credit_line.lineOf(merchant).scoredAt == scored_at
+    report(score_word(merchant, 10_000, 560, 1_800), age=chain.pending_timestamp - scored_at)  # as of the same time
 
 
 def test_draw_pays_from_the_pool(credit_line, pool, token, line, merchant):
@@ -168,11 +214,25 @@ def test_raise_beyond_the_step_is_held_for_the_bank(credit_line, report, line, m
     assert credit_line.LimitIncreaseHeld(merchant, 50_000 * UNIT, 200_000 * UNIT) in tx.events
     line_ = credit_line.lineOf(merchant)
     assert (line_.limit, line_.pendingLimit, line_.score) == (50_000 * UNIT, 200_000 * UNIT, 800)
-    tx = credit_line.confirmLimit(merchant, sender=bank)
+    tx = credit_line.confirmLimit(merchant, 200_000 * UNIT, sender=bank)
     assert tx.events == [credit_line.LimitIncreaseConfirmed(merchant, 200_000 * UNIT)]
     assert credit_line.lineOf(merchant).limit == 200_000 * UNIT
     with ape.reverts(credit_line.CreditLineNothingPending, merchant=merchant.address):
-        credit_line.confirmLimit(merchant, sender=bank)
+        credit_line.confirmLimit(merchant, 200_000 * UNIT, sender=bank)
+
+
+def test_the_bank_confirms_only_the_raise_it_saw(credit_line, report, line, merchant, bank):
+    """A report landing between the bank's look and its confirmation changes what is pending."""
+    report(score_word(merchant, 200_000, 800, 600))  # the bank sees 200k held
+    report(score_word(merchant, 450_000, 850, 600))  # then the oracle holds 450k instead
+    with ape.reverts(
+        credit_line.CreditLinePendingLimitMismatch,
+        merchant=merchant.address,
+        pendingLimit=450_000 * UNIT,
+        expectedLimit=200_000 * UNIT,
+    ):
+        credit_line.confirmLimit(merchant, 200_000 * UNIT, sender=bank)
+    assert credit_line.lineOf(merchant).limit == 50_000 * UNIT
 
 
 def test_freeze_unfreeze_and_default_rule(credit_line, line, merchant, bank, chain):
@@ -218,26 +278,28 @@ def test_pause_stops_drawing_not_repaying(credit_line, line, merchant, bank):
 
 
 def test_bounds(credit_line, bank):
-    tx = credit_line.setBounds(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY, sender=bank)
-    assert tx.events == [credit_line.BoundsSet(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY)]
-    for bad in [(0, DAY, 1, 1), (1, 0, 1, 1), (1, DAY, 0, 1), (1, DAY, 1, 0)]:
-        max_limit, max_score_age, max_limit_step, default_after_frozen = bad
+    tx = credit_line.setBounds(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY, 2_000, sender=bank)
+    assert tx.events == [credit_line.BoundsSet(1_000 * UNIT, DAY, 10 * UNIT, 30 * DAY, 2_000)]
+    assert credit_line.maxRateBps() == 2_000
+    for bad in [(0, DAY, 1, 1, 1), (1, 0, 1, 1, 1), (1, DAY, 0, 1, 1), (1, DAY, 1, 0, 1), (1, DAY, 1, 1, 0)]:
+        max_limit, max_score_age, max_limit_step, default_after_frozen, max_rate_bps = bad
         with ape.reverts(
             credit_line.CreditLineInvalidBounds,
             maxLimit=max_limit,
             maxScoreAge=max_score_age,
             maxLimitStep=max_limit_step,
             defaultAfterFrozen=default_after_frozen,
+            maxRateBps=max_rate_bps,
         ):
             credit_line.setBounds(*bad, sender=bank)
 
 
 GUARDED = {
-    "confirmLimit": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
+    "confirmLimit": ("CREDIT_MANAGER_ROLE", lambda a: (a, 1)),
     "freeze": ("CREDIT_MANAGER_ROLE", lambda a: (a, REASON)),
     "unfreeze": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
     "markDefaulted": ("CREDIT_MANAGER_ROLE", lambda a: (a,)),
-    "setBounds": ("CREDIT_MANAGER_ROLE", lambda a: (1, 1, 1, 1)),
+    "setBounds": ("CREDIT_MANAGER_ROLE", lambda a: (1, 1, 1, 1, 1)),
     "pause": ("PAUSER_ROLE", lambda a: ()),
     "unpause": ("PAUSER_ROLE", lambda a: ()),
 }
@@ -266,11 +328,12 @@ def test_report_keeps_a_frozen_line_frozen_and_a_later_report_clears_a_held_rais
 
 
 def test_one_report_sets_many_lines(credit_line, report, merchant, supplier, debtor):
-    words = [score_word(m, 1_000 * (i + 1), 600 + i, 1_000 + i) for i, m in enumerate((merchant, supplier, debtor))]
+    merchants = sorted((merchant, supplier, debtor), key=lambda a: int(a.address, 16))  # ascending, as required
+    words = [score_word(m, 1_000 * (i + 1), 600 + i, 1_000 + i) for i, m in enumerate(merchants)]
     tx = report(*words)
     (batch,) = tx.events.filter(credit_line.ScoresApplied)
     assert batch.updates == b"".join(w.to_bytes(32, "big") for w in words)
-    for i, m in enumerate((merchant, supplier, debtor)):
+    for i, m in enumerate(merchants):
         line_ = credit_line.lineOf(m)
         assert (line_.limit, line_.score, line_.rateBps, line_.status) == (
             1_000 * (i + 1) * UNIT,
@@ -304,7 +367,7 @@ def test_report_path_writes_terms_as_the_struct_lays_them_out(direct_line, bank,
         return (got.limit, got.score, got.rateBps, got.scoredAt, got.status, got.pendingLimit)
 
     # a defaulted line: status at its largest member (Defaulted = 3), kept by later reports
-    line.setBounds(U64, 30 * DAY, U64, 1, sender=bank)
+    line.setBounds(U64, 30 * DAY, U64, 1, U16, sender=bank)
     report(10_000, 700, 900, chain.pending_timestamp)
     line.draw(1_000, sender=merchant)
     line.freeze(merchant, REASON, sender=bank)
@@ -312,8 +375,8 @@ def test_report_path_writes_terms_as_the_struct_lays_them_out(direct_line, bank,
     line.markDefaulted(merchant, sender=bank)
 
     assert report(U64, 1_000, U16, U40) == (U64, 1_000, U16, U40, DEFAULTED, 0)
-    assert report(0, 0, 0, 0) == (0, 0, 0, 0, DEFAULTED, 0)
-    line.setBounds(U64, 30 * DAY, 1, 1, sender=bank)
+    assert report(0, 0, 0, U40) == (0, 0, 0, U40, DEFAULTED, 0)  # scoredAt never moves back: the rest to zero
+    line.setBounds(U64, 30 * DAY, 1, 1, U16, sender=bank)
     held = line.onReport(CREDIT_FEED, U40, report_payload([score_word(merchant, U64, 1_000, U16)]), sender=bank)
     assert line.LimitIncreaseHeld(merchant, 0, U64) in held.events
     got = line.lineOf(merchant)

@@ -7,7 +7,7 @@ from eth_utils import keccak
 
 from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.enums import IgnoredReason, LeaseStatus, RiskFlag
-from tests.contracts.conftest import DAY, IOT_FEED, OPERATOR_INDEXES, UNIT, sign_report
+from tests.contracts.conftest import DAY, IOT_FEED, IOT_OPERATOR_INDEXES, UNIT, sign_report
 
 NONE, OFFERED, ACTIVE, FROZEN = LeaseStatus.NONE, LeaseStatus.OFFERED, LeaseStatus.ACTIVE, LeaseStatus.FROZEN
 DEFAULTED, RECALLED, CLOSED = LeaseStatus.DEFAULTED, LeaseStatus.RECALLED, LeaseStatus.CLOSED
@@ -52,7 +52,7 @@ def report(gateway, chain, bank):
         as_of = chain.pending_timestamp  # a report as of before the lease began could not apply
         payload = lease_payload(words)
         seq = next(sequence)
-        signatures = sign_report(gateway, IOT_FEED, seq, as_of, payload, OPERATOR_INDEXES[:1])
+        signatures = sign_report(gateway, IOT_FEED, seq, as_of, payload, IOT_OPERATOR_INDEXES)
         return gateway.submit(IOT_FEED, seq, as_of, payload, signatures, sender=bank)
 
     return _report
@@ -189,7 +189,7 @@ def test_only_the_gateway_reports_and_payloads_are_whole_words(lease, gateway, b
         lease.onReport(IOT_FEED, 1, b"", sender=bank)
     as_of = chain.pending_timestamp - 10
     payload = b"\x01" * 33
-    signatures = sign_report(gateway, IOT_FEED, 1, as_of, payload, OPERATOR_INDEXES[:1])
+    signatures = sign_report(gateway, IOT_FEED, 1, as_of, payload, IOT_OPERATOR_INDEXES)
     with ape.reverts(lease.LeaseMalformedReport, length=33):
         gateway.submit(IOT_FEED, 1, as_of, payload, signatures, sender=bank)
 

@@ -80,7 +80,10 @@ export async function render(ctx) {
       money(line.pending_limit),
       h(
         "button",
-        { "data-testid": `confirm-${line.merchant.toLowerCase()}`, onclick: () => confirmLimit(ctx, line.merchant) },
+        {
+          "data-testid": `confirm-${line.merchant.toLowerCase()}`,
+          onclick: () => confirmLimit(ctx, line.merchant, line.pending_limit),
+        },
         t("confirm"),
       ),
     ]);
@@ -112,7 +115,8 @@ async function freeze(ctx, a) {
     ctx.rerender();
 }
 
-async function confirmLimit(ctx, merchant) {
+// Confirms the held raise the bank sees in the list; the contract refuses it if a report replaced it since.
+async function confirmLimit(ctx, merchant, pendingLimit) {
   const line = contract("CreditLine", await ctx.signer());
-  if (await send(t("confirm"), () => line.confirmLimit(merchant))) ctx.rerender();
+  if (await send(t("confirm"), () => line.confirmLimit(merchant, BigInt(pendingLimit)))) ctx.rerender();
 }
