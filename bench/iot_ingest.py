@@ -35,6 +35,7 @@ from oracles.iot.store import DeviceStore
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 TARGET = 0.5  # the daemon ingests at least half what a raw subscriber does
+SPEEDUP = 60  # the simulated meters run this many times the clock (the rules allow twice that)
 
 
 def _publisher(broker: LocalBroker, messages: int, devices: int) -> subprocess.Popen:
@@ -54,7 +55,7 @@ def _publisher(broker: LocalBroker, messages: int, devices: int) -> subprocess.P
             "--messages",
             str(messages),
             "--speedup",
-            "60",
+            str(SPEEDUP),
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -143,11 +144,11 @@ def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int)
         client = FlowControlledClient()
         await connect(client, broker.host, broker.port)
         for _ in range(2):  # two clean messages, then the meters jump backwards
-            await client.send(f"device/{device.device_id}/data", device.message(time.time(), 60))
+            await client.send(f"device/{device.device_id}/data", device.message(time.time(), SPEEDUP))
             await asyncio.sleep(0.05)
         device.scenario, device.sent = "tamper", 4
         t0 = time.perf_counter()
-        await client.send(f"device/{device.device_id}/data", device.message(time.time(), 60))
+        await client.send(f"device/{device.device_id}/data", device.message(time.time(), SPEEDUP))
         while not lease.functions.leaseOf(leases[device.device_id]).call().flags & RiskFlag.TAMPER:
             await asyncio.sleep(0.01)
         latencies.append(time.perf_counter() - t0)
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         terms = replace(DEMO_TERMS, deposit=10**6)  # one DCNY each: the lessee's funds cover a large fleet
         leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, fleet_ids, terms)
         rules = tmp / "rules.toml"
-        rules.write_text(rules_toml([SimDevice(d, "normal") for d in fleet_ids]))
+        rules.write_text(rules_toml([SimDevice(d, "normal") for d in fleet_ids], max_meter_rate=2 * SPEEDUP))
         env = env_for(settings)
         with LocalBroker(tmp / "broker", free_port()) as broker:
             raw = asyncio.run(_raw_rate(broker, args.messages, args.devices))

@@ -30,7 +30,11 @@ from backend.services.deploy import deploy
 from backend.services.leasing import LeaseService
 from oracles.iot.simulator import fleet, rules_toml
 
-DEMO_RULES = {"idle_hours": 0.03}  # the demo's idle device is flagged within two minutes, not a day
+DEMO_SPEEDUP = 60  # the simulated fleet's meters run this many times faster than the clock
+DEMO_RULES = {
+    "idle_hours": 0.03,  # the demo's idle device is flagged within two minutes, not a day
+    "max_meter_rate": 2 * DEMO_SPEEDUP,  # else the oracle rejects the fast-running meters as implausible
+}
 
 
 def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
@@ -68,6 +72,8 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[sub
             "2",
             "--scenario",
             "mixed",
+            "--speedup",
+            str(DEMO_SPEEDUP),
         ],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }

@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import sqlite3
+from collections import Counter
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ from backend.core.codec import credit_payload, pack_credit_word
 from backend.core.config import Settings
 from backend.core.feeds import CREDIT_FEED
 from backend.core.manifest import Manifest
-from oracles.credit.consent import ConsentError, from_document, verify
+from backend.core.money import UNIT
+from oracles.credit.consent import ConsentError, read_file, verify
 from oracles.credit.features import merchant_features
 from oracles.credit.model import CreditModel
 from oracles.credit.policy import DEFAULT_POLICY, Policy
@@ -58,6 +60,8 @@ class CycleReport:
     merchants: int = 0
     consented: int = 0
     refused_consents: int = 0
+    capped: int = 0  # decisions above the bank's on-chain bounds, sent capped
+    refused_by_reason: dict[str, int] = field(default_factory=dict)  # see oracles.credit.consent.Refusal
     changed: int = 0
     reports: int = 0
 
@@ -82,9 +86,10 @@ class CreditOracle:
     def cycle(self) -> CycleReport:
         report = CycleReport()
         history = _read_history(self.config.data_dir)
+        history["merchant_id"] = history["merchant_id"].astype(str).str.strip()  # "7" and 7 are one merchant
         consents = self._valid_consents(report)
         report.merchants = history["merchant_id"].nunique() if not history.empty else 0
-        history = history[history["merchant_id"].astype(str).isin(consents)]
+        history = history[history["merchant_id"].isin(consents)]
         report.consented = history["merchant_id"].nunique()
         if history.empty:
             return report
@@ -92,11 +97,14 @@ class CreditOracle:
         features = merchant_features(history)
         known = self.outbox.confirmed_values(CREDIT_FEED) | self.outbox.pending_values(CREDIT_FEED)
         changed: list[tuple[str, int, bytes]] = []
+        bounds = self._bounds()
         for d in decisions:
             address = consents[d.merchant_id]
-            word = pack_credit_word(address, int(d.decision.limit), d.decision.score, d.decision.rate_bps)
+            limit, rate = self._within(bounds, d, report)
+            word = pack_credit_word(address, limit, d.decision.score, rate)
             if known.get(address) != hex(word):
                 changed.append((address, word, _feature_leaf(address, features.loc[d.merchant_id])))
+        changed.sort(key=lambda item: int(item[0], 16))  # CreditLine takes a report's merchants ascending
         report.changed = len(changed)
         self._write_reasons(decisions, consents)
         size = self.config.batch_size
@@ -135,19 +143,63 @@ class CreditOracle:
         tmp.write_text(json.dumps(doc, indent=1, default=str))
         tmp.replace(path)
 
+    def _bounds(self) -> tuple[int, int]:
+        """The bank's bounds on the chain now: the largest limit (whole tokens) and rate (bps) a report
+        may set. A word beyond them would make the CreditLine refuse the whole report."""
+        line = self.manifest.contract(self.w3, "CreditLine").functions
+        return line.maxLimit().call() // UNIT, line.maxRateBps().call()
+
+    @staticmethod
+    def _within(bounds: tuple[int, int], d, report: CycleReport) -> tuple[int, int]:
+        """The decision's limit and rate, capped at the bank's bounds (a policy above them is counted
+        and logged, never sent: one merchant's word must not block a whole report)."""
+        (max_limit, max_rate), limit, rate = bounds, int(d.decision.limit), d.decision.rate_bps
+        if limit > max_limit or rate > max_rate:
+            log.warning(
+                "merchant %s: policy gives limit %d at %d bps, above the bank's bounds (%d, %d bps): capped",
+                d.merchant_id,
+                limit,
+                rate,
+                max_limit,
+                max_rate,
+            )
+            report.capped += 1
+        return min(limit, max_limit), min(rate, max_rate)
+
     def _valid_consents(self, report: CycleReport) -> dict[str, str]:
-        """merchant_id → wallet address, for every consent that verifies now."""
+        """merchant_id → wallet address, for every consent that verifies now and claims an id and a
+        wallet no other consent claims. A bad file is refused for its merchant alone: counted by
+        reason, logged in one line; the others go on."""
         now = self.w3.eth.get_block("latest")["timestamp"]
-        valid = {}
+        claims: list[tuple[str, str, str]] = []  # (file, merchant id, wallet) of every consent that verifies
         for path in sorted(self.config.consents_dir.glob("*.json")):
             try:
-                consent, signature = from_document(json.loads(path.read_text()))
+                consent, signature = read_file(path)
                 verify(consent, signature, now=now, chain_id=self.chain_id)
-            except (ValueError, KeyError, TypeError, ConsentError) as exc:
-                report.refused_consents += 1
-                log.warning("consent %s refused: %s", path.name, exc)
+                address = Web3.to_checksum_address(consent.merchant)
+            except ConsentError as exc:
+                reason = str(exc.reason)
+                log.warning("consent %s refused (%s): %s", path.name, reason, str(exc).replace("\n", " "))
+            except Exception:  # a bug of ours, not the file's fault: still only this merchant's
+                reason = "unexpected"
+                log.exception("consent %s refused: checking it failed unexpectedly", path.name)
+            else:
+                claims.append((path.name, consent.merchant_id, address))
                 continue
-            valid[consent.merchant_id] = Web3.to_checksum_address(consent.merchant)
+            report.refused_consents += 1
+            report.refused_by_reason[reason] = report.refused_by_reason.get(reason, 0) + 1
+        # one merchant id, one wallet: a contested id or wallet is refused for every claimant (no file
+        # wins by its name, and a report never names a wallet twice)
+        ids = Counter(merchant_id for _, merchant_id, _ in claims)
+        wallets = Counter(address for _, _, address in claims)
+        valid = {}
+        for name, merchant_id, address in claims:
+            if ids[merchant_id] > 1 or wallets[address] > 1:
+                log.warning("consent %s refused (contested): %s or %s is claimed twice", name, merchant_id, address)
+                report.refused_consents += 1
+                report.refused_by_reason["contested"] = report.refused_by_reason.get("contested", 0) + 1
+            else:
+                valid[merchant_id] = address
         return valid
 
 
@@ -195,18 +247,31 @@ def merkle_root(leaves: list[bytes]) -> bytes:
 
 
 async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | None = None) -> None:
-    """Cycle until SIGINT/SIGTERM (or `shutdown_trigger`); a cycle in flight finishes first."""
+    """Cycle until SIGINT/SIGTERM (or `shutdown_trigger`); a cycle in flight finishes first. A cycle
+    that fails is logged with its traceback and counted, and the next one runs on time (with `once`,
+    the failure is the run's)."""
     stop = shutdown_trigger or asyncio.Event()
     if shutdown_trigger is None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     oracle = await asyncio.to_thread(CreditOracle, config)
+    failed = 0
     try:
         while not stop.is_set():
-            result = await asyncio.to_thread(oracle.cycle)
-            log.info("cycle: %s", result)
-            print(json.dumps({"cycle": result.__dict__}), flush=True)
+            try:
+                result = await asyncio.to_thread(oracle.cycle)
+            except Exception as exc:
+                if config.once:
+                    raise
+                failed += 1
+                log.exception(
+                    "cycle failed (%d failed cycle(s) so far); the next one in %.1fs", failed, config.interval
+                )
+                print(json.dumps({"cycle_failed": f"{type(exc).__name__}: {exc}", "failed_cycles": failed}), flush=True)
+            else:
+                log.info("cycle: %s", result)
+                print(json.dumps({"cycle": result.__dict__}), flush=True)
             if config.once:
                 break
             with suppress(TimeoutError):

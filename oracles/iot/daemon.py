@@ -12,6 +12,10 @@ session ends with its connection: the broker then gives a dead member's unacknow
 its share of new ones to the members still connected (a member with a lingering session would have
 them queued for it instead); the group keeps receiving as long as one member runs. Members on one
 host share the store file; flushing is serialised by a file lock.
+
+One bad input stops nothing for the others: a report item that cannot be packed (a store row written
+by an older version, say) is logged once, counted and left out while the rest go; a loop iteration
+that raises is logged with its traceback and counted, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import logging
 import signal
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +85,8 @@ class IotOracle:
         self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, IOT_FEED)
         self.leases: dict[str, LeaseInfo] = {}
         self._leases_read_at = 0.0
+        self.errors: Counter[str] = Counter()  # loop iterations that raised, by loop
+        self.skipped: set[str] = set()  # report items that cannot be packed (logged once each)
         with self._flush_lock():
             if recovered := self.publisher.recover():
                 log.info("settled %d report(s) left pending by the last run", recovered)
@@ -110,12 +117,19 @@ class IotOracle:
             self.refresh_leases()
         with self._flush_lock():
             known = self.outbox.confirmed_values(IOT_FEED) | self.outbox.pending_values(IOT_FEED)
-            usage = {key: int(hours * 100) for key, hours in self.store.usage().items()}
+            usage: dict[tuple[int, int], int] = {}  # what packs: an item that does not is left out
             words: list[tuple[int, str, str]] = []
-            for (lease_id, k), hundredths in sorted(usage.items()):
-                key, value = f"usage:{lease_id}:{k}", str(hundredths)
-                if known.get(key) != value:
-                    words.append((pack_lease_word(lease_id, k, hundredths), key, value))
+            for (lease_id, k), hours in sorted(self.store.usage().items()):
+                key = f"usage:{lease_id}:{k}"
+                try:
+                    hundredths = int(hours * 100)
+                    word = pack_lease_word(lease_id, k, hundredths)
+                except (ValueError, OverflowError, TypeError) as exc:
+                    self._skip(key, exc)
+                    continue
+                usage[(lease_id, k)] = hundredths
+                if known.get(key) != str(hundredths):
+                    words.append((word, key, str(hundredths)))
             for change in self.store.flag_changes():
                 lease = self.leases.get(change["device_id"])
                 key = f"flags:{change['device_id']}:{change['n']}"
@@ -123,13 +137,23 @@ class IotOracle:
                     continue
                 k = lease.period_at(change["at"])
                 k = lease.periods if k is None else k  # beyond the term: the flags still apply
-                word = pack_lease_word(lease.lease_id, k, usage.get((lease.lease_id, k), 0), change["flags"])
+                try:  # usage left out goes as 0: the lease only ever raises a period's usage
+                    word = pack_lease_word(lease.lease_id, k, usage.get((lease.lease_id, k), 0), change["flags"])
+                except (ValueError, OverflowError, TypeError) as exc:
+                    self._skip(key, exc)
+                    continue
                 words.append((word, key, str(change["flags"])))
             size = self.config.words_per_report
             for start in range(0, len(words), size):
                 batch = words[start : start + size]
                 self.publisher.publish(lease_payload(w for w, _, _ in batch), {key: value for _, key, value in batch})
             return -(-len(words) // size)
+
+    def _skip(self, key: str, exc: Exception) -> None:
+        """Leave out a report item that cannot be packed; logged and counted once per item."""
+        if key not in self.skipped:
+            self.skipped.add(key)
+            log.error("report item %s cannot be packed (%s): left out, the others still go", key, exc)
 
     @contextmanager
     def _flush_lock(self):
@@ -188,8 +212,12 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
     client.on_subscribe = lambda *a: subscribed.set()
     tasks = [
         asyncio.create_task(_worker(oracle, queue, config, handled), name="worker"),
-        asyncio.create_task(_every(config.tick_interval, stop, lambda: _tick(oracle)), name="idle-timer"),
-        asyncio.create_task(_every(config.flush_interval, stop, lambda: _flush(oracle)), name="flusher"),
+        asyncio.create_task(
+            _every(config.tick_interval, stop, "idle-timer", lambda: _tick(oracle), oracle.errors), name="idle-timer"
+        ),
+        asyncio.create_task(
+            _every(config.flush_interval, stop, "flusher", lambda: _flush(oracle), oracle.errors), name="flusher"
+        ),
     ]
     try:
         await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
@@ -203,14 +231,15 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         while not queue.empty():
             await asyncio.sleep(0.05)
         await client.disconnect()
-        await _flush(oracle)
+        await _guarded("flusher", lambda: _flush(oracle), oracle.errors)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         counters = oracle.store.counters()
         oracle.close()
-        print(json.dumps({"stopped": True, "handled": handled[0], "counters": counters}), flush=True)
+        stopped = {"stopped": True, "handled": handled[0], "counters": counters}
+        print(json.dumps({**stopped, "errors": oracle.errors, "skipped_items": len(oracle.skipped)}), flush=True)
 
 
 async def _worker(oracle: IotOracle, queue: asyncio.Queue, config: IotOracleConfig, handled: list[int]) -> None:
@@ -225,6 +254,7 @@ async def _worker(oracle: IotOracle, queue: asyncio.Queue, config: IotOracleConf
                 result = await asyncio.to_thread(oracle.store.apply, [m for m, _ in batch], time.time(), oracle.leases)
                 break
             except Exception:  # the store is the only copy: never drop the batch, never ack it unapplied
+                oracle.errors["worker"] += 1
                 log.exception("applying %d message(s) failed; retrying in %.1fs", len(batch), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -252,12 +282,22 @@ async def _flush(oracle: IotOracle) -> None:
         log.error("pushing reports failed: %s", exc)
 
 
-async def _every(seconds: float, stop: asyncio.Event, action) -> None:
+async def _every(seconds: float, stop: asyncio.Event, name: str, action, errors: Counter[str]) -> None:
+    """`action` every `seconds` until `stop`; an iteration that raises does not end the loop."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=seconds)
         except TimeoutError:
-            await action()
+            await _guarded(name, action, errors)
+
+
+async def _guarded(name: str, action, errors: Counter[str]) -> None:
+    """Run `action`; if it raises, log the traceback and count it under `name` (the loop goes on)."""
+    try:
+        await action()
+    except Exception:
+        errors[name] += 1
+        log.exception("%s failed (%d time(s) so far); it carries on", name, errors[name])
 
 
 def _log_change(change) -> None:

@@ -19,6 +19,8 @@ from oracles.iot.telemetry import BadMessage, Rejection, Telemetry
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 WORK_EPSILON_HOURS = 0.01  # meter noise below this is not work
+MAX_METER_HOURS = 500_000.0  # no engine-hour meter reads more (57 years non-stop): a larger reading is garbage
+METER_TOLERANCE_HOURS = 0.1  # an hour meter's resolution: what a meter may run ahead of the clock
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class DeviceRules:
     max_age_s: float = 7 * 86_400
     max_speed_kmh: float = 120
     tamper_clear_messages: int = 3
+    max_meter_rate: float = 1.0  # engine hours per hour of timestamps (1: real machines; a simulator's speedup)
     geofence: tuple[tuple[tuple[float, float], ...], ...] = (
         ((30.0, 110.0), (30.0, 120.0), (40.0, 120.0), (40.0, 110.0)),
     )
@@ -106,13 +109,18 @@ class RuleEngine:
     def observe(self, t: Telemetry, now: float) -> list[FlagChange]:
         """Apply one parsed message; the flags it raised or cleared."""
         rules = self.book.for_device(t.device_id)
+        known = self.states.get(t.device_id)
+        last = known.last if known else None
+        if last is not None and t == last:
+            return []  # a duplicate delivery (MQTT QoS 1): nothing new
+        if _stale(t, last):
+            # meters are cumulative, so an older message adds nothing the newer one did not count
+            raise BadMessage(Rejection.STALE, f"{t.device_id} at {t.timestamp:.0f} after {last.timestamp:.0f}")
+        if problem := _implausible_meter(t, last, rules):
+            # rejected before it touches the state: it must never reach usage, nor become the reference
+            raise BadMessage(Rejection.IMPLAUSIBLE_METER, f"{t.device_id}: {problem}")
         state = self.states.setdefault(t.device_id, DeviceState(last_work_at=t.timestamp))
         changes: list[FlagChange] = []
-        if state.last is not None and t == state.last:
-            return changes  # a duplicate delivery (MQTT QoS 1): nothing new
-        if _stale(t, state.last):
-            # meters are cumulative, so an older message adds nothing the newer one did not count
-            raise BadMessage(Rejection.STALE, f"{t.device_id} at {t.timestamp:.0f} after {state.last.timestamp:.0f}")
         if problem := _tamper(t, state.last, rules, now):
             state.clean_streak = 0
             self._set(state, t.device_id, RiskFlag.TAMPER, True, t.timestamp, problem, changes)
@@ -192,6 +200,20 @@ def _stale(t: Telemetry, last: Telemetry | None) -> bool:
         and t.working_hours <= last.working_hours
         and t.fuel <= last.fuel
     )
+
+
+def _implausible_meter(t: Telemetry, last: Telemetry | None, rules: DeviceRules) -> str | None:
+    """Why the engine-hour meter cannot be read so: beyond :data:`MAX_METER_HOURS`, or further ahead of
+    the last message than the time between them allows (a meter running backwards, or a timestamp not
+    after the last, is tamper: see :func:`_tamper`)."""
+    if t.working_hours > MAX_METER_HOURS:
+        return f"meter at {t.working_hours:.6g} h, beyond {MAX_METER_HOURS:.0f} h"
+    if last is None or t.timestamp <= last.timestamp:
+        return None
+    allowed = (t.timestamp - last.timestamp) / 3600 * rules.max_meter_rate + METER_TOLERANCE_HOURS
+    if (ahead := t.working_hours - last.working_hours) > allowed:
+        return f"meter {ahead:.6g} h ahead in {t.timestamp - last.timestamp:.0f} s (at most {allowed:.3g} h)"
+    return None
 
 
 def _tamper(t: Telemetry, last: Telemetry | None, rules: DeviceRules, now: float) -> str | None:

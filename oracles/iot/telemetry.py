@@ -31,6 +31,7 @@ class Rejection(StrEnum):
     TOPIC_MISMATCH = "topic_mismatch"
     UNKNOWN_DEVICE = "unknown_device"
     STALE = "stale"  # older than what the device already reported: a redelivery or a reordering
+    IMPLAUSIBLE_METER = "implausible_meter"  # beyond any machine's meter, or ahead faster than the clock
 
 
 @dataclass(frozen=True)

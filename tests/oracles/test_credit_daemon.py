@@ -172,3 +172,92 @@ def test_merchant_data_from_sqlite(world, tmp_path):
     sqlite_args[sqlite_args.index("--data") + 1] = str(bad)
     failed = run(sqlite_args, world.env)
     assert failed.returncode == 1 and "cannot read table merchant_months" in failed.stderr.strip().splitlines()[-1]
+
+
+def test_poisoned_consent_files_are_refused_alone_and_counted_by_reason(world):
+    """Among the good consents: a negative nonce, an expiry past uint64, JSON nested 5,000 deep and a
+    10 MB file. Each is refused for its own merchant, counted by reason; every other merchant is scored."""
+    consents = Path(world.args[world.args.index("--consents") + 1])
+    good = json.loads((consents / "M000000.json").read_text())
+    (consents / "M000051.json").write_text(json.dumps({**good, "merchantId": "M000051", "nonce": -1}))
+    (consents / "M000052.json").write_text(json.dumps({**good, "merchantId": "M000052", "expiresAt": 10**80}))
+    (consents / "M000053.json").write_text('{"merchantId": "M000053", "x": ' + "[" * 5_000 + "]" * 5_000 + "}")
+    (consents / "M000054.json").write_text(json.dumps({**good, "merchantId": "M000054", "pad": "x" * 10_000_000}))
+    result = run(world.args, world.env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cycle = cycle_of(result)
+    assert cycle["changed"] == CONSENTING
+    assert cycle["refused_consents"] == 5
+    assert cycle["refused_by_reason"] == {"wrong_signer": 1, "out_of_range": 2, "too_deep": 1, "oversized": 1}
+    merchants = {unpack_credit_word(w).merchant for w in pushed_words(world.w3, world.manifest)}
+    assert merchants == {world.wallets[f"M{i:06d}"] for i in range(CONSENTING)}
+    refusals = [line for line in result.stderr.splitlines() if "refused" in line]
+    assert len(refusals) == 5 and "Traceback" not in result.stderr  # one line each
+
+
+def test_a_failing_cycle_is_logged_counted_and_the_daemon_keeps_serving(world, tmp_path):
+    import signal
+    import sqlite3
+
+    import pandas as pd
+
+    database = tmp_path / "merchants.sqlite"
+    sqlite3.connect(database).close()  # no table yet: every cycle fails until there is one
+    args = [a for a in world.args if a != "--once"] + ["--interval", "0.3"]
+    data_dir = Path(args[args.index("--data") + 1])
+    args[args.index("--data") + 1] = str(database)
+    proc = subprocess.Popen([YINQI, *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        failures = [json.loads(proc.stdout.readline()) for _ in range(2)]
+        with sqlite3.connect(database) as db:
+            pd.read_csv(data_dir / "merchants.csv").to_sql("merchant_months", db, index=False)
+        line = json.loads(proc.stdout.readline())
+        while "cycle" not in line:  # a cycle may have failed while the table was written
+            line = json.loads(proc.stdout.readline())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    assert [f["failed_cycles"] for f in failures] == [1, 2]
+    assert "cannot read table merchant_months" in failures[0]["cycle_failed"]
+    assert err.count("Traceback") >= 2 and "cycle failed (2 failed cycle(s) so far)" in err
+    assert line["cycle"]["changed"] == CONSENTING
+    assert len(pushed_words(world.w3, world.manifest)) == CONSENTING
+
+
+def test_a_contested_merchant_id_or_wallet_is_refused_for_every_claimant(world):
+    """One wallet signs a second consent naming another merchant's id: no file wins by its name, both
+    merchants' claims and the wallet's are refused, every other merchant is scored and nothing reverts."""
+    consents = Path(world.args[world.args.index("--consents") + 1])
+    squatter = Account.from_key(Web3.keccak(text="merchant wallet 1"))  # M000001's wallet
+    now = world.w3.eth.get_block("latest")["timestamp"]
+    claim = Consent(merchant=squatter.address, merchant_id="M000002", expires_at=now + 86_400, nonce=1, chain_id=31337)
+    (consents / "zz-claim.json").write_text(json.dumps(to_document(claim, sign(claim, squatter))))
+    result = run(world.args, world.env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cycle = cycle_of(result)
+    assert cycle["refused_by_reason"] == {"wrong_signer": 1, "contested": 3}
+    assert cycle["changed"] == CONSENTING - 2
+    merchants = {unpack_credit_word(w).merchant for w in pushed_words(world.w3, world.manifest)}
+    assert world.wallets["M000001"] not in merchants and world.wallets["M000002"] not in merchants
+    assert len(merchants) == CONSENTING - 2
+
+
+def test_decisions_above_the_banks_bounds_are_capped_not_sent_to_revert(world):
+    """The bank tightens its bounds below what the policy gives: the oracle caps each word at the
+    bounds on chain, counts it, and every consenting merchant's line still lands."""
+    from backend.core.chain import send
+    from backend.demo.seeding import BANK
+
+    line = world.manifest.contract(world.w3, "CreditLine")
+    f = line.functions
+    max_limit, max_rate = 1_000 * UNIT, 500
+    bounds = (max_limit, f.maxScoreAge().call(), f.maxLimitStep().call(), f.defaultAfterFrozen().call(), max_rate)
+    send(world.w3, BANK, f.setBounds(*bounds), decoder=world.manifest.revert_decoder())
+    result = run(world.args, world.env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cycle = cycle_of(result)
+    assert cycle["changed"] == CONSENTING and cycle["capped"] > 0
+    for wallet in (world.wallets[f"M{i:06d}"] for i in range(CONSENTING)):
+        terms = f.lineOf(wallet).call()
+        assert terms.limit + terms.pendingLimit <= max_limit and terms.rateBps <= max_rate

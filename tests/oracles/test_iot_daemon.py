@@ -34,6 +34,7 @@ RULES = {
     "fuel_min_hours": 0.5,
     "geofence_confirm": 2,
     "tamper_clear_messages": 3,
+    "max_meter_rate": 2 * 3600,  # the simulator's meters run 3,600 times the clock (ms timestamps: headroom)
 }  # idle after 7.2 s: the timer's work is seen in a test
 FLAG_BITS = {"IDLE": 1, "GEOFENCE": 2, "FUEL": 4, "TAMPER": 8}
 
@@ -368,3 +369,94 @@ def test_one_of_two_instances_killed_mid_stream_the_other_takes_over(world, brok
     # the meters are cumulative: whatever the killed instance held, the survivor's later messages count it
     on_chain = assert_chain_matches_store(world.w3, world.manifest, world.leases, world.devices, store, once=False)
     assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
+
+
+async def publish_raw(broker, topic: str, payload: bytes) -> None:
+    from oracles.iot.mqtt import FlowControlledClient
+    from oracles.iot.mqtt import connect as mqtt_connect
+
+    client = FlowControlledClient()
+    await mqtt_connect(client, broker.host, broker.port)
+    await client.send(topic, payload)
+    await client.drain()
+    await client.disconnect()
+
+
+def test_an_absurd_meter_is_rejected_and_the_fleets_usage_and_flags_still_reach_the_chain(world, broker, tmp_path):
+    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
+    normal = world.devices[0]
+    try:
+        asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1.5, speedup=3600))
+        absurd = {
+            "device_id": normal.device_id,
+            "timestamp": round(time.time(), 3),
+            "location": {"lat": normal.lat, "lon": normal.lon},
+            "working_hours": 1e30,  # one message: before, every later flush failed, for the whole fleet
+            "fuel_consumption": normal.fuel,
+        }
+        asyncio.run(publish_raw(broker, f"device/{normal.device_id}/data", json.dumps(absurd).encode()))
+        asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=1.5, speedup=3600))
+        time.sleep(1)
+        stopped = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    assert stopped["counters"]["implausible_meter"] == 1
+    assert stopped["errors"] == {} and stopped["skipped_items"] == 0
+    store = store_of(daemon.state, world.rules)
+    on_chain = assert_chain_matches_store(world.w3, world.manifest, world.leases, world.devices, store)
+    assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
+    assert on_chain["EXC-001"] == []  # the absurd message raised no tamper either: it was never applied
+
+
+def test_a_poisoned_row_from_an_older_version_does_not_stop_the_flusher(world, broker, tmp_path):
+    """An older version accepted a meter of 1e30 h: its usage row does not fit the report word. After
+    the upgrade the flusher leaves that one item out, says so once, and pushes everything else."""
+    poisoned = (world.leases["EXC-004"], 0)  # the fuel device: its flag must still go, with its usage
+    old = store_of(tmp_path / "iot.sqlite", world.rules)
+    old._db.execute("INSERT INTO usage (lease_id, period, hours) VALUES (?, ?, ?)", (*poisoned, 1e30))
+    old.close()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
+    try:
+        asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=3, speedup=3600))
+        time.sleep(1)
+        stopped = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    assert stopped["skipped_items"] == 1 and stopped["errors"] == {}
+    assert daemon.err.read_text().count(f"report item usage:{poisoned[0]}:0 cannot be packed") == 1  # said once
+    store = store_of(daemon.state, world.rules)
+    usage, _ = chain_usage(world.w3, world.manifest)
+    assert usage == {key: int(hours * 100) for key, hours in store.usage().items() if key != poisoned}
+    assert len(usage) == len(world.devices) - 2  # every working device's but the poisoned one (and the idle one)
+    on_chain = chain_flag_changes(world.w3, world.manifest, world.leases)
+    for device in world.devices:
+        local = [(FlagName(c["flag"]), bool(c["raised"])) for c in store.flag_changes(device.device_id)]
+        assert on_chain[device.device_id] == local, device.device_id
+    assert on_chain["EXC-004"][:1] == [("FUEL", True)] and on_chain["EXC-005"][:1] == [("TAMPER", True)]
+
+
+def test_a_loop_iteration_that_raises_is_logged_counted_and_the_loop_goes_on(caplog):
+    from collections import Counter
+
+    from oracles.iot.daemon import _every
+
+    calls, errors = [], Counter()
+
+    async def action():
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ValueError("usage 10**32 does not fit in 64 bits")
+        if len(calls) == 4:
+            stop.set()
+
+    stop = asyncio.Event()
+
+    async def main():
+        await asyncio.wait_for(_every(0.01, stop, "flusher", action, errors), timeout=10)
+
+    asyncio.run(main())
+    assert len(calls) == 4 and errors == {"flusher": 2}
+    failures = [r for r in caplog.records if "flusher failed" in r.getMessage()]
+    assert len(failures) == 2 and all(r.exc_info for r in failures)  # with the traceback

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.core.enums import RiskFlag
-from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
+from oracles.iot.rules import DEFAULT_RULES, MAX_METER_HOURS, METER_TOLERANCE_HOURS, RuleBook, RuleEngine
 from oracles.iot.telemetry import BadMessage, Rejection, Telemetry, parse
 
 T0 = 1_800_000_000
@@ -239,3 +239,58 @@ def test_an_older_message_arriving_late_is_stale_not_tamper(engine):
         engine.observe(first, now=T0 + 3 * HOUR)  # a redelivery after newer messages
     assert caught.value.reason == Rejection.STALE
     assert RiskFlag.TAMPER not in engine.states["EXC-001"].flags
+
+
+def test_a_meter_ahead_of_the_clock_is_rejected_and_never_counted_as_work(engine):
+    feed(engine, steps=3)  # the meter at 1002 h, T0 + 2 h
+    state = engine.states["EXC-001"]
+    before = (state.last, state.worked_hours, state.flags)
+    absurd = Telemetry("EXC-001", T0 + 3 * HOUR, 31.0, 115.0, 1e30, 5018.0)
+    with pytest.raises(BadMessage) as caught:
+        engine.observe(absurd, now=absurd.timestamp)
+    assert caught.value.reason == Rejection.IMPLAUSIBLE_METER
+    assert (state.last, state.worked_hours, state.flags) == before  # it touched nothing
+    assert feed(engine, steps=2, start=T0 + 3 * HOUR, meters=(1003.0, 5018.0)) == []  # the device goes on
+    assert engine.states["EXC-001"].worked_hours == pytest.approx(4.0)
+
+
+def test_a_meter_may_run_as_fast_as_the_clock_plus_its_resolution(engine):
+    feed(engine, steps=1)  # 1000 h at T0
+    limit = 1.0 + METER_TOLERANCE_HOURS  # an hour later
+    engine.observe(Telemetry("EXC-001", T0 + HOUR, 31.0, 115.0, 1000.0 + limit - 0.001, 5006.0), now=T0 + HOUR)
+    with pytest.raises(BadMessage) as caught:
+        late = Telemetry("EXC-001", T0 + 2 * HOUR, 31.0, 115.0, 1000.0 + 2 * limit + 0.01, 5012.0)
+        engine.observe(late, now=T0 + 2 * HOUR)
+    assert caught.value.reason == Rejection.IMPLAUSIBLE_METER
+
+
+def test_a_first_message_beyond_any_meter_is_rejected_and_leaves_no_state(engine):
+    with pytest.raises(BadMessage) as caught:
+        engine.observe(Telemetry("EXC-001", T0, 31.0, 115.0, MAX_METER_HOURS + 1, 5000.0), now=T0)
+    assert caught.value.reason == Rejection.IMPLAUSIBLE_METER
+    assert "EXC-001" not in engine.states
+
+
+def test_the_meter_rate_is_a_rule_a_simulator_may_raise(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('[defaults]\nmax_meter_rate = 60\n[devices."EXC-001"]\n')
+    engine = RuleEngine(RuleBook.load(path))
+    feed(engine, steps=3, hours_per_step=50.0, litres_per_hour=6.0)  # 50 engine hours per hour of clock
+    assert engine.states["EXC-001"].worked_hours == pytest.approx(100.0)
+
+
+def test_the_store_counts_an_implausible_meter_and_keeps_it_out_of_usage(tmp_path):
+    from oracles.iot.store import DeviceStore, LeaseInfo, Message
+
+    store = DeviceStore(tmp_path / "iot.sqlite", RuleEngine(RuleBook.load(DEFAULT_RULES)))
+    leases = {"EXC-001": LeaseInfo(lease_id=7, start=T0 - HOUR, period_seconds=86_400, periods=30)}
+    meters = [(T0, 1000.0), (T0 + HOUR, 1001.0), (T0 + 2 * HOUR, 1e30), (T0 + 3 * HOUR, 1002.5)]
+    result = store.apply(
+        [Message("device/EXC-001/data", message(timestamp=t, working_hours=h)) for t, h in meters],
+        T0 + 3 * HOUR,
+        leases,
+    )
+    assert result.accepted == 3 and result.rejected == {Rejection.IMPLAUSIBLE_METER: 1}
+    assert store.usage() == {(7, 0): pytest.approx(2.5)}
+    assert store.counters() == {"accepted": 3, "implausible_meter": 1}
+    store.close()
