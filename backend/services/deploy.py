@@ -233,9 +233,18 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
     gateway = ctx.manifest.contract(ctx.w3, "OracleGateway")
     decoder = ctx.manifest.revert_decoder()
     done = _bound_credit_rate(ctx, env)
+    operators = {r.name: oracle_operators(ctx.w3.eth.chain_id, env, r) for r in FEED_ROUTES}
+    listed: dict[str, str] = {}
+    for r in FEED_ROUTES:
+        for operator in operators[r.name]:
+            if listed.setdefault(operator.lower(), r.operators_env) != r.operators_env:
+                raise ConfigError(
+                    f"{operator} is listed in {listed[operator.lower()]} and in {r.operators_env}: "
+                    "one key signs for one feed only"
+                )
     for r in FEED_ROUTES:
         name, feed, consumer_name = r.name, r.feed, r.consumer
-        for operator in oracle_operators(ctx.w3.eth.chain_id, env, r):
+        for operator in operators[r.name]:
             if not gateway.functions.isOperator(feed, operator).call():
                 send(
                     ctx.w3,

@@ -78,6 +78,13 @@ def test_operators_and_the_maximum_rate_come_from_the_environment(settings, loca
     assert deploy(bank_rate, environ={"YINQI_CREDIT_ORACLE_OPERATORS": f"{a},{b}"}).granted == []
 
 
+def test_one_key_for_both_feeds_is_refused(settings, local_chain):
+    both = dev_account(5).address
+    environ = {"YINQI_CREDIT_ORACLE_OPERATORS": both, "YINQI_IOT_ORACLE_OPERATORS": both.lower()}
+    with pytest.raises(ConfigError, match="one key signs for one feed only"):
+        deploy(settings, environ=environ)
+
+
 def test_the_old_shared_operator_variable_is_refused(settings, local_chain):
     with pytest.raises(ConfigError, match="YINQI_CREDIT_ORACLE_OPERATORS and YINQI_IOT_ORACLE_OPERATORS"):
         deploy(settings, environ={"YINQI_ORACLE_OPERATORS": dev_account(7).address})

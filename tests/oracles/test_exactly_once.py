@@ -18,18 +18,6 @@ from tests.oracles.rpc_proxy import RpcProxy
 OPERATOR = dev_account(8)
 
 
-@pytest.fixture
-def deployed(settings, local_chain):
-    from backend.demo.seeding import LESSEE, LESSOR, seed
-    from backend.services.leasing import LeaseService
-
-    manifest = deploy(settings, environ={}).manifest
-    w3 = connect(local_chain.url)
-    seed(w3, manifest)
-    (lease_id,) = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-ONCE"]).values()
-    return w3, manifest, lease_id
-
-
 def accepted(w3, manifest) -> list[tuple[int, bytes]]:
     """(sequence, payload hash) of every report the gateway accepted on the IoT feed, in order."""
     gateway = manifest.contract(w3, "OracleGateway")
@@ -37,8 +25,8 @@ def accepted(w3, manifest) -> list[tuple[int, bytes]]:
     return [(e["args"]["sequence"], bytes(e["args"]["payloadHash"])) for e in logs]
 
 
-def test_a_dropped_send_is_settled_before_the_next_report(deployed, tmp_path):
-    w3, manifest, lease_id = deployed
+def test_a_dropped_send_is_settled_before_the_next_report(one_lease, tmp_path):
+    w3, manifest, lease_id = one_lease.w3, one_lease.manifest, one_lease.lease_id
     first = lease_payload([pack_lease_word(lease_id, 0, 0, 2)])  # GEOFENCE raised
     second = lease_payload([pack_lease_word(lease_id, 0, 0, 0)])  # and cleared
     flaky = {"on": True}
@@ -50,23 +38,23 @@ def test_a_dropped_send_is_settled_before_the_next_report(deployed, tmp_path):
     with RpcProxy(w3.provider.endpoint_uri, drop_sends) as node:
         publisher = ReportPublisher(connect(node.url), manifest, OPERATOR, outbox, IOT_FEED, retries=2, backoff=0.01)
         with pytest.raises(ChainError, match="did not answer"):
-            publisher.publish(first, {"flags:EXC-ONCE:1": "2"})
+            publisher.publish(first, {"flags:EXC-LEASED:1": "2"})
         assert [r.payload for r in outbox.pending(IOT_FEED)] == [first]
         flaky["on"] = False  # the node is back
-        publisher.publish(second, {"flags:EXC-ONCE:1": "0"})
+        publisher.publish(second, {"flags:EXC-LEASED:1": "0"})
     assert [h for _, h in accepted(w3, manifest)] == [Web3.keccak(first), Web3.keccak(second)]  # each once, in order
     assert not outbox.pending(IOT_FEED)
-    assert outbox.confirmed_values(IOT_FEED) == {"flags:EXC-ONCE:1": "0"}
+    assert outbox.confirmed_values(IOT_FEED) == {"flags:EXC-LEASED:1": "0"}
 
 
-def test_a_report_whose_sequence_another_took_is_sent_again_not_confirmed(deployed, tmp_path):
-    w3, manifest, lease_id = deployed
+def test_a_report_whose_sequence_another_took_is_sent_again_not_confirmed(one_lease, tmp_path):
+    w3, manifest, lease_id = one_lease.w3, one_lease.manifest, one_lease.lease_id
     ours = lease_payload([pack_lease_word(lease_id, 0, 0, 4)])  # FUEL raised
     theirs = lease_payload([pack_lease_word(lease_id, 0, 0, 8)])  # TAMPER raised, by another instance
     outbox = Outbox(tmp_path / "ours.sqlite")
     publisher = ReportPublisher(w3, manifest, OPERATOR, outbox, IOT_FEED)
     sequence = outbox.next_sequence(IOT_FEED, publisher._chain_last())
-    outbox.enqueue(IOT_FEED, sequence, w3.eth.get_block("latest")["timestamp"], ours, {"flags:EXC-ONCE:1": "4"})
+    outbox.enqueue(IOT_FEED, sequence, w3.eth.get_block("latest")["timestamp"], ours, {"flags:EXC-LEASED:1": "4"})
     # ...and before it could be sent (a crash), another instance's report took that sequence
     ReportPublisher(w3, manifest, OPERATOR, Outbox(tmp_path / "theirs.sqlite"), IOT_FEED).publish(theirs, {})
     assert accepted(w3, manifest)[-1] == (sequence, Web3.keccak(theirs))
@@ -78,19 +66,19 @@ def test_a_report_whose_sequence_another_took_is_sent_again_not_confirmed(deploy
     assert not outbox.pending(IOT_FEED)
 
 
-def test_rows_from_another_chain_leave_no_gap(deployed, tmp_path):
+def test_rows_from_another_chain_leave_no_gap(one_lease, tmp_path):
     """An outbox that ran ahead of this gateway (a reorg, a redeployed gateway): its confirmed rows are
     forgotten and its pending ones renumbered, so the gateway's next-sequence rule is met."""
-    w3, manifest, lease_id = deployed
+    w3, manifest, lease_id = one_lease.w3, one_lease.manifest, one_lease.lease_id
     outbox = Outbox(tmp_path / "outbox.sqlite")
     now = w3.eth.get_block("latest")["timestamp"]
     stale = outbox.enqueue(IOT_FEED, 40, now, lease_payload([pack_lease_word(lease_id, 0, 0, 1)]), {"x": "1"})
     outbox.confirm(stale)  # confirmed on a chain this one is not
     pending = lease_payload([pack_lease_word(lease_id, 0, 0, 2)])
-    outbox.enqueue(IOT_FEED, 41, now, pending, {"flags:EXC-ONCE:1": "2"})
+    outbox.enqueue(IOT_FEED, 41, now, pending, {"flags:EXC-LEASED:1": "2"})
     publisher = ReportPublisher(w3, manifest, OPERATOR, outbox, IOT_FEED)
     last = publisher._chain_last()
-    publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]), {"flags:EXC-ONCE:1": "4"})
+    publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]), {"flags:EXC-LEASED:1": "4"})
     assert accepted(w3, manifest)[-2:] == [
         (last + 1, Web3.keccak(pending)),
         (last + 2, Web3.keccak(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]))),

@@ -11,7 +11,6 @@ from backend.core.chain import connect
 from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.dev_accounts import dev_account
 from backend.core.feeds import IOT_FEED
-from backend.services.deploy import deploy
 from oracles.errors import OracleError
 from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
@@ -47,23 +46,11 @@ def hostile(*, chain_id: int | None = None):
     return intercept
 
 
-@pytest.fixture
-def deployed(settings, local_chain):
-    from backend.demo.seeding import LESSEE, LESSOR, seed
-    from backend.services.leasing import LeaseService
-
-    manifest = deploy(settings, environ={}).manifest
-    w3 = connect(local_chain.url)
-    seed(w3, manifest)
-    (lease_id,) = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, ["EXC-RPC"]).values()
-    return local_chain.url, manifest, lease_id
-
-
-def test_a_hostile_node_gets_no_theft_signed(deployed, tmp_path):
-    upstream, manifest, lease_id = deployed
+def test_a_hostile_node_gets_no_theft_signed(one_lease, tmp_path):
+    upstream, manifest, lease_id = one_lease.url, one_lease.manifest, one_lease.lease_id
     with RpcProxy(upstream, hostile()) as node:
         publisher = ReportPublisher(connect(node.url), manifest, OPERATOR, Outbox(tmp_path / "outbox.sqlite"), IOT_FEED)
-        publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 2)]), {"flags:EXC-RPC:1": "2"})
+        publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 2)]), {"flags:EXC-LEASED:1": "2"})
     digest_calls = [c for c in node.calls("eth_call") if c["params"][0].get("data", "").startswith(DIGEST_SELECTOR)]
     assert not digest_calls  # the digest is built from pinned inputs, never asked of the node
     lease = manifest.contract(connect(upstream), "EquipmentLease").functions.leaseOf(lease_id).call()
@@ -77,8 +64,8 @@ def test_a_hostile_node_gets_no_theft_signed(deployed, tmp_path):
         assert Account._recover_hash(THEFT_HASH, signature=signature) != OPERATOR.address
 
 
-def test_a_node_on_another_chain_is_refused(deployed, tmp_path):
-    upstream, manifest, _ = deployed
+def test_a_node_on_another_chain_is_refused(one_lease, tmp_path):
+    upstream, manifest = one_lease.url, one_lease.manifest
     refused = pytest.raises(OracleError, match="says chain 1, but the deployment manifest is for chain 31337")
     with RpcProxy(upstream, hostile(chain_id=1)) as node, refused:
         ReportPublisher(connect(node.url), manifest, OPERATOR, Outbox(tmp_path / "outbox.sqlite"), IOT_FEED)
