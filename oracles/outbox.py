@@ -24,9 +24,10 @@ CREATE TABLE IF NOT EXISTS reports (
     PRIMARY KEY (feed, sequence)
 );
 CREATE TABLE IF NOT EXISTS confirmed (
-    feed  BLOB NOT NULL,
-    item  TEXT NOT NULL,
-    value TEXT NOT NULL,
+    feed  BLOB    NOT NULL,
+    item  TEXT    NOT NULL,
+    value TEXT    NOT NULL,
+    as_of INTEGER NOT NULL DEFAULT 0,  -- the as-of time of the report that last set it
     PRIMARY KEY (feed, item)
 );
 """
@@ -48,6 +49,9 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a confirmed write survives power loss
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(confirmed)")}
+        if "as_of" not in columns:  # an outbox written before heartbeats
+            self._db.execute("ALTER TABLE confirmed ADD COLUMN as_of INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -56,6 +60,10 @@ class Outbox:
     def confirmed_values(self, feed: bytes) -> dict[str, str]:
         rows = self._db.execute("SELECT item, value FROM confirmed WHERE feed = ?", (feed,))
         return dict(rows.fetchall())
+
+    def confirmed_as_of(self, feed: bytes) -> dict[str, int]:
+        """Each item's as-of time on chain: when the report that last set it was as of."""
+        return dict(self._db.execute("SELECT item, as_of FROM confirmed WHERE feed = ?", (feed,)).fetchall())
 
     def pending_values(self, feed: bytes) -> dict[str, str]:
         """What pending reports will set, newest last."""
@@ -142,9 +150,9 @@ class Outbox:
                     (report.feed, report.sequence),
                 )
                 self._db.executemany(
-                    "INSERT INTO confirmed (feed, item, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (feed, item) DO UPDATE SET value = excluded.value",
-                    [(report.feed, item, value) for item, value in report.items.items()],
+                    "INSERT INTO confirmed (feed, item, value, as_of) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (feed, item) DO UPDATE SET value = excluded.value, as_of = excluded.as_of",
+                    [(report.feed, item, value, report.as_of) for item, value in report.items.items()],
                 )
                 self._db.execute("COMMIT")
             except BaseException:

@@ -61,6 +61,7 @@ class CycleReport:
     consented: int = 0
     refused_consents: int = 0
     capped: int = 0  # decisions above the bank's on-chain bounds, sent capped
+    heartbeats: int = 0  # unchanged lines re-sent before their score would go stale
     refused_by_reason: dict[str, int] = field(default_factory=dict)  # see oracles.credit.consent.Refusal
     changed: int = 0
     reports: int = 0
@@ -95,15 +96,20 @@ class CreditOracle:
             return report
         decisions = decide(self.model, self.policy, history)
         features = merchant_features(history)
-        known = self.outbox.confirmed_values(CREDIT_FEED) | self.outbox.pending_values(CREDIT_FEED)
+        pending = self.outbox.pending_values(CREDIT_FEED)
+        known = self.outbox.confirmed_values(CREDIT_FEED) | pending
+        sent_as_of = self.outbox.confirmed_as_of(CREDIT_FEED)
+        due = self._heartbeat_due()  # a line last scored before this is re-sent even when unchanged
         changed: list[tuple[str, int, bytes]] = []
         bounds = self._bounds()
         for d in decisions:
             address = consents[d.merchant_id]
             limit, rate = self._within(bounds, d, report)
             word = pack_credit_word(address, limit, d.decision.score, rate)
-            if known.get(address) != hex(word):
+            heartbeat = known.get(address) == hex(word) and address not in pending and sent_as_of[address] < due
+            if known.get(address) != hex(word) or heartbeat:
                 changed.append((address, word, _feature_leaf(address, features.loc[d.merchant_id])))
+                report.heartbeats += heartbeat
         changed.sort(key=lambda item: int(item[0], 16))  # CreditLine takes a report's merchants ascending
         report.changed = len(changed)
         self._write_reasons(decisions, consents)
@@ -142,6 +148,12 @@ class CreditOracle:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=1, default=str))
         tmp.replace(path)
+
+    def _heartbeat_due(self) -> int:
+        """The as-of time before which an unchanged line is re-sent: half the CreditLine's maximum
+        score age ago, so a merchant whose score does not change never finds its line stale."""
+        max_age = self.manifest.contract(self.w3, "CreditLine").functions.maxScoreAge().call()
+        return self.w3.eth.get_block("latest")["timestamp"] - max_age // 2
 
     def _bounds(self) -> tuple[int, int]:
         """The bank's bounds on the chain now: the largest limit (whole tokens) and rate (bps) a report

@@ -261,3 +261,26 @@ def test_decisions_above_the_banks_bounds_are_capped_not_sent_to_revert(world):
     for wallet in (world.wallets[f"M{i:06d}"] for i in range(CONSENTING)):
         terms = f.lineOf(wallet).call()
         assert terms.limit + terms.pendingLimit <= max_limit and terms.rateBps <= max_rate
+
+
+def test_an_unchanged_line_is_re_sent_before_its_score_goes_stale(world):
+    """Deviation + heartbeat: a merchant whose score does not change still never meets a stale line."""
+    first = run(world.args, world.env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    line = world.manifest.contract(world.w3, "CreditLine").functions
+    max_age, wallet = line.maxScoreAge().call(), world.wallets["M000000"]
+    scored_at = line.lineOf(wallet).call().scoredAt
+    world.w3.provider.make_request("evm_increaseTime", [max_age // 2 - 3600])  # not due yet
+    world.w3.provider.make_request("evm_mine", [])
+    quiet = cycle_of(run(world.args, world.env))
+    assert (quiet["changed"], quiet["heartbeats"], quiet["reports"]) == (0, 0, 0)
+    world.w3.provider.make_request("evm_increaseTime", [7200])  # now half the maximum age has passed
+    world.w3.provider.make_request("evm_mine", [])
+    beat = cycle_of(run(world.args, world.env))
+    assert beat["changed"] == beat["heartbeats"] == CONSENTING and beat["reports"] > 0
+    refreshed = line.lineOf(wallet).call().scoredAt
+    assert refreshed > scored_at + max_age // 2
+    world.w3.provider.make_request("evm_increaseTime", [max_age // 2 + 3600])  # past the first score's age
+    world.w3.provider.make_request("evm_mine", [])
+    now = world.w3.eth.get_block("latest")["timestamp"]
+    assert now > scored_at + max_age and now <= refreshed + max_age  # the line is still fresh for a draw
