@@ -73,6 +73,7 @@ class CreditOracle:
         self.w3 = connect(config.settings.rpc_url, config.settings.rpc_timeout)
         self.chain_id = self.w3.eth.chain_id
         self.manifest = Manifest.for_chain(config.settings, self.w3)
+        self.credit_line = self.manifest.contract(self.w3, "CreditLine")
         self.model = CreditModel.load(config.model_dir)
         self.policy = Policy.load(config.policy)
         self.outbox = Outbox(config.state)
@@ -88,7 +89,8 @@ class CreditOracle:
         report = CycleReport()
         history = _read_history(self.config.data_dir)
         history["merchant_id"] = history["merchant_id"].astype(str).str.strip()  # "7" and 7 are one merchant
-        consents = self._valid_consents(report)
+        now = self.w3.eth.get_block("latest")["timestamp"]  # the chain's time, read once per cycle
+        consents = self._valid_consents(report, now)
         report.merchants = history["merchant_id"].nunique() if not history.empty else 0
         history = history[history["merchant_id"].isin(consents)]
         report.consented = history["merchant_id"].nunique()
@@ -99,7 +101,7 @@ class CreditOracle:
         pending = self.outbox.pending_values(CREDIT_FEED)
         known = self.outbox.confirmed_values(CREDIT_FEED) | pending
         sent_as_of = self.outbox.confirmed_as_of(CREDIT_FEED)
-        due = self._heartbeat_due()  # a line last scored before this is re-sent even when unchanged
+        due = self._heartbeat_due(now)  # a line last scored before this is re-sent even when unchanged
         changed: list[tuple[str, int, bytes]] = []
         bounds = self._bounds()
         for d in decisions:
@@ -149,16 +151,15 @@ class CreditOracle:
         tmp.write_text(json.dumps(doc, indent=1, default=str))
         tmp.replace(path)
 
-    def _heartbeat_due(self) -> int:
+    def _heartbeat_due(self, now: int) -> int:
         """The as-of time before which an unchanged line is re-sent: half the CreditLine's maximum
-        score age ago, so a merchant whose score does not change never finds its line stale."""
-        max_age = self.manifest.contract(self.w3, "CreditLine").functions.maxScoreAge().call()
-        return self.w3.eth.get_block("latest")["timestamp"] - max_age // 2
+        score age before `now`, so a merchant whose score does not change never finds its line stale."""
+        return now - self.credit_line.functions.maxScoreAge().call() // 2
 
     def _bounds(self) -> tuple[int, int]:
         """The bank's bounds on the chain now: the largest limit (whole tokens) and rate (bps) a report
         may set. A word beyond them would make the CreditLine refuse the whole report."""
-        line = self.manifest.contract(self.w3, "CreditLine").functions
+        line = self.credit_line.functions
         return line.maxLimit().call() // UNIT, line.maxRateBps().call()
 
     @staticmethod
@@ -178,11 +179,10 @@ class CreditOracle:
             report.capped += 1
         return min(limit, max_limit), min(rate, max_rate)
 
-    def _valid_consents(self, report: CycleReport) -> dict[str, str]:
+    def _valid_consents(self, report: CycleReport, now: int) -> dict[str, str]:
         """merchant_id → wallet address, for every consent that verifies now and claims an id and a
         wallet no other consent claims. A bad file is refused for its merchant alone: counted by
         reason, logged in one line; the others go on."""
-        now = self.w3.eth.get_block("latest")["timestamp"]
         claims: list[tuple[str, str, str]] = []  # (file, merchant id, wallet) of every consent that verifies
         for path in sorted(self.config.consents_dir.glob("*.json")):
             try:
