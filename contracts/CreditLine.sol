@@ -65,6 +65,8 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
     mapping(address merchant => Terms) private _terms;
     mapping(address merchant => Debt) private _debts;
     mapping(address merchant => uint40 frozenAt) private _frozenAt;
+    /// @notice The nonce a merchant's consent to be scored must carry to be valid now (see {revokeConsent}).
+    mapping(address merchant => uint256 nonce) public consentNonce;
 
     constructor(
         IParticipantRegistry registry_,
@@ -210,6 +212,16 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         if (pending != expectedLimit) revert CreditLinePendingLimitMismatch(merchant, pending, expectedLimit);
         (t.limit, t.pendingLimit) = (pending, 0);
         emit LimitIncreaseConfirmed(merchant, pending);
+    }
+
+    /// @notice The caller withdraws its consent to be scored: every consent it signed so far (they carry
+    /// the nonce {consentNonce} had) is void, and a new one must carry the nonce this returns. The
+    /// credit oracle honours it on its next cycle by the bank's policy (the limit cut to zero, or the
+    /// line left to go stale); what is drawn stays owed at its rate.
+    /// @dev Anyone may call it, for itself only. Emits {ConsentRevoked}.
+    function revokeConsent() external returns (uint256 nonce) {
+        nonce = ++consentNonce[msg.sender];
+        emit ConsentRevoked(msg.sender, nonce);
     }
 
     /// @notice Freezes a line: the merchant may repay but not draw.

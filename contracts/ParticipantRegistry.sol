@@ -36,6 +36,8 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlPausable {
 
     mapping(address account => Participant) private _participants;
     address[] private _accounts;
+    mapping(address account => bytes32 merchantIdHash) private _merchantIdHashOf;
+    mapping(bytes32 merchantIdHash => address account) private _merchantOf;
 
     /// @param admin The bank's admin account: default admin, registrar and pauser.
     /// @param adminTransferDelay Seconds a default-admin handover must wait before it can be accepted.
@@ -108,6 +110,35 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlPausable {
         p.suspended = false;
         p.updatedAt = uint40(block.timestamp);
         emit ParticipantReinstated(account);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    /// @dev Requirements: caller has `REGISTRAR_ROLE`; not paused; `account` onboarded with
+    /// `ROLE_MERCHANT` (to bind; unbinding needs only the record); the id bound to no other account.
+    /// Emits {MerchantIdBound}.
+    function bindMerchantId(address account, bytes32 merchantIdHash) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
+        Participant storage p = _onboarded(account);
+        if (merchantIdHash != 0) {
+            if (p.roles & ROLE_MERCHANT == 0) revert ParticipantNotAuthorized(account, ROLE_MERCHANT);
+            address holder = _merchantOf[merchantIdHash];
+            if (holder != address(0) && holder != account) revert ParticipantMerchantIdTaken(merchantIdHash, holder);
+        }
+        bytes32 previous = _merchantIdHashOf[account];
+        if (previous != 0) delete _merchantOf[previous];
+        _merchantIdHashOf[account] = merchantIdHash;
+        if (merchantIdHash != 0) _merchantOf[merchantIdHash] = account;
+        p.updatedAt = uint40(block.timestamp);
+        emit MerchantIdBound(account, merchantIdHash, previous);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function merchantIdHashOf(address account) external view returns (bytes32) {
+        return _merchantIdHashOf[account];
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function merchantOf(bytes32 merchantIdHash) external view returns (address) {
+        return _merchantOf[merchantIdHash];
     }
 
     /// @inheritdoc IParticipantRegistry

@@ -22,12 +22,27 @@ from backend.core.errors import ChainError, TransactionFailed
 from backend.core.manifest import Manifest
 from oracles.errors import OracleError
 from oracles.failpoints import failpoint
+from oracles.metrics import OracleMetrics
 
 log = logging.getLogger(__name__)
 
 
 class ReportRejected(OracleError):
     """The report's consumer refused its content (a revert of its own): the report was dropped."""
+
+
+class AsOfRefused(OracleError):
+    """A report's as-of time the gateway would refuse, or older than what is on chain for one of its
+    items: nothing was recorded or sent."""
+
+
+SEND_MARGIN = 60  # a report is sent only with this many seconds left before it is too old for the gateway
+
+
+def too_old(as_of: int, now: int, max_age: int) -> bool:
+    """Whether the gateway, taking reports up to `max_age` seconds old, might refuse one as of `as_of`
+    by the time it lands (the chain's time is `now`)."""
+    return as_of + max_age < now + SEND_MARGIN
 
 
 def _error_name(message: str) -> str | None:
@@ -120,6 +135,9 @@ def submit_report(
 class ReportPublisher:
     """Puts one feed's reports on chain exactly once, through the outbox (see :mod:`oracles.outbox`).
 
+    A report's as-of time is the time of the data it was computed from, given to :meth:`publish` and
+    signed unchanged on every retry; a report that aged out before it could be sent is dropped, never
+    re-stamped. Its :attr:`metrics` count reports sent, confirmed and dropped, and the outbox's depth.
     Reports are signed by this oracle's operator key (k = 1; with k > 1 the other operators'
     signatures must be gathered before :meth:`publish`, which this daemon does not do yet).
     """
@@ -134,8 +152,10 @@ class ReportPublisher:
         *,
         retries: int = 5,
         backoff: float = 0.5,
+        metrics: OracleMetrics | None = None,
     ) -> None:
         self.w3, self.manifest, self.signer, self.outbox, self.feed = w3, manifest, signer, outbox, feed
+        self.metrics = metrics or OracleMetrics("oracle")
         self.gateway = manifest.contract(w3, "OracleGateway")
         self.domain = ReportDomain.of(manifest)
         self._retries, self._backoff = retries, backoff
@@ -158,16 +178,22 @@ class ReportPublisher:
 
     def recover(self) -> int:
         """Settle every pending report, oldest first (a previous run's, or one whose send failed); how
-        many there were. Raises if one cannot be settled now: nothing newer may overtake it."""
+        many there were. One the gateway would now refuse as too old is dropped with every report after
+        it (:meth:`_expire`). Raises if one cannot be settled now: nothing newer may overtake it."""
         settled = 0
         for _ in range(3 * len(self.outbox.pending(self.feed)) + 3):  # each report: renumber, send, confirm
             pending = self.outbox.pending(self.feed)
+            self.metrics.outbox_pending.set(len(pending))
             if not pending:
                 return settled
-            report, last = pending[0], self._chain_last()
+            report, route = pending[0], self._route()
+            last = route.lastSequence
             if report.sequence <= last and self._applied(report):
                 self.outbox.confirm(report)  # it landed before we could record it
+                self.metrics.reports_confirmed.inc()
                 settled += 1
+            elif too_old(report.as_of, self.chain_now(), route.maxAge):
+                self._expire(report, route.maxAge)
             elif report.sequence != last + 1:  # another report took its sequence, or a gap (a reorg, a new gateway)
                 log.warning("pending reports renumbered from %d (chain at %d)", report.sequence, last)
                 self.outbox.renumber(self.feed, last + 1)
@@ -176,21 +202,39 @@ class ReportPublisher:
                 settled += 1
         raise ChainError(f"the feed's sequence kept moving while {len(pending)} reports were pending; retrying later")
 
-    def publish(self, payload: bytes, items: dict[str, str]) -> None:
-        """Settle what is pending, then record, sign, send and confirm one report setting `items`."""
+    def publish(self, payload: bytes, items: dict[str, str], *, as_of: int) -> None:
+        """Settle what is pending, then record, sign, send and confirm one report setting `items`, as of
+        `as_of`: the time (unix seconds) of the data it was computed from. :class:`AsOfRefused`, with
+        nothing recorded, when that time is too old for the gateway, ahead of the chain's clock by more
+        than the gateway allows, or older than the report that last set one of `items` (as the outbox
+        recorded it; the CreditLine refuses a line older than its score on chain in any case)."""
         self.recover()
-        sequence = self.outbox.next_sequence(self.feed, self._chain_last())
-        report = self.outbox.enqueue(self.feed, sequence, self._now(), payload, items)
+        route, now = self._route(), self.chain_now()
+        if as_of > now + self._max_clock_skew:
+            raise AsOfRefused(
+                f"report as of {as_of} is {as_of - now} s ahead of the chain's clock (the gateway allows "
+                f"{self._max_clock_skew} s)"
+            )
+        if too_old(as_of, now, route.maxAge):
+            raise AsOfRefused(
+                f"report as of {as_of} is {now - as_of} s old: the gateway takes reports of feed "
+                f"0x{self.feed.hex()} up to {route.maxAge} s old (less {SEND_MARGIN} s to land)"
+            )
+        if as_of < (newest := self.outbox.newest_confirmed_as_of(self.feed, items)):
+            raise AsOfRefused(
+                f"report as of {as_of} is older than what is on chain for one of its items (as of {newest}): "
+                "an item's time must not go backwards"
+            )
+        sequence = self.outbox.next_sequence(self.feed, route.lastSequence)
+        report = self.outbox.enqueue(self.feed, sequence, as_of, payload, items)
+        self.metrics.outbox_pending.inc()
         failpoint("publish.after_enqueue")
         self._deliver(report)
 
     def _deliver(self, report) -> None:
         """Sign and send a report that carries the feed's next sequence, and confirm it."""
-        max_age = self._retry(self.gateway.functions.feeds(self.feed).call).maxAge
-        now = self._now()
-        if report.as_of + max_age < now + 60:
-            report = self.outbox.resigned(report, now)
         signatures = sign_report(self.domain, self.feed, report.sequence, report.as_of, report.payload, [self.signer])
+        self.metrics.reports_sent.inc()
         try:
             self._retry(
                 lambda: submit_report(
@@ -211,12 +255,33 @@ class ReportPublisher:
                 # the consumer refuses its content: sending it again cannot help, and it must not block
                 # every later report; the oracle recomputes what it still wants on its next cycle
                 self.outbox.discard(report)
+                self.metrics.reports_dropped.labels(reason="refused").inc()
+                self.metrics.outbox_pending.dec()
                 raise ReportRejected(f"report {report.sequence} refused by the consumer ({error}); dropped") from exc
             else:
                 raise
         failpoint("publish.after_send")
         self.outbox.confirm(report)
+        self.metrics.reports_confirmed.inc()
+        self.metrics.outbox_pending.dec()
         log.info("report %d on chain: %d items", report.sequence, len(report.items))
+
+    def _expire(self, report, max_age: int) -> None:
+        """Drop a pending report the gateway would refuse as too old, and every pending report after it:
+        their items were never confirmed, so the oracle recomputes them from its current data, with that
+        data's time. Re-stamping old data as fresh would misstate it; sending the later reports alone
+        could land one item's changes (a device's flags) out of order."""
+        dropped = self.outbox.discard_from(report)
+        self.metrics.reports_dropped.labels(reason="expired").inc(dropped)
+        self.metrics.outbox_pending.dec(dropped)
+        log.warning(
+            "report %d is as of %d, too old for the gateway (max age %d s): dropped with the %d pending "
+            "report(s) after it; their items are recomputed from current data",
+            report.sequence,
+            report.as_of,
+            max_age,
+            dropped - 1,
+        )
 
     def _applied(self, report) -> bool:
         """Whether the chain applied this very report at its sequence (the gateway's own record: the
@@ -232,14 +297,28 @@ class ReportPublisher:
     @cached_property
     def _consumer_errors(self) -> set[str]:
         """The custom errors of the contract this feed reports to (its refusals of a report's content)."""
-        consumer = self._retry(self.gateway.functions.feeds(self.feed).call).consumer.lower()
+        consumer = self._route().consumer.lower()
         abis = [r.abi for r in self.manifest.contracts.values() if r.address.lower() == consumer]
         return {item["name"] for abi in abis for item in abi if item.get("type") == "error"}
 
-    def _chain_last(self) -> int:
-        return self._retry(self.gateway.functions.feeds(self.feed).call).lastSequence
+    @cached_property
+    def _max_clock_skew(self) -> int:
+        """How far the gateway lets a report's as-of time run ahead of the chain's clock."""
+        return self._retry(self.gateway.functions.MAX_CLOCK_SKEW().call)
 
-    def _now(self) -> int:
+    def _route(self):
+        """The feed on the gateway now: its last sequence and the age (`maxAge`) of reports it takes."""
+        return self._retry(self.gateway.functions.feeds(self.feed).call)
+
+    def _chain_last(self) -> int:
+        return self._route().lastSequence
+
+    def max_age(self) -> int:
+        """How old, in seconds, a report of this feed may be for the gateway to take it (`maxAge`)."""
+        return self._route().maxAge
+
+    def chain_now(self) -> int:
+        """The chain's time: its latest block's."""
         return self._retry(lambda: self.w3.eth.get_block("latest")["timestamp"])
 
     def _retry(self, fn):

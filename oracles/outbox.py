@@ -2,7 +2,8 @@
 marked confirmed only when the chain has it; what was last confirmed per item (a merchant, a device)
 is kept beside it. With the gateway's sequence per feed this gives exactly-once: a report is either on
 chain (the gateway accepted its payload at its sequence) or still pending here, sent again — under a
-new sequence if another report took its old one — before anything newer.
+new sequence if another report took its old one — before anything newer. A report keeps the as-of time
+it was recorded with (its data's); once too old to send, it is dropped with everything after it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
     feed      BLOB    NOT NULL,
     sequence  INTEGER NOT NULL,
-    as_of     INTEGER NOT NULL,
+    as_of     INTEGER NOT NULL,  -- the time of the data it was computed from, never moved
     payload   BLOB    NOT NULL,
     items     TEXT    NOT NULL,  -- JSON {item key: value} this report sets
     status    TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed')),
@@ -65,12 +67,18 @@ class Outbox:
         """Each item's as-of time on chain: when the report that last set it was as of."""
         return dict(self._db.execute("SELECT item, as_of FROM confirmed WHERE feed = ?", (feed,)).fetchall())
 
-    def pending_values(self, feed: bytes) -> dict[str, str]:
-        """What pending reports will set, newest last."""
-        values: dict[str, str] = {}
-        for report in self.pending(feed):
-            values.update(report.items)
-        return values
+    def newest_confirmed_as_of(self, feed: bytes, items: Iterable[str]) -> int:
+        """The newest as-of time on chain of any of `items` (0 if none was ever set): a report setting
+        them may not be older (the CreditLine refuses to move a line's score back in time)."""
+        keys, newest = list(items), 0
+        for start in range(0, len(keys), 500):  # within SQLite's limit on bound parameters
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            row = self._db.execute(
+                f"SELECT COALESCE(MAX(as_of), 0) FROM confirmed WHERE feed = ? AND item IN ({marks})", (feed, *chunk)
+            ).fetchone()
+            newest = max(newest, row[0])
+        return newest
 
     def pending(self, feed: bytes) -> list[PendingReport]:
         rows = self._db.execute(
@@ -124,6 +132,15 @@ class Outbox:
                 (report.feed, report.sequence),
             )
 
+    def discard_from(self, report: PendingReport) -> int:
+        """Forget a pending report and every pending report after it (the chain would refuse the first
+        as too old); how many."""
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM reports WHERE feed = ? AND sequence >= ? AND status = 'pending'",
+                (report.feed, report.sequence),
+            ).rowcount
+
     def enqueue(self, feed: bytes, sequence: int, as_of: int, payload: bytes, items: dict[str, str]) -> PendingReport:
         with self._lock:
             self._db.execute(
@@ -131,14 +148,6 @@ class Outbox:
                 (feed, sequence, as_of, payload, json.dumps(items)),
             )
         return PendingReport(feed, sequence, as_of, payload, items)
-
-    def resigned(self, report: PendingReport, as_of: int) -> PendingReport:
-        """The same report with a fresh as-of time (its old one aged out before it could be sent)."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE reports SET as_of = ? WHERE feed = ? AND sequence = ?", (as_of, report.feed, report.sequence)
-            )
-        return PendingReport(report.feed, report.sequence, as_of, report.payload, report.items)
 
     def confirm(self, report: PendingReport) -> None:
         """Mark the report on chain and record what it set, in one transaction."""

@@ -83,6 +83,7 @@ def env_for(tmp_path):
             YINQI_HOME=str(settings.home),
             YINQI_DEPLOYMENTS=str(settings.deployments_dir),
             YINQI_CHAIN_PORT=str(settings.chain_port),
+            YINQI_CHAIN_ID=str(settings.chain_id),
             **extra,
         )
         return env

@@ -30,7 +30,8 @@ class ConsentDefinition(MethodView):
         """The EIP-712 typed data a merchant signs in its wallet to consent to credit scoring, all but
         the message: ``primaryType``, ``domain`` (for this chain), ``types`` and the ``scope`` the
         credit oracle accepts. The API signs nothing; the merchant's wallet does."""
-        return consent_types.definition(ctx().manifest.chain_id)
+        manifest = ctx().manifest
+        return consent_types.definition(manifest.chain_id, manifest.record("CreditLine").address)
 
 
 @blp.route("/<address>")
@@ -40,7 +41,9 @@ class CreditLine(MethodView):
         """One merchant's line now, its history, and the reasons the oracle gave for its score."""
         merchant = checked_address(address)
         c = ctx()
-        line = c.manifest.contract(c.w3, "CreditLine").functions.lineOf(merchant).call()
+        credit_line = c.manifest.contract(c.w3, "CreditLine").functions
+        line = credit_line.lineOf(merchant).call()
+        bound = c.manifest.contract(c.w3, "ParticipantRegistry").functions.merchantIdHashOf(merchant).call()
         history = c.index().query(EventFilter(contract="CreditLine", party=merchant))
         reasons = c.credit_reasons().get(merchant.lower())
         return {
@@ -55,5 +58,8 @@ class CreditLine(MethodView):
             "interest": line.interest,
             "available": max(line.limit - line.drawn, 0),
             "reasons": reasons,
+            "consent_nonce": credit_line.consentNonce(merchant).call(),  # the nonce a new consent must carry
+            # keccak256 of the merchant id the bank bound to this wallet (null: none); a consent must name it
+            "merchant_id_hash": "0x" + bytes(bound).hex() if any(bound) else None,
             "history": [e.to_json() for e in history],
         }

@@ -46,3 +46,19 @@ def broker_address(value: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise click.BadParameter(f"expected HOST:PORT, got {value!r}")
     return host, int(port)
+
+
+def metrics_options(command):
+    """``--metrics-port`` and ``--metrics-host``: where a daemon serves its Prometheus metrics."""
+    command = click.option(
+        "--metrics-host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address to serve /metrics on (0.0.0.0 for a scraper on another host).",
+    )(command)
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        default=None,
+        help="Serve Prometheus metrics (/metrics) on this port [not served].",
+    )(command)

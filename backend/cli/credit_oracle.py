@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import CliContext, pass_cli
+from backend.cli.common import CliContext, metrics_options, pass_cli
 from oracles.credit.daemon import CreditOracleConfig, run
 from oracles.credit.policy import DEFAULT_POLICY
 
@@ -47,6 +47,7 @@ def credit_oracle() -> None:
 @click.option("--interval", type=click.FloatRange(0.1), default=60.0, show_default=True, help="Seconds between cycles.")
 @click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
 @click.option("--once", is_flag=True, help="Run one cycle and stop.")
+@metrics_options
 @pass_cli
 def credit_oracle_run(
     cli: CliContext,
@@ -59,6 +60,8 @@ def credit_oracle_run(
     interval: float,
     batch_size: int,
     once: bool,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Score consenting merchants and push changed limits on chain until Ctrl-C."""
     settings = cli.settings
@@ -73,6 +76,8 @@ def credit_oracle_run(
         interval=interval,
         batch_size=batch_size,
         once=once,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
         settings=settings,
     )
     asyncio.run(run(config))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import CliContext, broker_address, pass_cli
+from backend.cli.common import CliContext, broker_address, metrics_options, pass_cli
 from oracles.iot.daemon import IotOracleConfig, run
 from oracles.iot.rules import DEFAULT_RULES
 
@@ -61,6 +61,7 @@ def iot_oracle() -> None:
     show_default=True,
     help="Broker connection tries at start (backoff doubles).",
 )
+@metrics_options
 @pass_cli
 def iot_oracle_run(
     cli: CliContext,
@@ -74,6 +75,8 @@ def iot_oracle_run(
     tick_interval: float,
     lease_refresh: float,
     connect_attempts: int,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Apply device telemetry to the rules and push usage and risk flags on chain until Ctrl-C."""
     host, port = broker_address(broker)
@@ -89,6 +92,8 @@ def iot_oracle_run(
         tick_interval=tick_interval,
         lease_refresh=lease_refresh,
         connect_attempts=connect_attempts,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
         settings=cli.settings,
     )
     asyncio.run(run(config))

@@ -24,6 +24,8 @@ from backend.core.errors import ChainError, TransactionFailed
 log = logging.getLogger(__name__)
 
 RECEIPT_TIMEOUT = 120.0
+GAS_MARGIN_PERCENT = 125  # the gas limit sent, as a share of the node's estimate
+MAX_TX_GAS = 2**24  # the most gas one transaction may ask for (EIP-7825)
 
 
 def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:
@@ -146,6 +148,10 @@ def send(
         raise TransactionFailed(f"{what} would revert: {reason}") from None
     except ContractLogicError as exc:
         raise TransactionFailed(f"{what} would revert: {exc.message or exc}") from None
+    # the node estimates against the latest block; a second later the same call may cost more (a slot
+    # that held this block's timestamp now changes), so the limit leaves a margin (unused gas is not
+    # paid), within the per-transaction cap nodes enforce (EIP-7825) unless the estimate is above it
+    tx["gas"] = min(tx["gas"] * GAS_MARGIN_PERCENT // 100, max(tx["gas"], MAX_TX_GAS))
     signed = signer.sign_transaction(tx)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     try:

@@ -58,7 +58,8 @@ class Settings:
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
         ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``,
         ``YINQI_ORACLE_QUORUM``, ``YINQI_CREDIT_MAX_RATE_BPS``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``,
-        ``YINQI_ANVIL``."""
+        ``YINQI_ANVIL``, ``YINQI_CHAIN_ID`` (the chain every process pins: manifests, signatures and
+        transactions are for it alone, whatever a node answers)."""
         env = os.environ if environ is None else environ
         base = cls()
         host = env.get("YINQI_CHAIN_HOST", base.chain_host)
@@ -69,6 +70,7 @@ class Settings:
             rpc_url=env.get("YINQI_RPC_URL", f"http://{host}:{port}"),
             chain_host=host,
             chain_port=port,
+            chain_id=_int(env, "YINQI_CHAIN_ID", base.chain_id),
             admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
             grace_period=_int(env, "YINQI_GRACE_PERIOD", base.grace_period),
             oracle_quorum=_int(env, "YINQI_ORACLE_QUORUM", base.oracle_quorum),

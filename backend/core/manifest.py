@@ -62,8 +62,16 @@ class Manifest:
 
     @classmethod
     def for_chain(cls, settings: Settings, w3: Web3) -> Manifest:
-        """The manifest of the chain ``w3`` is connected to."""
-        return cls.load(cls.path_for(settings, w3.eth.chain_id))
+        """The manifest of the configured chain (``settings.chain_id``: ``YINQI_CHAIN_ID``, the local
+        chain's by default), once the node behind ``w3`` answers with that chain id. A node on another
+        chain is refused, never followed to another chain's manifest (and keys signing for it)."""
+        node_chain = w3.eth.chain_id
+        if node_chain != settings.chain_id:
+            raise ManifestError(
+                f"the RPC node is on chain {node_chain}, but Yinqi is configured for chain {settings.chain_id} "
+                "(YINQI_CHAIN_ID): refusing to use it"
+            )
+        return cls.load(cls.path_for(settings, settings.chain_id))
 
     def to_json(self) -> dict[str, Any]:
         return {

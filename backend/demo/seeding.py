@@ -16,6 +16,7 @@ from backend.core.config import Settings
 from backend.core.dev_accounts import dev_account
 from backend.core.enums import SETTLEMENT_DECIMALS, Role
 from backend.core.manifest import Manifest
+from backend.services.participants import bind_merchant_id
 from backend.services.pool import deposit
 from backend.services.receivables import ReceivablesService
 from oracles.credit import train
@@ -119,8 +120,9 @@ def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
 
 
 def seed_credit(settings: Settings, w3: Web3) -> str | None:
-    """Train a credit model on synthetic merchants (once), have the demo merchant sign its consent,
-    and run one credit-oracle cycle so the merchant has a line. What to tell the user, or None."""
+    """Train a credit model on synthetic merchants (once); the bank binds the demo merchant's wallet to
+    its merchant id, the merchant signs its consent, and one credit-oracle cycle gives the merchant a
+    line. What to tell the user, or None."""
     home = settings.home / "credit"
     model_dir, data_dir, consents_dir = home / "model", home / "data", home / "consents"
     for directory in (data_dir, consents_dir):
@@ -128,12 +130,23 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     if not (model_dir / "model.json").exists():
         generate(2_000, 12, seed=42).to_csv(home / "training.csv", index=False)
         train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), model_dir)
-    if not (data_dir / "merchants.csv").exists():
-        generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
+    # the data platform's export, written again on every start (the same merchants): reports are as of the
+    # data's time, and the gateway takes none older than a day
+    generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
     merchant, merchant_id = dev_account(5), _best_merchant(model_dir, data_dir / "merchants.csv")
     consent_file = consents_dir / "demo-merchant.json"
+    manifest = Manifest.for_chain(settings, w3)
+    bind_merchant_id(w3, manifest, BANK, merchant.address, merchant_id)
+    credit_line = manifest.contract(w3, "CreditLine")
     now = w3.eth.get_block("latest")["timestamp"]
-    consent = Consent(merchant.address, merchant_id, now + 365 * DAY, 1, w3.eth.chain_id)
+    consent = Consent(
+        merchant=merchant.address,
+        merchant_id=merchant_id,
+        expires_at=now + 365 * DAY,
+        nonce=credit_line.functions.consentNonce(merchant.address).call(),
+        chain_id=manifest.chain_id,
+        credit_line=credit_line.address,
+    )
     consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
     config = CreditOracleConfig(
         data_dir=data_dir,
@@ -147,13 +160,12 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     oracle = CreditOracle(config)
     try:
         result = oracle.cycle()
-        credit_line = oracle.manifest.contract(w3, "CreditLine")
         if pending := credit_line.functions.lineOf(merchant.address).call().pendingLimit:  # beyond the bank's step
             send(
                 w3,
                 BANK,
                 credit_line.functions.confirmLimit(merchant.address, pending),  # the raise the bank reviewed
-                decoder=oracle.manifest.revert_decoder(),
+                decoder=manifest.revert_decoder(),
                 what="confirming the demo merchant's limit",
             )  # the bank's credit officer approves it
         line = credit_line.functions.lineOf(merchant.address).call()

@@ -103,6 +103,9 @@ interface ICreditLine {
     event LineFrozen(address indexed merchant, bytes32 reason);
     event LineUnfrozen(address indexed merchant);
     event LineDefaulted(address indexed merchant, uint256 principal, uint256 interest);
+    /// @notice `merchant` revoked every consent to be scored signed with a nonce below `nonce` (its
+    /// consent nonce now): the credit oracle stops scoring it from its next cycle, as the bank's policy says.
+    event ConsentRevoked(address indexed merchant, uint256 nonce);
     event BoundsSet(
         uint256 maxLimit,
         uint256 maxScoreAge,

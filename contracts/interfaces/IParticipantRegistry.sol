@@ -47,6 +47,9 @@ interface IParticipantRegistry {
     /// @notice `account` is not an active participant holding every role in `requiredRoles`.
     error ParticipantNotAuthorized(address account, uint8 requiredRoles);
 
+    /// @notice The merchant id hashing to `merchantIdHash` is already bound to another account, `holder`.
+    error ParticipantMerchantIdTaken(bytes32 merchantIdHash, address holder);
+
     /// @notice `account` was onboarded with `roles` after KYC documented by `kycHash`.
     event ParticipantOnboarded(address indexed account, uint8 roles, bytes32 kycHash, string name);
 
@@ -62,6 +65,10 @@ interface IParticipantRegistry {
     /// @notice `account` was reinstated after a suspension.
     event ParticipantReinstated(address indexed account);
 
+    /// @notice The bank bound `account` to the merchant id hashing to `merchantIdHash` (the id under
+    /// which the data platform knows the merchant; zero: unbound), replacing `previousHash`.
+    event MerchantIdBound(address indexed account, bytes32 indexed merchantIdHash, bytes32 previousHash);
+
     /// @notice Onboards `account` with the business `roles` after KYC.
     function onboard(address account, uint8 roles, bytes32 kycHash, string calldata name) external;
 
@@ -76,6 +83,18 @@ interface IParticipantRegistry {
 
     /// @notice Lifts the suspension of `account`.
     function reinstate(address account) external;
+
+    /// @notice Binds the merchant `account` to the merchant id hashing to `merchantIdHash`
+    /// (`keccak256` of the id's UTF-8 text), replacing any earlier binding; zero unbinds. The credit
+    /// oracle scores a wallet only under the id the bank bound it to, so no wallet can claim another
+    /// merchant's data by naming its id.
+    function bindMerchantId(address account, bytes32 merchantIdHash) external;
+
+    /// @notice The hash of the merchant id bound to `account` (zero: none).
+    function merchantIdHashOf(address account) external view returns (bytes32);
+
+    /// @notice The account bound to the merchant id hashing to `merchantIdHash` (zero: none).
+    function merchantOf(bytes32 merchantIdHash) external view returns (address);
 
     /// @notice The record of `account` (all zero if never onboarded).
     function participant(address account) external view returns (Participant memory);

@@ -46,10 +46,14 @@ class Refusal(StrEnum):
     WRONG_TYPE = "wrong_type"
     OUT_OF_RANGE = "out_of_range"
     WRONG_CHAIN = "wrong_chain"
+    WRONG_CONTRACT = "wrong_contract"  # signed for another deployment's CreditLine
     WRONG_SCOPE = "wrong_scope"
     EXPIRED = "expired"
     BAD_SIGNATURE = "bad_signature"  # not a signature at all
     WRONG_SIGNER = "wrong_signer"  # a signature, but not the merchant's
+    REVOKED = "revoked"  # the merchant revoked it on chain (its consent nonce moved past this one's)
+    WRONG_NONCE = "wrong_nonce"  # a nonce the CreditLine has not reached: not a consent it can honour
+    NOT_BOUND = "not_bound"  # the bank has not bound this wallet to this merchant id
 
 
 class ConsentError(OracleError, PermissionError):
@@ -65,15 +69,16 @@ class Consent:
     merchant: str  # the merchant's wallet address
     merchant_id: str  # its id in the data the bank receives
     expires_at: int  # unix time
-    nonce: int
+    nonce: int  # the CreditLine's consentNonce(merchant) when signed
     chain_id: int
+    credit_line: str  # the CreditLine the consent is for (the EIP-712 verifying contract)
     scope: str = SCOPE
 
     def typed_data(self) -> dict[str, Any]:
         return {
             "types": CONSENT_TYPES,
             "primaryType": PRIMARY_TYPE,
-            "domain": domain(self.chain_id),
+            "domain": domain(self.chain_id, Web3.to_checksum_address(self.credit_line)),
             "message": {
                 "merchant": Web3.to_checksum_address(self.merchant),
                 "merchantId": self.merchant_id,
@@ -92,6 +97,7 @@ def to_document(consent: Consent, signature: str) -> dict[str, Any]:
         "expiresAt": consent.expires_at,
         "nonce": consent.nonce,
         "chainId": consent.chain_id,
+        "verifyingContract": consent.credit_line,
         "scope": consent.scope,
         "signature": signature,
     }
@@ -133,12 +139,16 @@ def from_document(doc: Any) -> tuple[Consent, str]:
     merchant_id = _string(doc, "merchantId")
     if not 0 < len(merchant_id) <= MAX_MERCHANT_ID:
         raise ConsentError(f"merchantId has {len(merchant_id)} characters", Refusal.OUT_OF_RANGE)
+    credit_line = _string(doc, "verifyingContract")
+    if not Web3.is_address(credit_line):
+        raise ConsentError(f"verifyingContract {credit_line[:50]!r} is not an address", Refusal.WRONG_TYPE)
     consent = Consent(
         merchant=merchant,
         merchant_id=merchant_id,
         expires_at=_uint(doc, "expiresAt", UINT64_MAX),
         nonce=_uint(doc, "nonce", UINT256_MAX),
         chain_id=_uint(doc, "chainId", UINT256_MAX),
+        credit_line=credit_line,
         scope=_string(doc, "scope"),
     )
     return consent, _string(doc, "signature")
@@ -188,13 +198,26 @@ def sign(consent: Consent, account: LocalAccount) -> str:
     return "0x" + signed.signature.hex().removeprefix("0x")
 
 
-def verify(consent: Consent, signature: str, *, now: int, chain_id: int) -> None:
-    """Raise :class:`ConsentError` unless `signature` is the merchant's own, for this chain, unexpired
-    and not running longer than :data:`MAX_CONSENT_HORIZON_S` from `now`."""
+def verify(consent: Consent, signature: str, *, now: int, chain_id: int, credit_line: str, nonce: int) -> None:
+    """Raise :class:`ConsentError` unless `signature` is the merchant's own, for this chain and this
+    deployment's `credit_line`, carrying the merchant's current consent `nonce` (a lower one was
+    revoked), unexpired and not running longer than :data:`MAX_CONSENT_HORIZON_S` from `now`."""
     who = consent.merchant_id[:MAX_MERCHANT_ID]
     if consent.chain_id != chain_id:
         raise ConsentError(
             f"consent of {who} is for chain {str(consent.chain_id)[:40]}, not {chain_id}", Refusal.WRONG_CHAIN
+        )
+    if consent.credit_line.lower() != credit_line.lower():
+        raise ConsentError(
+            f"consent of {who} is for the CreditLine {consent.credit_line}, not this deployment's {credit_line}",
+            Refusal.WRONG_CONTRACT,
+        )
+    if consent.nonce < nonce:
+        raise ConsentError(f"consent of {who} was revoked (nonce {consent.nonce}, now {nonce})", Refusal.REVOKED)
+    if consent.nonce > nonce:
+        raise ConsentError(
+            f"consent of {who} carries nonce {str(consent.nonce)[:40]}; the CreditLine's is {nonce}",
+            Refusal.WRONG_NONCE,
         )
     if consent.scope != SCOPE:
         raise ConsentError(f"consent of {who} does not cover credit scoring", Refusal.WRONG_SCOPE)
@@ -206,8 +229,6 @@ def verify(consent: Consent, signature: str, *, now: int, chain_id: int) -> None
             f"{MAX_CONSENT_HORIZON_S // 86_400} days from now",
             Refusal.OUT_OF_RANGE,
         )
-    if not 0 <= consent.nonce <= UINT256_MAX:
-        raise ConsentError(f"consent of {who} has nonce {str(consent.nonce)[:40]}, not a uint256", Refusal.OUT_OF_RANGE)
     try:
         signer = Account.recover_message(encode_typed_data(full_message=consent.typed_data()), signature=signature)
     except (ValueError, TypeError, ValidationError, EncodingError) as exc:

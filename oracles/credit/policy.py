@@ -11,6 +11,7 @@ from pathlib import Path
 from oracles.errors import DataError
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.toml")
+ON_REVOKE = ("zero", "freeze")  # what becomes of a line whose merchant no longer consents (see policy.toml)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Policy:
     round_to: float
     cutoff: int
     bands: tuple[Band, ...]
+    on_revoke: str  # one of ON_REVOKE
     sha256: str
 
     @classmethod
@@ -64,6 +66,7 @@ class Policy:
                 round_to=limit["round_to"],
                 cutoff=limit["cutoff"],
                 bands=bands,
+                on_revoke=doc.get("consent", {}).get("on_revoke", "zero"),
                 sha256=hashlib.sha256(raw).hexdigest(),
             )
         except FileNotFoundError:
@@ -74,6 +77,8 @@ class Policy:
             raise DataError(f"policy {path} is missing or misnames a setting ({exc})") from None
         if not bands or policy.pdo <= 0 or policy.base_odds <= 0 or policy.min_score >= policy.max_score:
             raise DataError(f"policy {path}: needs bands, pdo > 0, base_odds > 0 and min < max")
+        if policy.on_revoke not in ON_REVOKE:
+            raise DataError(f"policy {path}: consent.on_revoke is {policy.on_revoke!r}, not one of {ON_REVOKE}")
         return policy
 
     def score(self, probability: float) -> int:

@@ -44,6 +44,7 @@ from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
 from oracles.iot.mqtt import connect as mqtt_connect
 from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
 from oracles.iot.store import DeviceStore, LeaseInfo, Message
+from oracles.metrics import OracleMetrics
 from oracles.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class IotOracleConfig:
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     group: str | None = None  # MQTT 5 shared subscription group: instances in one group split the fleet
+    metrics_port: int | None = None  # serve Prometheus metrics on this port (None: not served)
+    metrics_host: str = "127.0.0.1"
     client_id: str = "yinqi-iot-oracle"  # fixed, so the broker keeps our session across restarts
     rules: Path = DEFAULT_RULES
     state: Path = Path(".yinqi/iot-oracle.sqlite")
@@ -81,8 +84,9 @@ class IotOracle:
         self.manifest = Manifest.for_chain(config.settings, self.w3)
         self.lease_contract = self.manifest.contract(self.w3, "EquipmentLease")
         self.outbox = Outbox(config.state)
-        signer = signer_from_spec(config.signer, self.w3.eth.chain_id)
-        self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, IOT_FEED)
+        signer = signer_from_spec(config.signer, self.manifest.chain_id)
+        self.metrics = OracleMetrics("iot_oracle")
+        self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, IOT_FEED, metrics=self.metrics)
         self.leases: dict[str, LeaseInfo] = {}
         self._leases_read_at = 0.0
         self.errors: Counter[str] = Counter()  # loop iterations that raised, by loop
@@ -112,11 +116,13 @@ class IotOracle:
         self._leases_read_at = time.monotonic()
 
     def flush(self) -> int:
-        """Put on chain what the store holds and the chain lacks; how many reports that took."""
+        """Put on chain what the store holds and the chain lacks; how many reports that took. Each
+        report is as of the time the store was complete up to when it was read (capped at the chain's)."""
         if time.monotonic() - self._leases_read_at > self.config.lease_refresh:
             self.refresh_leases()
         with self._flush_lock():
-            known = self.outbox.confirmed_values(IOT_FEED) | self.outbox.pending_values(IOT_FEED)
+            self.publisher.recover()  # first: what it drops as too old is recomputed below, in order
+            known = self.outbox.confirmed_values(IOT_FEED)
             usage: dict[tuple[int, int], int] = {}  # what packs: an item that does not is left out
             words: list[tuple[int, str, str]] = []
             for (lease_id, k), hours in sorted(self.store.usage().items()):
@@ -143,16 +149,33 @@ class IotOracle:
                     self._skip(key, exc)
                     continue
                 words.append((word, key, str(change["flags"])))
+            observed = self.store.observed_at()  # read after the data: everything above was applied by then
+            if observed is None:  # a store that has not recorded its time yet
+                return 0
+            if not words:
+                self.metrics.data_lag.set(max(self.publisher.chain_now() - observed, 0))
+                return 0
+            now = self.publisher.chain_now()
+            self.metrics.data_lag.set(max(now - observed, 0))
+            as_of = min(int(observed), now)
             size = self.config.words_per_report
             for start in range(0, len(words), size):
                 batch = words[start : start + size]
-                self.publisher.publish(lease_payload(w for w, _, _ in batch), {key: value for _, key, value in batch})
+                items = {key: value for _, key, value in batch}
+                self.publisher.publish(lease_payload(w for w, _, _ in batch), items, as_of=as_of)
             return -(-len(words) // size)
+
+    def failed(self, loop: str) -> int:
+        """Count an iteration of `loop` that raised; how many have so far."""
+        self.errors[loop] += 1
+        self.metrics.loop_errors.labels(loop=loop).inc()
+        return self.errors[loop]
 
     def _skip(self, key: str, exc: Exception) -> None:
         """Leave out a report item that cannot be packed; logged and counted once per item."""
         if key not in self.skipped:
             self.skipped.add(key)
+            self.metrics.rejected({"unpackable_item": 1})
             log.error("report item %s cannot be packed (%s): left out, the others still go", key, exc)
 
     @contextmanager
@@ -188,6 +211,8 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     oracle = await asyncio.to_thread(IotOracle, config)
+    if config.metrics_port is not None:
+        oracle.metrics.serve(config.metrics_port, config.metrics_host)
     queue: asyncio.Queue[tuple[Message, asyncio.Future]] = asyncio.Queue()
     handled = [0]  # messages this instance applied (with a shared subscription, its share)
     subscribed = asyncio.Event()
@@ -213,10 +238,10 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
     tasks = [
         asyncio.create_task(_worker(oracle, queue, config, handled), name="worker"),
         asyncio.create_task(
-            _every(config.tick_interval, stop, "idle-timer", lambda: _tick(oracle), oracle.errors), name="idle-timer"
+            _every(config.tick_interval, stop, "idle-timer", lambda: _tick(oracle), oracle.failed), name="idle-timer"
         ),
         asyncio.create_task(
-            _every(config.flush_interval, stop, "flusher", lambda: _flush(oracle), oracle.errors), name="flusher"
+            _every(config.flush_interval, stop, "flusher", lambda: _flush(oracle), oracle.failed), name="flusher"
         ),
     ]
     try:
@@ -231,7 +256,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         while not queue.empty():
             await asyncio.sleep(0.05)
         await client.disconnect()
-        await _guarded("flusher", lambda: _flush(oracle), oracle.errors)
+        await _guarded("flusher", lambda: _flush(oracle), oracle.failed)
     finally:
         for task in tasks:
             task.cancel()
@@ -254,12 +279,13 @@ async def _worker(oracle: IotOracle, queue: asyncio.Queue, config: IotOracleConf
                 result = await asyncio.to_thread(oracle.store.apply, [m for m, _ in batch], time.time(), oracle.leases)
                 break
             except Exception:  # the store is the only copy: never drop the batch, never ack it unapplied
-                oracle.errors["worker"] += 1
+                oracle.failed("worker")
                 log.exception("applying %d message(s) failed; retrying in %.1fs", len(batch), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         handled[0] += len(batch)
         limiter.rejected(result.rejected or {})
+        oracle.metrics.rejected(result.rejected or {})
         for change in result.changes or ():
             _log_change(change)
         for _, done in batch:
@@ -282,22 +308,21 @@ async def _flush(oracle: IotOracle) -> None:
         log.error("pushing reports failed: %s", exc)
 
 
-async def _every(seconds: float, stop: asyncio.Event, name: str, action, errors: Counter[str]) -> None:
+async def _every(seconds: float, stop: asyncio.Event, name: str, action, failed) -> None:
     """`action` every `seconds` until `stop`; an iteration that raises does not end the loop."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=seconds)
         except TimeoutError:
-            await _guarded(name, action, errors)
+            await _guarded(name, action, failed)
 
 
-async def _guarded(name: str, action, errors: Counter[str]) -> None:
-    """Run `action`; if it raises, log the traceback and count it under `name` (the loop goes on)."""
+async def _guarded(name: str, action, failed) -> None:
+    """Run `action`; if it raises, log the traceback and count it with `failed(name)` (the loop goes on)."""
     try:
         await action()
     except Exception:
-        errors[name] += 1
-        log.exception("%s failed (%d time(s) so far); it carries on", name, errors[name])
+        log.exception("%s failed (%d time(s) so far); it carries on", name, failed(name))
 
 
 def _log_change(change) -> None:

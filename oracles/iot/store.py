@@ -1,5 +1,5 @@
-"""The IoT oracle's memory: each device's rule state, hours worked per lease period, every flag change
-and the rejection counters, in SQLite.
+"""The IoT oracle's memory: each device's rule state, hours worked per lease period, every flag change,
+the rejection counters and the time up to which all that is complete, in SQLite.
 
 A batch of messages is applied in one transaction that first re-reads the devices it touches, so two
 oracle instances on one host (a shared MQTT subscription splits the fleet between them) can share
@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS flag_changes (   -- every raise and clear, numbered p
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (           -- the store's own facts: observed_at, the latest `now` applied
+    name  TEXT PRIMARY KEY,
+    value REAL NOT NULL
 );
 """
 
@@ -119,7 +123,7 @@ class DeviceStore:
                 lease = leases.get(t.device_id)
                 if before is not None and worked > 0 and lease and (k := lease.period_at(t.timestamp)) is not None:
                     usage[(lease.lease_id, k)] = usage.get((lease.lease_id, k), 0.0) + worked
-            self._save(result.changes, usage, {"accepted": result.accepted, **rejected})
+            self._save(now, result.changes, usage, {"accepted": result.accepted, **rejected})
         return result
 
     def tick(self, now: float) -> list[FlagChange]:
@@ -127,7 +131,7 @@ class DeviceStore:
         with self._transaction():
             self._load(None)
             changes = self.engine.tick(now)
-            self._save(changes, {}, {})
+            self._save(now, changes, {}, {})
         return changes
 
     def _load(self, devices: set[str] | None) -> None:
@@ -141,7 +145,14 @@ class DeviceStore:
         # only what was just read: another instance may have moved any other device on since
         self.engine.states = {device: _state_from_json(state) for device, state in rows}
 
-    def _save(self, changes: list[FlagChange], usage: dict[tuple[int, int], float], counts: dict[str, int]) -> None:
+    def _save(
+        self, now: float, changes: list[FlagChange], usage: dict[tuple[int, int], float], counts: dict[str, int]
+    ) -> None:
+        self._db.execute(  # never back: two instances sharing the store may apply out of step
+            "INSERT INTO meta (name, value) VALUES ('observed_at', ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+            (now,),
+        )
         self._db.executemany(
             "INSERT INTO devices (device_id, state) VALUES (?, ?) "
             "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
@@ -184,6 +195,12 @@ class DeviceStore:
         return _Tx()
 
     # -- reading ---------------------------------------------------------------------------
+
+    def observed_at(self) -> float | None:
+        """The time up to which what the store holds is complete: the latest `now` it was brought to
+        (:meth:`apply`, :meth:`tick`). None before either ran."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'observed_at'").fetchone()
+        return row[0] if row else None
 
     def counters(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT name, count FROM counters").fetchall())

@@ -44,7 +44,11 @@ def world(tmp_path_factory):
 
         outbox = Outbox(tmp / "iot-outbox.sqlite")
         publisher = ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED)
-        publisher.publish(lease_payload([pack_lease_word(leases["EXC-002"], 0, 150, 2)]), {"flags:EXC-002:1": "2"})
+        publisher.publish(
+            lease_payload([pack_lease_word(leases["EXC-002"], 0, 150, 2)]),
+            {"flags:EXC-002:1": "2"},
+            as_of=publisher.chain_now(),
+        )
         outbox.close()
         yield World(settings, w3, manifest, leases)
 

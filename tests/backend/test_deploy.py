@@ -7,7 +7,7 @@ from backend.core.build import load_artifacts
 from backend.core.chain import connect
 from backend.core.config import DEV_CHAIN_ID
 from backend.core.dev_accounts import dev_account
-from backend.core.errors import ConfigError
+from backend.core.errors import ConfigError, ManifestError
 from backend.core.feeds import CREDIT_FEED, IOT_FEED
 from backend.core.manifest import Manifest
 from backend.core.network import rpc_url_for
@@ -227,3 +227,15 @@ def test_bad_network_names_are_refused(settings, network, message):
 def test_local_network_is_the_embedded_chain(settings):
     assert rpc_url_for(None, settings) == rpc_url_for("local", settings) == settings.rpc_url
     assert rpc_url_for("ethereum:local", replace(settings)) == "http://127.0.0.1:8545"  # from ape-config.yaml
+
+
+def test_a_node_on_another_chain_never_leads_to_that_chains_manifest(foreign_chain):
+    """Processes pin the configured chain id: pointed at a node of chain 4242 while configured for the
+    dev chain, they refuse it, even with a manifest for 4242 on disk (they would sign for it)."""
+    operator = dev_account(5)
+    deploy(foreign_chain, environ={"YINQI_DEPLOYER_KEY": "0x" + operator.key.hex().removeprefix("0x")})
+    assert Manifest.path_for(foreign_chain, 4242).exists()
+    pinned = replace(foreign_chain, chain_id=DEV_CHAIN_ID)
+    with pytest.raises(ManifestError, match="node is on chain 4242, but Yinqi is configured for chain 31337"):
+        Manifest.for_chain(pinned, connect(foreign_chain.rpc_url))
+    assert Manifest.for_chain(foreign_chain, connect(foreign_chain.rpc_url)).chain_id == 4242

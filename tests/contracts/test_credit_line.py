@@ -388,3 +388,13 @@ def test_report_path_writes_terms_as_the_struct_lays_them_out(direct_line, bank,
         DEFAULTED,
         U64,
     )
+
+
+def test_a_merchant_revokes_its_consents_and_only_its_own(credit_line, merchant, stranger):
+    """Each revocation moves the caller's consent nonce on (every consent signed before is void) and
+    says so in an event; nobody can move another's."""
+    assert credit_line.consentNonce(merchant) == 0
+    tx = credit_line.revokeConsent(sender=merchant)
+    assert tx.events == [credit_line.ConsentRevoked(merchant, 1)]
+    credit_line.revokeConsent(sender=merchant)
+    assert credit_line.consentNonce(merchant) == 2 and credit_line.consentNonce(stranger) == 0

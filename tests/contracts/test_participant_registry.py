@@ -275,3 +275,47 @@ def test_admin_transfer_can_be_cancelled(registry, bank, auditor):
 def test_admin_role_cannot_be_granted_directly(registry, bank, auditor):
     with ape.reverts(registry.AccessControlEnforcedDefaultAdminRules):
         registry.grantRole(registry.DEFAULT_ADMIN_ROLE(), auditor, sender=bank)
+
+
+# --- merchant id bindings: the wallet ↔ merchant id the credit oracle scores under -------------
+
+ID_A, ID_B = b"\xaa" * 32, b"\xbb" * 32
+
+
+@pytest.fixture
+def merchant_wallet(registry, bank, merchant, roles):
+    if registry.participant(merchant).roles == 0:
+        registry.onboard(merchant, roles["MERCHANT"], KYC, "Chenxi Online Store", sender=bank)
+    return merchant
+
+
+def test_the_bank_binds_a_merchant_to_its_id_and_rebinds_it(registry, bank, merchant_wallet):
+    tx = registry.bindMerchantId(merchant_wallet, ID_A, sender=bank)
+    assert tx.events == [registry.MerchantIdBound(merchant_wallet, ID_A, b"\x00" * 32)]
+    assert registry.merchantIdHashOf(merchant_wallet) == ID_A and registry.merchantOf(ID_A) == merchant_wallet
+    tx = registry.bindMerchantId(merchant_wallet, ID_B, sender=bank)
+    assert tx.events == [registry.MerchantIdBound(merchant_wallet, ID_B, ID_A)]
+    assert registry.merchantOf(ID_A) == ZERO and registry.merchantOf(ID_B) == merchant_wallet
+    registry.bindMerchantId(merchant_wallet, b"\x00" * 32, sender=bank)  # unbinding
+    assert registry.merchantIdHashOf(merchant_wallet) == b"\x00" * 32 and registry.merchantOf(ID_B) == ZERO
+
+
+def test_a_merchant_cannot_bind_itself_or_anyone(registry, merchant_wallet, stranger):
+    role = registry.REGISTRAR_ROLE()
+    for caller in (merchant_wallet, stranger):
+        with ape.reverts(registry.AccessControlUnauthorizedAccount, account=caller.address, neededRole=role):
+            registry.bindMerchantId(merchant_wallet, ID_A, sender=caller)
+
+
+def test_one_id_one_wallet(registry, bank, merchant_wallet, supplier, roles):
+    registry.bindMerchantId(merchant_wallet, ID_A, sender=bank)
+    registry.onboard(supplier, roles["MERCHANT"] | roles["SUPPLIER"], KYC, "Another merchant", sender=bank)
+    with ape.reverts(registry.ParticipantMerchantIdTaken, merchantIdHash=ID_A, holder=merchant_wallet.address):
+        registry.bindMerchantId(supplier, ID_A, sender=bank)
+
+
+def test_only_an_onboarded_merchant_is_bound(registry, bank, onboarded, stranger, roles):
+    with ape.reverts(registry.ParticipantNotAuthorized, account=onboarded.address, requiredRoles=roles["MERCHANT"]):
+        registry.bindMerchantId(onboarded, ID_A, sender=bank)  # a supplier, not a merchant
+    with ape.reverts(registry.ParticipantNotOnboarded, account=stranger.address):
+        registry.bindMerchantId(stranger, ID_A, sender=bank)

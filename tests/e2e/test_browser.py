@@ -14,13 +14,15 @@ import pytest
 import requests
 
 from backend.core.codec import credit_payload, lease_payload, pack_credit_word, pack_lease_word
+from backend.core.consent_types import merchant_id_hash
 from backend.core.dev_accounts import dev_account
 from backend.core.enums import LeaseStatus, ReceivableStatus, Role
 from backend.core.feeds import CREDIT_FEED, IOT_FEED
 from backend.core.money import UNIT
 from backend.demo.seeding import BANK, CORE, LESSEE, LESSOR, TIER1, TIER2
 from backend.services.leasing import LeaseService
-from oracles.credit.consent import from_document, verify
+from backend.services.participants import bind_merchant_id
+from oracles.credit.consent import ConsentError, from_document, verify
 from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
 from tests.conftest import free_port, seeded_chain
@@ -48,7 +50,9 @@ def stack(tmp_path_factory):
         send(w3, BANK, lease.functions.bill(leases["EXC-001"]), decoder=manifest.revert_decoder())
         outbox = Outbox(tmp / "iot-outbox.sqlite")  # the IoT oracle's operator flags the device's geofence
         ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED).publish(
-            lease_payload([pack_lease_word(leases["EXC-001"], 3, 0, 2)]), {"flags:EXC-001:1": "2"}
+            lease_payload([pack_lease_word(leases["EXC-001"], 3, 0, 2)]),
+            {"flags:EXC-001:1": "2"},
+            as_of=w3.eth.get_block("latest")["timestamp"],
         )
         outbox.close()
         port = free_port()
@@ -306,24 +310,48 @@ def test_bank_onboards_and_freezes_a_flagged_lease(stack, browser):
     form.locator("input[name=address]").fill(newcomer)
     form.locator("input[name=name]").fill("Xinghe Logistics 星河物流")
     form.locator(f"input[name=role{Role.SUPPLIER.bit_length() - 1}]").check()
+    form.locator(f"input[name=role{Role.MERCHANT.bit_length() - 1}]").check()
+    form.locator("input[name=merchantId]").fill("M-XINGHE")  # the id its data platform knows it by
     form.locator("button[type=submit]").click()
-    settle(page, 2)
-    assert registry.functions.participant(newcomer).call().roles == Role.SUPPLIER
+    settle(page, 3)
+    assert registry.functions.participant(newcomer).call().roles == Role.SUPPLIER | Role.MERCHANT
+    assert bytes(registry.functions.merchantIdHashOf(newcomer).call()) == merchant_id_hash("M-XINGHE")
     shot(page, "bank")
     assert not page.errors
 
 
-def test_merchant_signs_a_consent_the_credit_oracle_accepts(stack, browser):
-    base, w3, *_ = stack
+def test_merchant_signs_a_consent_the_credit_oracle_accepts_and_revokes_it(stack, browser):
+    base, w3, manifest, _ = stack
+    credit_line = manifest.contract(w3, "CreditLine")
+    bind_merchant_id(w3, manifest, BANK, MERCHANT.address, "M-E2E")  # the bank's record of who it is
     page = wallet_page(browser, base, MERCHANT)
     open_as(page, base, "merchant")
+    assert "bound your wallet" in page.get_by_test_id("consent-status").inner_text()
     form = page.get_by_test_id("consent-form")
-    form.locator("input[name=merchantId]").fill("M-E2E")
-    with page.expect_download() as download:
-        form.locator("button[type=submit]").click()
-    consent, signature = from_document(json.loads(Path(download.value.path()).read_text()))
+    form.locator("input[name=merchantId]").fill("M-E2F")  # a typo: refused in the page, nothing signed
+    form.locator("button[type=submit]").click()
+    assert "not the merchant id the bank bound" in page.get_by_test_id("consent-error").inner_text()
+
+    def sign_consent():
+        form = page.get_by_test_id("consent-form")
+        form.locator("input[name=merchantId]").fill("M-E2E")
+        with page.expect_download() as download:
+            form.locator("button[type=submit]").click()
+        return from_document(json.loads(Path(download.value.path()).read_text()))
+
+    def oracle_check(consent, signature):  # what the credit oracle verifies
+        nonce = credit_line.functions.consentNonce(MERCHANT.address).call()
+        now = w3.eth.get_block("latest")["timestamp"]
+        verify(consent, signature, now=now, chain_id=31337, credit_line=credit_line.address, nonce=nonce)
+
+    consent, signature = sign_consent()
     assert consent.merchant == MERCHANT.address and consent.merchant_id == "M-E2E"
-    verify(consent, signature, now=w3.eth.get_block("latest")["timestamp"], chain_id=31337)  # the oracle's check
+    oracle_check(consent, signature)
+    page.get_by_test_id("revoke-consent").click()
+    settle(page, 1)
+    with pytest.raises(ConsentError, match="revoked"):
+        oracle_check(consent, signature)
+    oracle_check(*sign_consent())  # a new consent carries the new nonce
     assert not page.errors
 
 
@@ -337,7 +365,9 @@ def test_bank_confirms_a_held_limit_raise(stack, browser, tmp_path):
     outbox = Outbox(tmp_path / "credit-outbox.sqlite")  # the credit oracle's operator reports the raise
     word = pack_credit_word(MERCHANT.address, raised, line.score, line.rateBps)
     ReportPublisher(w3, manifest, dev_account(7), outbox, CREDIT_FEED).publish(
-        credit_payload(b"\x01" * 32, b"\x02" * 32, [word]), {f"credit:{MERCHANT.address}": str(raised)}
+        credit_payload(b"\x01" * 32, b"\x02" * 32, [word]),
+        {f"credit:{MERCHANT.address}": str(raised)},
+        as_of=w3.eth.get_block("latest")["timestamp"],
     )
     outbox.close()
     assert credit.functions.lineOf(MERCHANT.address).call().pendingLimit == raised * unit

@@ -2,6 +2,7 @@
 exactly once; only consenting merchants; nothing pushed twice; a key without the role refused."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,28 +13,23 @@ from eth_account import Account
 from web3 import Web3
 
 from backend.core.chain import connect
-from backend.core.codec import split_words, unpack_credit_word
+from backend.core.codec import credit_payload, pack_credit_word, split_words, unpack_credit_word
+from backend.core.dev_accounts import dev_account
 from backend.core.feeds import CREDIT_FEED
 from backend.core.manifest import Manifest
 from backend.core.money import UNIT
 from backend.index.audit import decoded_logs
 from backend.services.deploy import deploy
-from oracles.credit import train
 from oracles.credit.consent import Consent, sign, to_document
 from oracles.credit.synthetic import generate
 from oracles.failpoints import CRASH_EXIT
+from oracles.gateway import ReportPublisher
+from oracles.outbox import Outbox
+from tests.conftest import free_port
+from tests.oracles.conftest import onboard_merchants, scrape
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 MERCHANTS, CONSENTING, BATCH = 60, 50, 20
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("credit-model")
-    path = out / "train.csv"
-    generate(2_000, 12, seed=1).to_csv(path, index=False)
-    train.save(train.train(train.load(path, "default_flag"), progress=False), out / "model")
-    return out / "model"
 
 
 class World(NamedTuple):
@@ -58,12 +54,11 @@ def world(settings, local_chain, model_dir, tmp_path, env_for):
     for i in range(CONSENTING + 1):
         merchant_id = f"M{i:06d}"
         wallet = Account.from_key(Web3.keccak(text=f"merchant wallet {i}"))
-        consent = Consent(
-            merchant=wallet.address, merchant_id=merchant_id, expires_at=now + 30 * 86_400, nonce=1, chain_id=31337
-        )
+        consent = consent_of(manifest, wallet.address, merchant_id, now + 30 * 86_400)
         signer = wallet if i < CONSENTING else Account.from_key(Web3.keccak(text="someone else"))  # the last is forged
         (consents / f"{merchant_id}.json").write_text(json.dumps(to_document(consent, sign(consent, signer))))
         wallets[merchant_id] = wallet.address
+    onboard_merchants(w3, manifest, wallets)
     args = [
         "credit-oracle",
         "run",
@@ -80,6 +75,17 @@ def world(settings, local_chain, model_dir, tmp_path, env_for):
         "--once",
     ]
     return World(w3, manifest, wallets, args, env_for(settings))
+
+
+def consent_of(manifest, wallet, merchant_id, expires_at, nonce=0):
+    return Consent(
+        merchant=wallet,
+        merchant_id=merchant_id,
+        expires_at=expires_at,
+        nonce=nonce,
+        chain_id=manifest.chain_id,
+        credit_line=manifest.record("CreditLine").address,
+    )
 
 
 def run(args, env, **extra):
@@ -203,17 +209,19 @@ def test_a_failing_cycle_is_logged_counted_and_the_daemon_keeps_serving(world, t
 
     database = tmp_path / "merchants.sqlite"
     sqlite3.connect(database).close()  # no table yet: every cycle fails until there is one
-    args = [a for a in world.args if a != "--once"] + ["--interval", "0.3"]
+    args = [a for a in world.args if a != "--once"] + ["--interval", "0.3", "--metrics-port", str(port := free_port())]
     data_dir = Path(args[args.index("--data") + 1])
     args[args.index("--data") + 1] = str(database)
     proc = subprocess.Popen([YINQI, *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         failures = [json.loads(proc.stdout.readline()) for _ in range(2)]
+        failing = scrape(port)
         with sqlite3.connect(database) as db:
             pd.read_csv(data_dir / "merchants.csv").to_sql("merchant_months", db, index=False)
         line = json.loads(proc.stdout.readline())
         while "cycle" not in line:  # a cycle may have failed while the table was written
             line = json.loads(proc.stdout.readline())
+        serving = scrape(port)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -223,24 +231,173 @@ def test_a_failing_cycle_is_logged_counted_and_the_daemon_keeps_serving(world, t
     assert err.count("Traceback") >= 2 and "cycle failed (2 failed cycle(s) so far)" in err
     assert line["cycle"]["changed"] == CONSENTING
     assert len(pushed_words(world.w3, world.manifest)) == CONSENTING
+    # what the operator's Prometheus saw: the failures, then the reports and the forged consent
+    assert failing['yinqi_credit_oracle_loop_errors_total{loop="cycle"}'] >= 2
+    assert "yinqi_credit_oracle_data_lag_seconds" in failing
+    reports = -(-CONSENTING // BATCH)
+    assert serving["yinqi_credit_oracle_reports_confirmed_total"] == reports
+    assert serving["yinqi_credit_oracle_reports_sent_total"] == reports
+    assert serving["yinqi_credit_oracle_outbox_pending_reports"] == 0
+    assert serving['yinqi_credit_oracle_inputs_rejected_total{reason="wrong_signer"}'] >= 1
+    assert 0 <= serving["yinqi_credit_oracle_data_lag_seconds"] < 3600
 
 
-def test_a_contested_merchant_id_or_wallet_is_refused_for_every_claimant(world):
-    """One wallet signs a second consent naming another merchant's id: no file wins by its name, both
-    merchants' claims and the wallet's are refused, every other merchant is scored and nothing reverts."""
+def test_a_wallet_naming_another_merchants_id_gets_nothing_and_the_merchant_keeps_its_line(world):
+    """M000001's wallet signs a consent naming M000002's id (a file that sorts after the real one): the
+    bank bound that id to another wallet, so the claim is refused and both merchants are scored as
+    themselves; the squatter never receives M000002's limit or reasons."""
     consents = Path(world.args[world.args.index("--consents") + 1])
     squatter = Account.from_key(Web3.keccak(text="merchant wallet 1"))  # M000001's wallet
     now = world.w3.eth.get_block("latest")["timestamp"]
-    claim = Consent(merchant=squatter.address, merchant_id="M000002", expires_at=now + 86_400, nonce=1, chain_id=31337)
+    claim = consent_of(world.manifest, squatter.address, "M000002", now + 86_400)
     (consents / "zz-claim.json").write_text(json.dumps(to_document(claim, sign(claim, squatter))))
+    stranger = Account.from_key(Web3.keccak(text="never onboarded"))  # a wallet the bank never bound at all
+    unbound = consent_of(world.manifest, stranger.address, "M000055", now + 86_400)
+    (consents / "zz-stranger.json").write_text(json.dumps(to_document(unbound, sign(unbound, stranger))))
     result = run(world.args, world.env)
     assert result.returncode == 0, result.stderr[-3000:]
     cycle = cycle_of(result)
-    assert cycle["refused_by_reason"] == {"wrong_signer": 1, "contested": 3}
-    assert cycle["changed"] == CONSENTING - 2
-    merchants = {unpack_credit_word(w).merchant for w in pushed_words(world.w3, world.manifest)}
-    assert world.wallets["M000001"] not in merchants and world.wallets["M000002"] not in merchants
-    assert len(merchants) == CONSENTING - 2
+    assert cycle["refused_by_reason"] == {"wrong_signer": 1, "not_bound": 2}
+    assert cycle["changed"] == CONSENTING
+    words = {unpack_credit_word(w).merchant: w for w in pushed_words(world.w3, world.manifest)}
+    assert set(words) == {world.wallets[f"M{i:06d}"] for i in range(CONSENTING)}
+    reasons = json.loads((Path(world.env["YINQI_HOME"]) / "credit" / "reasons.json").read_text())
+    assert reasons[squatter.address.lower()]["merchant_id"] == "M000001"
+    assert reasons[world.wallets["M000002"].lower()]["merchant_id"] == "M000002"
+
+
+def test_a_revoked_consent_cuts_the_line_to_zero_on_the_next_cycle(world):
+    """The merchant revokes on chain: its consent (nonce 0) is void; the next cycle cuts its limit to
+    0 (the policy's default), keeps its rate for what is drawn, and scores no one else differently."""
+    from backend.core.chain import send
+
+    first = run(world.args, world.env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    line = world.manifest.contract(world.w3, "CreditLine")
+    merchant = Account.from_key(Web3.keccak(text="merchant wallet 4"))
+    before = line.functions.lineOf(merchant.address).call()
+    assert before.limit + before.pendingLimit > 0
+    world.w3.provider.make_request("anvil_setBalance", [merchant.address, hex(10**18)])
+    send(world.w3, merchant, line.functions.revokeConsent(), decoder=world.manifest.revert_decoder())
+    assert line.functions.consentNonce(merchant.address).call() == 1
+    cycle = cycle_of(run(world.args, world.env))
+    assert cycle["refused_by_reason"] == {"wrong_signer": 1, "revoked": 1}
+    assert (cycle["lapsed"], cycle["changed"]) == (1, 1)
+    after = line.functions.lineOf(merchant.address).call()
+    assert (after.limit, after.pendingLimit, after.rateBps, after.score) == (0, 0, before.rateBps, before.score)
+    assert after.scoredAt == before.scoredAt  # as of the data the line was scored on: a re-consent can use it
+    quiet = cycle_of(run(world.args, world.env))  # honoured once: nothing more to send
+    assert (quiet["lapsed"], quiet["changed"], quiet["reports"]) == (0, 0, 0)
+    # a new consent with the new nonce brings the merchant back, scored from the same export
+    consents = Path(world.args[world.args.index("--consents") + 1])
+    now = world.w3.eth.get_block("latest")["timestamp"]
+    renewed = consent_of(world.manifest, merchant.address, "M000004", now + 86_400, nonce=1)
+    (consents / "M000004.json").write_text(json.dumps(to_document(renewed, sign(renewed, merchant))))
+    back = cycle_of(run(world.args, world.env))
+    again = line.functions.lineOf(merchant.address).call()
+    assert back["changed"] == 1 and again.limit + again.pendingLimit == before.limit + before.pendingLimit
+
+
+def test_a_missing_consent_file_is_not_a_revocation(world):
+    """The consents directory is empty for a cycle (a share not mounted yet): nobody is scored and
+    nobody is cut; once the files are back every line stands as it was, with nothing to send."""
+    assert run(world.args, world.env).returncode == 0
+    consents = Path(world.args[world.args.index("--consents") + 1])
+    hidden = consents.with_name("hidden")
+    consents.rename(hidden)
+    consents.mkdir()
+    line = world.manifest.contract(world.w3, "CreditLine").functions
+    lines = {w: line.lineOf(w).call() for w in world.wallets.values()}
+    empty = run(world.args, world.env)
+    cycle = cycle_of(empty)
+    assert (cycle["lapsed"], cycle["changed"], cycle["unavailable"]) == (0, 0, CONSENTING)
+    assert "no consent files" in empty.stderr
+    consents.rmdir()
+    hidden.rename(consents)
+    (consents / "M000003-copy.json").write_text((consents / "M000003.json").read_text())  # a copy is one consent
+    back = cycle_of(run(world.args, world.env))
+    assert (back["lapsed"], back["changed"], back["unavailable"], back["refused_by_reason"]) == (
+        0,
+        0,
+        0,
+        {"wrong_signer": 1},
+    )
+    assert {w: line.lineOf(w).call() for w in world.wallets.values()} == lines
+
+
+def test_a_revocation_is_honoured_even_when_the_oracles_state_is_lost(world):
+    """The chain is the record: with a fresh state file the revocation is still found and the line —
+    its held raise included — is cut."""
+    from backend.core.chain import send
+
+    assert run(world.args, world.env).returncode == 0
+    line = world.manifest.contract(world.w3, "CreditLine")
+    merchant = Account.from_key(Web3.keccak(text="merchant wallet 4"))
+    world.w3.provider.make_request("anvil_setBalance", [merchant.address, hex(10**18)])
+    send(world.w3, merchant, line.functions.revokeConsent(), decoder=world.manifest.revert_decoder())
+    state = Path(world.args[world.args.index("--state") + 1])
+    args = list(world.args)
+    args[args.index("--state") + 1] = str(state.with_name("new-state.sqlite"))
+    cycle = cycle_of(run(args, world.env))
+    assert cycle["lapsed"] == 1
+    after = line.functions.lineOf(merchant.address).call()
+    assert (after.limit, after.pendingLimit) == (0, 0)
+
+
+def test_a_line_the_credit_line_refuses_is_left_out_alone(world):
+    """The bank lowers its maximum rate below a merchant's last rate and the merchant revokes: the cut
+    keeps the rate within the bound; and a line the CreditLine still refuses (here: one older than its
+    score) is left out alone while every other line lands."""
+    from backend.core.chain import send
+    from backend.demo.seeding import BANK
+
+    assert run(world.args, world.env).returncode == 0
+    credit = world.manifest.contract(world.w3, "CreditLine")
+    f = credit.functions
+    merchant = Account.from_key(Web3.keccak(text="merchant wallet 4"))
+    rate = f.lineOf(merchant.address).call().rateBps
+    bounds = (f.maxLimit().call(), f.maxScoreAge().call(), f.maxLimitStep().call(), f.defaultAfterFrozen().call())
+    send(world.w3, BANK, f.setBounds(*bounds, rate - 1), decoder=world.manifest.revert_decoder())
+    world.w3.provider.make_request("anvil_setBalance", [merchant.address, hex(10**18)])
+    send(world.w3, merchant, f.revokeConsent(), decoder=world.manifest.revert_decoder())
+    cycle = cycle_of(run(world.args, world.env))
+    assert (cycle["lapsed"], cycle["refused_lines"]) == (1, 0)
+    assert f.lineOf(merchant.address).call().rateBps == rate - 1
+    # another instance (its own state file) moved M000007's score ahead of this data: that line alone is refused
+    other = world.wallets["M000007"]
+    terms = f.lineOf(other).call()
+    later = world.w3.eth.get_block("latest")["timestamp"]
+    word = pack_credit_word(other, terms.limit // UNIT // 2, terms.score, min(terms.rateBps, rate - 1))
+    state = Path(world.args[world.args.index("--state") + 1])
+    elsewhere = ReportPublisher(
+        world.w3, world.manifest, dev_account(7), Outbox(state.with_name("b.sqlite")), CREDIT_FEED
+    )
+    elsewhere.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, [word]), {other: hex(word)}, as_of=later)
+    for data in Path(world.args[world.args.index("--data") + 1]).glob("*.csv"):
+        os.utime(data, (later - 10, later - 10))  # a fresh export, but older than that report
+    args = list(world.args)
+    args[args.index("--state") + 1] = str(state.with_name("c.sqlite"))  # a state lost: every line is sent again
+    cycle = cycle_of(run(args, world.env))
+    assert cycle["refused_lines"] == 1 and cycle["reports"] >= 2
+    assert f.lineOf(other).call().scoredAt == later
+
+
+def test_under_a_freeze_policy_a_revoked_line_is_left_to_go_stale(world, tmp_path):
+    from backend.core.chain import send
+    from oracles.credit.policy import DEFAULT_POLICY
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(DEFAULT_POLICY.read_text().replace('on_revoke = "zero"', 'on_revoke = "freeze"'))
+    args = [*world.args, "--policy", str(policy)]
+    assert run(args, world.env).returncode == 0
+    line = world.manifest.contract(world.w3, "CreditLine")
+    merchant = Account.from_key(Web3.keccak(text="merchant wallet 4"))
+    before = line.functions.lineOf(merchant.address).call()
+    world.w3.provider.make_request("anvil_setBalance", [merchant.address, hex(10**18)])
+    send(world.w3, merchant, line.functions.revokeConsent(), decoder=world.manifest.revert_decoder())
+    cycle = cycle_of(run(args, world.env))
+    assert (cycle["lapsed"], cycle["changed"]) == (1, 0)
+    assert line.functions.lineOf(merchant.address).call() == before  # never scored again
 
 
 def test_decisions_above_the_banks_bounds_are_capped_not_sent_to_revert(world):
@@ -264,7 +421,8 @@ def test_decisions_above_the_banks_bounds_are_capped_not_sent_to_revert(world):
 
 
 def test_an_unchanged_line_is_re_sent_before_its_score_goes_stale(world):
-    """Deviation + heartbeat: a merchant whose score does not change still never meets a stale line."""
+    """Deviation + heartbeat: a merchant whose score does not change, with its data exported afresh,
+    still never meets a stale line."""
     first = run(world.args, world.env)
     assert first.returncode == 0, first.stderr[-3000:]
     line = world.manifest.contract(world.w3, "CreditLine").functions
@@ -272,10 +430,12 @@ def test_an_unchanged_line_is_re_sent_before_its_score_goes_stale(world):
     scored_at = line.lineOf(wallet).call().scoredAt
     world.w3.provider.make_request("evm_increaseTime", [max_age // 2 - 3600])  # not due yet
     world.w3.provider.make_request("evm_mine", [])
+    export_at(world, chain_now(world))  # the same data, exported again
     quiet = cycle_of(run(world.args, world.env))
     assert (quiet["changed"], quiet["heartbeats"], quiet["reports"]) == (0, 0, 0)
     world.w3.provider.make_request("evm_increaseTime", [7200])  # now half the maximum age has passed
     world.w3.provider.make_request("evm_mine", [])
+    export_at(world, chain_now(world))
     beat = cycle_of(run(world.args, world.env))
     assert beat["changed"] == beat["heartbeats"] == CONSENTING and beat["reports"] > 0
     refreshed = line.lineOf(wallet).call().scoredAt
@@ -284,3 +444,63 @@ def test_an_unchanged_line_is_re_sent_before_its_score_goes_stale(world):
     world.w3.provider.make_request("evm_mine", [])
     now = world.w3.eth.get_block("latest")["timestamp"]
     assert now > scored_at + max_age and now <= refreshed + max_age  # the line is still fresh for a draw
+
+
+def chain_now(world) -> int:
+    return world.w3.eth.get_block("latest")["timestamp"]
+
+
+def export_at(world, when: int) -> None:
+    """The merchant data as exported at `when`: the data files' modification time."""
+    for path in Path(world.args[world.args.index("--data") + 1]).glob("*.csv"):
+        os.utime(path, (when, when))
+
+
+def credit_reports(world) -> list[tuple[int, int]]:
+    """(sequence, as-of time) of every report the gateway accepted on the credit feed, in order."""
+    gateway = world.manifest.contract(world.w3, "OracleGateway")
+    logs = gateway.events.ReportAccepted().get_logs(from_block=0, argument_filters={"feed": CREDIT_FEED})
+    return [(e["args"]["sequence"], e["args"]["asOf"]) for e in logs]
+
+
+def test_lines_are_scored_as_of_their_data_and_data_too_old_is_not_sent(world):
+    """A report is as of the time its merchant data was written, not the time it was sent: data older
+    than the gateway takes publishes nothing and the cycle says how old it is; a fresher export is
+    scored as of its files' modification time."""
+    now = chain_now(world)
+    export_at(world, now - 86_400 - 60)  # older than the credit feed's maximum age (a day)
+    stale = run(world.args, world.env)
+    assert stale.returncode == 0, stale.stderr[-3000:]
+    cycle = cycle_of(stale)
+    assert cycle["stale"] == CONSENTING and cycle["data_age"] >= 86_400 + 60
+    assert (cycle["changed"], cycle["reports"]) == (0, 0) and not credit_reports(world)
+    assert sum("data older than the gateway takes" in line for line in stale.stderr.splitlines()) == 1
+
+    written = now - 5_000
+    export_at(world, written)
+    fresh = cycle_of(run(world.args, world.env))
+    assert not fresh["stale"] and fresh["data_age"] >= 5_000 and fresh["changed"] == CONSENTING
+    line = world.manifest.contract(world.w3, "CreditLine").functions
+    assert {line.lineOf(world.wallets[f"M{i:06d}"]).call().scoredAt for i in range(CONSENTING)} == {written}
+    assert {as_of for _, as_of in credit_reports(world)} == {written} and chain_now(world) >= written + 5_000
+
+
+def test_a_report_left_pending_past_its_age_is_dropped_and_its_lines_sent_from_fresh_data(world):
+    """The oracle dies with a report recorded but unsent and stays down longer than the gateway takes
+    reports: on restart that report is dropped, not re-stamped and sent as fresh; its merchants are
+    scored again from the data exported since and go out as of that data, each once."""
+    crashed = run(world.args, world.env, YINQI_FAILPOINT="publish.after_enqueue:2")
+    assert crashed.returncode == CRASH_EXIT, crashed.stderr[-3000:]
+    ((_, written),) = credit_reports(world)  # the first batch landed; the second is pending
+    world.w3.provider.make_request("evm_increaseTime", [86_400 + 600])  # down for more than a day
+    world.w3.provider.make_request("evm_mine", [])
+    exported = chain_now(world)
+    export_at(world, exported)
+    resumed = run(world.args, world.env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "too old for the gateway" in resumed.stderr and "dropped with the 0 pending report(s)" in resumed.stderr
+    cycle = cycle_of(resumed)
+    assert (cycle["changed"], cycle["heartbeats"], cycle["reports"]) == (CONSENTING - BATCH, 0, 2)
+    assert credit_reports(world) == [(1, written), (2, exported), (3, exported)]
+    merchants = [unpack_credit_word(w).merchant for w in pushed_words(world.w3, world.manifest)]
+    assert len(merchants) == len(set(merchants)) == CONSENTING

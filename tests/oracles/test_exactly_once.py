@@ -34,14 +34,14 @@ def test_a_dropped_send_is_settled_before_the_next_report(one_lease, tmp_path):
     def drop_sends(request):
         return RpcProxy.DROP if flaky["on"] and request["method"] == "eth_sendRawTransaction" else None
 
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox, now = Outbox(tmp_path / "outbox.sqlite"), w3.eth.get_block("latest")["timestamp"]
     with RpcProxy(w3.provider.endpoint_uri, drop_sends) as node:
         publisher = ReportPublisher(connect(node.url), manifest, OPERATOR, outbox, IOT_FEED, retries=2, backoff=0.01)
         with pytest.raises(ChainError, match="did not answer"):
-            publisher.publish(first, {"flags:EXC-LEASED:1": "2"})
+            publisher.publish(first, {"flags:EXC-LEASED:1": "2"}, as_of=now)
         assert [r.payload for r in outbox.pending(IOT_FEED)] == [first]
         flaky["on"] = False  # the node is back
-        publisher.publish(second, {"flags:EXC-LEASED:1": "0"})
+        publisher.publish(second, {"flags:EXC-LEASED:1": "0"}, as_of=now)
     assert [h for _, h in accepted(w3, manifest)] == [Web3.keccak(first), Web3.keccak(second)]  # each once, in order
     assert not outbox.pending(IOT_FEED)
     assert outbox.confirmed_values(IOT_FEED) == {"flags:EXC-LEASED:1": "0"}
@@ -53,10 +53,10 @@ def test_a_report_whose_sequence_another_took_is_sent_again_not_confirmed(one_le
     theirs = lease_payload([pack_lease_word(lease_id, 0, 0, 8)])  # TAMPER raised, by another instance
     outbox = Outbox(tmp_path / "ours.sqlite")
     publisher = ReportPublisher(w3, manifest, OPERATOR, outbox, IOT_FEED)
-    sequence = outbox.next_sequence(IOT_FEED, publisher._chain_last())
-    outbox.enqueue(IOT_FEED, sequence, w3.eth.get_block("latest")["timestamp"], ours, {"flags:EXC-LEASED:1": "4"})
+    sequence, now = outbox.next_sequence(IOT_FEED, publisher._chain_last()), publisher.chain_now()
+    outbox.enqueue(IOT_FEED, sequence, now, ours, {"flags:EXC-LEASED:1": "4"})
     # ...and before it could be sent (a crash), another instance's report took that sequence
-    ReportPublisher(w3, manifest, OPERATOR, Outbox(tmp_path / "theirs.sqlite"), IOT_FEED).publish(theirs, {})
+    ReportPublisher(w3, manifest, OPERATOR, Outbox(tmp_path / "theirs.sqlite"), IOT_FEED).publish(theirs, {}, as_of=now)
     assert accepted(w3, manifest)[-1] == (sequence, Web3.keccak(theirs))
 
     assert publisher.recover() == 1  # a restart
@@ -78,7 +78,7 @@ def test_rows_from_another_chain_leave_no_gap(one_lease, tmp_path):
     outbox.enqueue(IOT_FEED, 41, now, pending, {"flags:EXC-LEASED:1": "2"})
     publisher = ReportPublisher(w3, manifest, OPERATOR, outbox, IOT_FEED)
     last = publisher._chain_last()
-    publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]), {"flags:EXC-LEASED:1": "4"})
+    publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]), {"flags:EXC-LEASED:1": "4"}, as_of=now)
     assert accepted(w3, manifest)[-2:] == [
         (last + 1, Web3.keccak(pending)),
         (last + 2, Web3.keccak(lease_payload([pack_lease_word(lease_id, 0, 0, 4)]))),
@@ -99,8 +99,9 @@ def test_a_report_the_consumer_refuses_is_dropped_and_blocks_nothing(settings, l
     publisher = ReportPublisher(w3, manifest, dev_account(7), outbox, CREDIT_FEED)
     low, high = sorted((dev_account(1).address, dev_account(2).address), key=lambda a: int(a, 16))
     words = [pack_credit_word(high, 1_000, 700, 900), pack_credit_word(low, 1_000, 700, 900)]  # descending
+    now = publisher.chain_now()
     with pytest.raises(ReportRejected, match="CreditLineMerchantsNotAscending"):
-        publisher.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, words), {high: "1", low: "1"})
+        publisher.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, words), {high: "1", low: "1"}, as_of=now)
     assert not outbox.pending(CREDIT_FEED)
-    publisher.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, words[::-1]), {high: "1", low: "1"})
+    publisher.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, words[::-1]), {high: "1", low: "1"}, as_of=now)
     assert manifest.contract(w3, "CreditLine").functions.lineOf(low).call().limit == 1_000 * 10**6

@@ -50,7 +50,8 @@ def test_a_hostile_node_gets_no_theft_signed(one_lease, tmp_path):
     upstream, manifest, lease_id = one_lease.url, one_lease.manifest, one_lease.lease_id
     with RpcProxy(upstream, hostile()) as node:
         publisher = ReportPublisher(connect(node.url), manifest, OPERATOR, Outbox(tmp_path / "outbox.sqlite"), IOT_FEED)
-        publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 2)]), {"flags:EXC-LEASED:1": "2"})
+        as_of = one_lease.w3.eth.get_block("latest")["timestamp"]  # the data's time, not the node's word
+        publisher.publish(lease_payload([pack_lease_word(lease_id, 0, 0, 2)]), {"flags:EXC-LEASED:1": "2"}, as_of=as_of)
     digest_calls = [c for c in node.calls("eth_call") if c["params"][0].get("data", "").startswith(DIGEST_SELECTOR)]
     assert not digest_calls  # the digest is built from pinned inputs, never asked of the node
     lease = manifest.contract(connect(upstream), "EquipmentLease").functions.leaseOf(lease_id).call()

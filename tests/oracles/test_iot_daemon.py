@@ -24,6 +24,8 @@ from backend.services.leasing import LeaseService, LeaseTerms
 from oracles.iot.rules import RuleBook, RuleEngine
 from oracles.iot.simulator import fleet, rules_toml, simulate
 from oracles.iot.store import DeviceStore
+from tests.conftest import free_port
+from tests.oracles.conftest import scrape
 
 YINQI = str(Path(sys.executable).with_name("yinqi"))
 UNIT = 10**6
@@ -233,7 +235,9 @@ def malformed(rng: random.Random) -> tuple[str, bytes]:
 
 
 def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, broker, tmp_path):
-    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env)
+    daemon.args += ["--metrics-port", str(metrics_port := free_port())]
+    daemon.start()
     rng = random.Random(11)
     bad = [malformed(rng) for _ in range(1_000)]
 
@@ -255,6 +259,7 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
         )  # still alive
         store = store_of(daemon.state, world.rules)
         wait_for(lambda: store.counters().get("accepted", 0) >= 3, 30, "the valid messages")
+        metrics = scrape(metrics_port)  # what the operator's Prometheus sees
         stopped = daemon.stop()
     finally:
         if daemon.process.poll() is None:
@@ -271,6 +276,10 @@ def test_a_thousand_malformed_messages_are_counted_and_change_nothing(world, bro
         "unknown_device",
         "topic_mismatch",
     } <= rejected.keys()
+    by_reason = {k: v for k, v in metrics.items() if k.startswith("yinqi_iot_oracle_inputs_rejected_total{")}
+    assert by_reason == {f'yinqi_iot_oracle_inputs_rejected_total{{reason="{r}"}}': n for r, n in rejected.items()}
+    assert metrics["yinqi_iot_oracle_outbox_pending_reports"] == 0 and metrics["yinqi_iot_oracle_data_lag_seconds"] >= 0
+    assert not any(k.startswith("yinqi_iot_oracle_loop_errors_total") for k in metrics)
     assert not any(chain_flag_changes(world.w3, world.manifest, world.leases).values()), chain_flag_changes(
         world.w3, world.manifest, world.leases
     )
@@ -416,15 +425,24 @@ def test_a_poisoned_row_from_an_older_version_does_not_stop_the_flusher(world, b
     old = store_of(tmp_path / "iot.sqlite", world.rules)
     old._db.execute("INSERT INTO usage (lease_id, period, hours) VALUES (?, ?, ?)", (*poisoned, 1e30))
     old.close()
-    daemon = Daemon(tmp_path, broker, world.rules, world.env).start()
+    daemon = Daemon(tmp_path, broker, world.rules, world.env)
+    daemon.args += ["--metrics-port", str(metrics_port := free_port())]
+    daemon.start()
     try:
         asyncio.run(simulate(broker.host, broker.port, world.devices, rate=50, duration=3, speedup=3600))
         time.sleep(1)
+        metrics = scrape(metrics_port)
         stopped = daemon.stop()
     finally:
         if daemon.process.poll() is None:
             daemon.kill()
     assert stopped["skipped_items"] == 1 and stopped["errors"] == {}
+    assert metrics['yinqi_iot_oracle_inputs_rejected_total{reason="unpackable_item"}'] == 1
+    sent, confirmed = (
+        metrics["yinqi_iot_oracle_reports_sent_total"],
+        metrics["yinqi_iot_oracle_reports_confirmed_total"],
+    )
+    assert confirmed >= 1 and sent >= confirmed
     assert daemon.err.read_text().count(f"report item usage:{poisoned[0]}:0 cannot be packed") == 1  # said once
     store = store_of(daemon.state, world.rules)
     usage, _ = chain_usage(world.w3, world.manifest)
@@ -444,6 +462,10 @@ def test_a_loop_iteration_that_raises_is_logged_counted_and_the_loop_goes_on(cap
 
     calls, errors = [], Counter()
 
+    def failed(name):
+        errors[name] += 1
+        return errors[name]
+
     async def action():
         calls.append(1)
         if len(calls) <= 2:
@@ -454,7 +476,7 @@ def test_a_loop_iteration_that_raises_is_logged_counted_and_the_loop_goes_on(cap
     stop = asyncio.Event()
 
     async def main():
-        await asyncio.wait_for(_every(0.01, stop, "flusher", action, errors), timeout=10)
+        await asyncio.wait_for(_every(0.01, stop, "flusher", action, failed), timeout=10)
 
     asyncio.run(main())
     assert len(calls) == 4 and errors == {"flusher": 2}

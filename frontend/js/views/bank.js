@@ -14,6 +14,7 @@ export async function render(ctx) {
     [
       field(t("address"), "address", { required: true, size: 44 }),
       field(t("name"), "name", { required: true }),
+      field(t("merchantIdToBind"), "merchantId", {}),
       h(
         "label",
         {},
@@ -29,12 +30,20 @@ export async function render(ctx) {
     async (v) => {
       const mask = roles.reduce((sum, [, bit], i) => (v[`role${i}`] ? sum | bit : sum), 0);
       const registry = contract("ParticipantRegistry", await ctx.signer());
+      const account = v.address.trim();
+      const merchantId = (v.merchantId || "").trim();
       if (
-        await send(`${t("onboard")} ${v.name}`, () =>
-          registry.onboard(v.address.trim(), mask, ethers.id(`KYC: ${v.name}`), v.name),
-        )
+        !(await send(`${t("onboard")} ${v.name}`, () =>
+          registry.onboard(account, mask, ethers.id(`KYC: ${v.name}`), v.name),
+        ))
       )
-        ctx.rerender();
+        return;
+      // the merchant id the data platform knows it by: the credit oracle scores this wallet under that id only
+      if (merchantId)
+        await send(`${t("bindMerchantId")} ${merchantId}`, () =>
+          registry.bindMerchantId(account, ethers.id(merchantId)),
+        );
+      ctx.rerender();
     },
   );
   const terms = form(

@@ -1,7 +1,7 @@
 // Merchant (商户): consent to scoring (EIP-712, signed in the wallet), the line with the reasons for
 // its score, draw and repay any time (随借随还).
 import { api } from "../api.js";
-import { contract, send, sendWithApproval, units } from "../chain.js";
+import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { field, form, h, section, table } from "../ui.js";
 
@@ -36,11 +36,19 @@ export async function render(ctx) {
     if (await sendWithApproval(signer, credit.target, amount, `${t("repay")} ${v.amount}`, () => credit.repay(amount)))
       ctx.rerender();
   });
+  const consentError = h("p", { class: "error", role: "alert", "data-testid": "consent-error" });
   const consent = form(
     "consent-form",
     [field(t("merchantId"), "merchantId", { required: true })],
     t("sign"),
     async (v) => {
+      const merchantId = v.merchantId.trim();
+      // the credit oracle scores this wallet only under the id the bank bound to it: check before signing
+      if (!line.merchant_id_hash || ethers.id(merchantId) !== line.merchant_id_hash) {
+        consentError.textContent = t(line.merchant_id_hash ? "merchantIdMismatch" : "merchantIdNotBound");
+        return;
+      }
+      consentError.textContent = "";
       const signer = await ctx.signer();
       // the typed data's one definition (backend/core/consent_types.py), the credit oracle's too
       const definition = await api("/credit-lines/consent");
@@ -49,19 +57,42 @@ export async function render(ctx) {
       const latest = await signer.provider.getBlock("latest");
       const message = {
         merchant: me,
-        merchantId: v.merchantId,
+        merchantId,
         scope: definition.scope,
         expiresAt: latest.timestamp + 365 * 86400,
-        nonce: Date.now(),
+        // the CreditLine's now (not when the page loaded): revoking moves it on and voids this consent
+        nonce: Number(await contract("CreditLine", signer).consentNonce(me)), // one step per revocation
       };
       const signature = await signer.signTypedData(definition.domain, types, message);
-      const doc = { ...message, chainId: definition.domain.chainId, signature };
+      const doc = {
+        ...message,
+        chainId: definition.domain.chainId,
+        verifyingContract: definition.domain.verifyingContract,
+        signature,
+      };
       const a = h("a", {
         href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" })),
-        download: `consent-${v.merchantId}.json`,
+        download: `consent-${merchantId}.json`,
       });
       a.click();
     },
+  );
+  const revoke = h(
+    "button",
+    {
+      type: "button",
+      "data-testid": "revoke-consent",
+      onclick: async () => {
+        const credit = contract("CreditLine", await ctx.signer());
+        if (await send(t("revokeConsent"), () => credit.revokeConsent())) ctx.rerender();
+      },
+    },
+    t("revokeConsent"),
+  );
+  const consentNote = h(
+    "p",
+    { class: "muted", "data-testid": "consent-status" },
+    line.merchant_id_hash ? t("merchantIdBound") : t("merchantIdNotBound"),
   );
   return h(
     "div",
@@ -70,7 +101,7 @@ export async function render(ctx) {
     section(t("reasons"), why),
     section(t("draw"), draw),
     section(t("repay"), repay),
-    section(t("consent"), consent),
+    section(t("consent"), consentNote, consent, consentError, revoke),
   );
 }
 
