@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from backend.api.context import ctx
+from backend.core.chain import GAS_MARGIN_PERCENT, MAX_TX_GAS
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Health and deployment")
 
@@ -41,6 +42,7 @@ class ManifestOut(Schema):
     rpc_url = fields.String()
     contracts = fields.Dict(keys=fields.String(), values=fields.Nested(ContractOut))
     facts = fields.Dict()  # enum names, role and risk-flag bits, the token's decimals (backend.core.facts)
+    gas = fields.Dict()  # how a wallet's gas limit is set from the node's estimate (backend.core.chain)
 
 
 @blp.route("/manifest")
@@ -56,4 +58,5 @@ class ManifestView(MethodView):
             "rpc_url": c.config.settings.rpc_url,
             "contracts": {name: {"address": r.address, "abi": r.abi} for name, r in m.contracts.items()},
             "facts": m.facts,
+            "gas": {"margin_percent": GAS_MARGIN_PERCENT, "max_tx_gas": MAX_TX_GAS},
         }

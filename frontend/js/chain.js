@@ -21,6 +21,20 @@ export async function loadManifest() {
   return manifest;
 }
 
+// A wallet's provider whose gas estimates leave the margin the backend's own sends leave
+// (backend/core/chain.py, served in the manifest): the node estimates against the latest block, and a
+// second later the same call may cost more (a slot holding a timestamp now changes), so an exact
+// estimate can run out of gas once mined. Unused gas is not paid.
+export class MarginedProvider extends ethers.BrowserProvider {
+  async estimateGas(tx) {
+    const estimate = await super.estimateGas(tx);
+    const { margin_percent: margin, max_tx_gas: cap } = manifest.gas;
+    const padded = (estimate * BigInt(margin)) / 100n;
+    const ceiling = estimate > BigInt(cap) ? estimate : BigInt(cap);
+    return padded < ceiling ? padded : ceiling;
+  }
+}
+
 export function contract(name, runner) {
   const record = manifest.contracts[name];
   return new ethers.Contract(record.address, record.abi, runner);

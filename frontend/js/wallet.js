@@ -2,6 +2,7 @@
 // requests, and the chain check with an offer to switch to (or add) Yinqi's chain. The page never
 // sees a key: every transaction is signed in the wallet.
 import { ethers } from "/vendor/ethers.min.js";
+import { MarginedProvider } from "./chain.js";
 
 const announced = new Map();
 window.addEventListener("eip6963:announceProvider", (event) => {
@@ -75,6 +76,6 @@ export class Wallet {
 
   async signer() {
     if (!this.eip1193) throw new Error("connectFirst");
-    return new ethers.BrowserProvider(this.eip1193).getSigner(this.account);
+    return new MarginedProvider(this.eip1193).getSigner(this.account);
   }
 }

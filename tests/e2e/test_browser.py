@@ -316,6 +316,14 @@ def test_bank_onboards_and_freezes_a_flagged_lease(stack, browser):
     settle(page, 3)
     assert registry.functions.participant(newcomer).call().roles == Role.SUPPLIER | Role.MERCHANT
     assert bytes(registry.functions.merchantIdHashOf(newcomer).call()) == merchant_id_hash("M-XINGHE")
+    # the wallet was asked for a margin over the node's estimate (an exact estimate, taken in the second
+    # the onboarding landed, ran out of gas when the bind was mined a second later: the record's
+    # updatedAt slot then changes), so each limit is above the gas the transaction used
+    assert requests.get(f"{base}/api/manifest", timeout=5).json()["gas"]["margin_percent"] > 100
+    latest = w3.eth.block_number
+    for number in range(latest - 2, latest + 1):  # freeze, onboard, bind
+        (tx,) = w3.eth.get_block(number, full_transactions=True).transactions
+        assert tx["from"] == BANK.address and tx.gas > w3.eth.get_transaction_receipt(tx.hash).gasUsed
     shot(page, "bank")
     assert not page.errors
 
