@@ -5,6 +5,8 @@ debtor's exposure is its financed outstanding and stays within its limit; a merc
 what it drew net of principal repaid. The default run is short; the slow one takes a thousand steps (its
 invariants read every receivable after each step, so its cost grows with the square of an example's length)."""
 
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -18,6 +20,7 @@ from tests.contracts.conftest import (
     IOT_OPERATOR_INDEXES,
     OPERATOR_INDEXES,
     UNIT,
+    Reads,
     report_payload,
     run_machine,
     score_word,
@@ -32,12 +35,16 @@ HOLDING = (2, 3, 4)  # lease statuses whose deposit the contract holds: Active, 
 def machine(
     receivables, credit_line, lease, gateway, pool, token, bank, debtor, supplier, supplier2, supplier3, merchant, chain
 ):
+    reads = SimpleNamespace(
+        receivables=Reads(receivables), lease=Reads(lease), token=Reads(token), credit_line=Reads(credit_line)
+    )
+
     class ThreeProducts(RuleBasedStateMachine):
         @initialize()
         def setup(self):
             self.snapshot = chain.snapshot()
             self.wallets = [pool, lease, bank, debtor, supplier, supplier2, supplier3, merchant]
-            self.total = sum(token.balanceOf(w) for w in self.wallets)
+            self.total = sum(reads.token.balanceOf(w) for w in self.wallets)
             self.refs = 0
             self.devices = 0
             self.principal = 0
@@ -64,39 +71,36 @@ def machine(
             )
             self.rids.append(tx.events.filter(receivables.ReceivableIssued)[0].id)
 
+        def _open_receivables(self):
+            """(id, record) of every receivable still active or financed, each read once."""
+            rows = ((rid, reads.receivables.receivable(rid)) for rid in self.rids)
+            return [(rid, r) for rid, r in rows if r.status in (ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED)]
+
         @rule(pick=st.integers(0, 10**6))
         def finance(self, pick):
+            now = chain.pending_timestamp
             active = [
-                r
-                for r in self.rids
-                if receivables.receivable(r).status == ReceivableStatus.ACTIVE
-                and receivables.ownerOf(r) == supplier.address
-                and receivables.receivable(r).dueDate > chain.pending_timestamp
+                rid
+                for rid, r in self._open_receivables()
+                if r.status == ReceivableStatus.ACTIVE
+                and r.dueDate > now
+                and reads.receivables.ownerOf(rid) == supplier.address
             ]
             if active:
                 receivables.applyForFinancing(active[pick % len(active)], sender=supplier)  # approved or refused
 
         @rule(pick=st.integers(0, 10**6), part=st.floats(0.1, 1.0))
         def repay_receivable(self, pick, part):
-            open_ = [
-                r
-                for r in self.rids
-                if receivables.receivable(r).status in (ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED)
-                and chain.pending_timestamp <= receivables.receivable(r).dueDate + receivables.gracePeriod()
-            ]
+            last_day = chain.pending_timestamp - reads.receivables.gracePeriod()
+            open_ = [(rid, r) for rid, r in self._open_receivables() if last_day <= r.dueDate]
             if open_:
-                rid = open_[pick % len(open_)]
-                r = receivables.receivable(rid)
+                rid, r = open_[pick % len(open_)]
                 receivables.repay(rid, max(1, int((r.amount - r.repaid) * part)), sender=debtor)
 
         @rule(pick=st.integers(0, 10**6))
         def default_receivable(self, pick):
-            overdue = [
-                r
-                for r in self.rids
-                if receivables.receivable(r).status in (ReceivableStatus.ACTIVE, ReceivableStatus.FINANCED)
-                and chain.pending_timestamp > receivables.receivable(r).dueDate + receivables.gracePeriod()
-            ]
+            last_day = chain.pending_timestamp - reads.receivables.gracePeriod()
+            overdue = [rid for rid, r in self._open_receivables() if r.dueDate < last_day]
             if overdue:
                 receivables.markDefaulted(overdue[pick % len(overdue)], sender=bank)
 
@@ -108,13 +112,13 @@ def machine(
 
         @rule(part=st.floats(0.05, 1.0))
         def draw(self, part):
-            line = credit_line.lineOf(merchant)
+            line = reads.credit_line.lineOf(merchant)
             room = max(0, line.limit - line.drawn)
             if (
                 line.status != LineStatus.ACTIVE
                 or room == 0
                 or chain.pending_timestamp > line.scoredAt + 30 * DAY
-                or token.balanceOf(pool) < room
+                or reads.token.balanceOf(pool) < room
             ):
                 return
             amount = max(1, int(room * part))
@@ -123,9 +127,9 @@ def machine(
 
         @rule(part=st.floats(0.05, 1.0))
         def repay_credit(self, part):
-            line = credit_line.lineOf(merchant)
+            line = reads.credit_line.lineOf(merchant)
             owed = line.drawn + line.interest
-            amount = min(int(owed * part) + 1, owed, token.balanceOf(merchant))
+            amount = min(int(owed * part) + 1, owed, reads.token.balanceOf(merchant))
             if amount > 0:
                 tx = credit_line.repay(amount, sender=merchant)
                 self.principal -= tx.events.filter(credit_line.Repaid)[0].principalPaid
@@ -150,7 +154,7 @@ def machine(
         def report_usage(self, pick, hours, flags):
             if self.leases:
                 lease_id = self.leases[pick % len(self.leases)]
-                row = lease.leaseOf(lease_id)
+                row = reads.lease.leaseOf(lease_id)
                 period = max(0, (chain.pending_timestamp - row.start) // row.periodSeconds)
                 self._submit(IOT_FEED, lease_payload([pack_lease_word(lease_id, period, hours * 100, flags)]))
 
@@ -166,11 +170,11 @@ def machine(
         @rule(pick=st.integers(0, 10**6))
         def assign_and_finance(self, pick):
             for lease_id in self.leases[pick % max(1, len(self.leases)) :]:
-                row = lease.leaseOf(lease_id)
+                row = reads.lease.leaseOf(lease_id)
                 if row.status != LeaseStatus.ACTIVE:
                     continue
                 lease.bill(lease_id, sender=bank)
-                for k in range(lease.leaseOf(lease_id).billed):
+                for k in range(reads.lease.leaseOf(lease_id).billed):
                     (_, rent, paid), due_at, assigned, _ = lease.periodOf(lease_id, k)
                     if not assigned and paid == 0 and rent > 0 and chain.pending_timestamp < due_at:
                         tx = lease.assignPeriod(lease_id, k, sender=supplier)
@@ -187,7 +191,7 @@ def machine(
                 return
             lease_id = self.leases[pick % len(self.leases)]
             lease.bill(lease_id, sender=bank)
-            row = lease.leaseOf(lease_id)
+            row = reads.lease.leaseOf(lease_id)
             if row.status in (LeaseStatus.FROZEN, LeaseStatus.DEFAULTED):
                 lease.recall(lease_id, sender=bank)
             elif row.status == LeaseStatus.ACTIVE and row.settled == row.periods:
@@ -210,26 +214,27 @@ def machine(
 
         @invariant()
         def no_token_is_created_or_lost(self):
-            assert sum(token.balanceOf(w) for w in self.wallets) == self.total
+            assert sum(reads.token.balanceOf(w) for w in self.wallets) == self.total
 
         @invariant()
         def the_lease_contract_holds_exactly_the_running_deposits(self):
-            held = sum(lease.leaseOf(i).deposit for i in self.leases if lease.leaseOf(i).status in HOLDING)
-            assert token.balanceOf(lease) == held
+            rows = [reads.lease.leaseOf(i) for i in self.leases]
+            held = sum(row.deposit for row in rows if row.status in HOLDING)
+            assert reads.token.balanceOf(lease) == held
 
         @invariant()
         def exposure_is_the_financed_outstanding_within_the_limit(self):
-            terms = receivables.debtorTerms(debtor)
+            terms = reads.receivables.debtorTerms(debtor)
             financed = 0
             for rid in self.rids:
-                r = receivables.receivable(rid)
+                r = reads.receivables.receivable(rid)
                 if r.status in (ReceivableStatus.FINANCED, ReceivableStatus.DEFAULTED) and r.financed:
                     financed += r.amount - r.repaid
             assert terms.exposure == financed <= terms.limit
 
         @invariant()
         def principal_is_drawn_net_of_principal_repaid(self):
-            assert credit_line.lineOf(merchant).drawn == self.principal
+            assert reads.credit_line.lineOf(merchant).drawn == self.principal
 
     return ThreeProducts
 
