@@ -366,6 +366,8 @@ def test_a_line_the_credit_line_refuses_is_left_out_alone(world):
     # another instance (its own state file) moved M000007's score ahead of this data: that line alone is refused
     other = world.wallets["M000007"]
     terms = f.lineOf(other).call()
+    world.w3.provider.make_request("evm_increaseTime", [60])  # a fresher export must be newer than every score
+    world.w3.provider.make_request("evm_mine", [])
     later = world.w3.eth.get_block("latest")["timestamp"]
     word = pack_credit_word(other, terms.limit // UNIT // 2, terms.score, min(terms.rateBps, rate - 1))
     state = Path(world.args[world.args.index("--state") + 1])
