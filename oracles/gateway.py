@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import requests
-from eth_account.messages import SignableMessage, encode_typed_data
+from eth_account.messages import SignableMessage
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import TxReceipt
 
-from backend.core.chain import send
+from backend.core.chain import event_logs, send
+from backend.core.eip712 import typed_message
 from backend.core.errors import ChainError, TransactionFailed
 from backend.core.manifest import Manifest
 from oracles.errors import OracleError
@@ -77,26 +78,14 @@ class ReportDomain:
 
 def report_message(domain: ReportDomain, feed: bytes, sequence: int, as_of: int, payload: bytes) -> SignableMessage:
     """The report as EIP-712 typed data, built here from its parts (the payload hashed here too)."""
-    return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Report": REPORT_TYPE,
-            },
-            "primaryType": "Report",
-            "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
-                "chainId": domain.chain_id,
-                "verifyingContract": domain.gateway,
-            },
-            "message": {"feed": feed, "sequence": sequence, "asOf": as_of, "payloadHash": Web3.keccak(payload)},
-        }
+    return typed_message(
+        DOMAIN_NAME,
+        DOMAIN_VERSION,
+        domain.chain_id,
+        domain.gateway,
+        "Report",
+        REPORT_TYPE,
+        {"feed": feed, "sequence": sequence, "asOf": as_of, "payloadHash": Web3.keccak(payload)},
     )
 
 
@@ -138,8 +127,10 @@ class ReportPublisher:
     A report's as-of time is the time of the data it was computed from, given to :meth:`publish` and
     signed unchanged on every retry; a report that aged out before it could be sent is dropped, never
     re-stamped. Its :attr:`metrics` count reports sent, confirmed and dropped, and the outbox's depth.
-    Reports are signed by this oracle's operator key (k = 1; with k > 1 the other operators'
-    signatures must be gathered before :meth:`publish`, which this daemon does not do yet).
+    Reports are signed by this oracle's operator key alone (k = 1), or, with a `cosigner`
+    (:class:`oracles.cosign.CoSigner`), by the feed's quorum of operators, gathered before the report is
+    recorded. A co-signed report is never renumbered (its signatures are for its sequence): if another
+    report takes that sequence it is discarded, and its items are recomputed on the next cycle.
     """
 
     def __init__(
@@ -153,8 +144,10 @@ class ReportPublisher:
         retries: int = 5,
         backoff: float = 0.5,
         metrics: OracleMetrics | None = None,
+        cosigner=None,
     ) -> None:
         self.w3, self.manifest, self.signer, self.outbox, self.feed = w3, manifest, signer, outbox, feed
+        self.cosigner = cosigner
         self.metrics = metrics or OracleMetrics("oracle")
         self.gateway = manifest.contract(w3, "OracleGateway")
         self.domain = ReportDomain.of(manifest)
@@ -173,8 +166,11 @@ class ReportPublisher:
         route = self._retry(self.gateway.functions.feeds(feed).call)
         if int(route.consumer, 16) == 0:
             raise OracleError(f"feed 0x{feed.hex()} is not configured on the gateway: run `yinqi deploy`")
-        if route.quorum > 1:
-            raise OracleError(f"feed 0x{feed.hex()} needs {route.quorum} signatures; this oracle signs alone (k = 1)")
+        if route.quorum > 1 and cosigner is None:
+            raise OracleError(
+                f"feed 0x{feed.hex()} needs {route.quorum} signatures; this oracle signs alone (k = 1) "
+                "unless it co-signs with the feed's other operators (--cosign-broker)"
+            )
 
     def recover(self) -> int:
         """Settle every pending report, oldest first (a previous run's, or one whose send failed); how
@@ -189,11 +185,12 @@ class ReportPublisher:
             report, route = pending[0], self._route()
             last = route.lastSequence
             if report.sequence <= last and self._applied(report):
-                self.outbox.confirm(report)  # it landed before we could record it
-                self.metrics.reports_confirmed.inc()
+                self._confirmed(report)  # it landed before we could record it
                 settled += 1
             elif too_old(report.as_of, self.chain_now(), route.maxAge):
                 self._expire(report, route.maxAge)
+            elif report.signatures and report.sequence != last + 1:
+                self._supersede(report)
             elif report.sequence != last + 1:  # another report took its sequence, or a gap (a reorg, a new gateway)
                 log.warning("pending reports renumbered from %d (chain at %d)", report.sequence, last)
                 self.outbox.renumber(self.feed, last + 1)
@@ -226,14 +223,21 @@ class ReportPublisher:
                 "an item's time must not go backwards"
             )
         sequence = self.outbox.next_sequence(self.feed, route.lastSequence)
-        report = self.outbox.enqueue(self.feed, sequence, as_of, payload, items)
+        signatures = ()
+        if self.cosigner is not None:
+            as_of, signatures = self.cosigner.gather_blocking(sequence, as_of, payload, items, floor_as_of=newest)
+            failpoint("cosign.after_quorum")  # a leader killed here: the next slot's leader lands the sequence
+        report = self.outbox.enqueue(self.feed, sequence, as_of, payload, items, signatures)
         self.metrics.outbox_pending.inc()
         failpoint("publish.after_enqueue")
         self._deliver(report)
 
     def _deliver(self, report) -> None:
-        """Sign and send a report that carries the feed's next sequence, and confirm it."""
-        signatures = sign_report(self.domain, self.feed, report.sequence, report.as_of, report.payload, [self.signer])
+        """Sign (unless co-signed already) and send a report that carries the feed's next sequence, and
+        confirm it. A co-signed report whose sequence another report took meanwhile is discarded."""
+        signatures = list(report.signatures) or sign_report(
+            self.domain, self.feed, report.sequence, report.as_of, report.payload, [self.signer]
+        )
         self.metrics.reports_sent.inc()
         try:
             self._retry(
@@ -258,12 +262,16 @@ class ReportPublisher:
                 self.metrics.reports_dropped.labels(reason="refused").inc()
                 self.metrics.outbox_pending.dec()
                 raise ReportRejected(f"report {report.sequence} refused by the consumer ({error}); dropped") from exc
+            elif report.signatures and error and error.startswith(("Gateway", "ECDSA")):
+                # a co-signed report the gateway refuses (its sequence taken by another operator's
+                # report, a signature it cannot use): its signatures are for this sequence and as-of
+                # only, so sending it again cannot help; it is dropped, and its items recomputed
+                self._supersede(report, error)
+                return
             else:
                 raise
         failpoint("publish.after_send")
-        self.outbox.confirm(report)
-        self.metrics.reports_confirmed.inc()
-        self.metrics.outbox_pending.dec()
+        self._confirmed(report)
         log.info("report %d on chain: %d items", report.sequence, len(report.items))
 
     def _expire(self, report, max_age: int) -> None:
@@ -282,6 +290,54 @@ class ReportPublisher:
             max_age,
             dropped - 1,
         )
+
+    def _supersede(self, report, error: str = "GatewaySequenceNotNext") -> None:
+        """Drop a co-signed report the gateway will not take: another report took its sequence, or
+        (`error`) one of its signatures is unusable. Its items are recomputed next cycle from what the
+        chain then says."""
+        self.outbox.discard(report)
+        reason = "superseded" if error == "GatewaySequenceNotNext" else "refused"
+        self.metrics.reports_dropped.labels(reason=reason).inc()
+        self.metrics.outbox_pending.dec()
+        log.warning("co-signed report %d dropped (%s); its items are recomputed", report.sequence, error)
+
+    def sync(self, payload_of: Callable, items_of: Callable[[bytes], dict[str, str]]) -> int:
+        """Bring the outbox up to date with the reports the gateway accepted on this feed since the last
+        sync, whoever led them: one of our pending reports is confirmed; any other is recorded with the
+        items `items_of(payload)` sets, the payload read from the consumer's own event in the same
+        transaction (`payload_of(receipt, accepted_event)`), never from the submitter's calldata, and
+        checked against the hash the gateway accepted. How many reports it read."""
+        start = self.outbox.sync_cursor(self.feed)
+        start = self.manifest.record("OracleGateway").block if start is None else start
+        end = self._retry(lambda: self.w3.eth.block_number)
+        if start > end:
+            return 0
+        accepted = self._retry(
+            lambda: event_logs([self.gateway.events.ReportAccepted()], start, end, argument_filters={"feed": self.feed})
+        )
+        pending = {r.sequence: r for r in self.outbox.pending(self.feed)}
+        for event in accepted:
+            args = event["args"]
+            ours = pending.get(args["sequence"])
+            if ours is not None and Web3.keccak(ours.payload) == bytes(args["payloadHash"]):
+                self._confirmed(replace(ours, as_of=args["asOf"]))  # as the chain has it
+                continue
+            receipt = self._retry(lambda tx=event["transactionHash"]: self.w3.eth.get_transaction_receipt(tx))
+            payload = payload_of(receipt, event)
+            if payload is None or Web3.keccak(payload) != bytes(args["payloadHash"]):
+                raise OracleError(
+                    f"report {args['sequence']} of feed 0x{self.feed.hex()}: its consumer's record of the "
+                    "payload does not match the hash the gateway accepted"
+                )
+            self.outbox.record_applied(self.feed, args["asOf"], items_of(payload))
+        self.outbox.set_sync_cursor(self.feed, end + 1)
+        return len(accepted)
+
+    def _confirmed(self, report) -> None:
+        """Mark a pending report on chain (counted once, whichever thread saw it first)."""
+        if self.outbox.confirm(report):
+            self.metrics.reports_confirmed.inc()
+            self.metrics.outbox_pending.dec()
 
     def _applied(self, report) -> bool:
         """Whether the chain applied this very report at its sequence (the gateway's own record: the

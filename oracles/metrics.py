@@ -13,6 +13,11 @@ Each daemon has its own registry and prefix (``yinqi_credit_oracle_…``, ``yinq
 - ``inputs_rejected_total{reason}``: consents, messages and report items refused, by reason.
 - ``loop_errors_total{loop}``: loop iterations or cycles that raised (logged with their traceback; the
   daemon goes on).
+- Co-signing (:mod:`oracles.cosign`): ``cosign_rounds_total{outcome}`` (rounds this operator led:
+  ``agreed`` or ``no_quorum``); ``cosign_refusals_total{reason}`` (proposals it refused, and why);
+  ``cosign_refusals_received_total{reason}`` (its proposals others refused);
+  ``cosign_proposals_ignored_total{reason}`` (network messages dropped unanswered: a bad signature,
+  not an operator, another feed, not the slot's leader, a stale sequence, …).
 """
 
 from __future__ import annotations
@@ -25,6 +30,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 log = logging.getLogger(__name__)
 
 
+COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {  # attribute (and exposed name) → (help, labels)
+    "reports_sent": ("Reports handed to the gateway, each attempt", ()),
+    "reports_confirmed": ("Reports the chain applied", ()),
+    "reports_dropped": ("Pending reports discarded, by reason", ("reason",)),
+    "inputs_rejected": ("Inputs refused (consents, messages, report items), by reason", ("reason",)),
+    "loop_errors": ("Loop iterations or cycles that raised, by loop", ("loop",)),
+    "cosign_rounds": ("Co-signing rounds this operator led, by outcome", ("outcome",)),
+    "cosign_refusals": ("Proposals this operator refused to sign, by reason", ("reason",)),
+    "cosign_refusals_received": ("Refusals of this operator's proposals, by reason", ("reason",)),
+    "cosign_proposals_ignored": ("Network messages ignored without an answer, by reason", ("reason",)),
+}
+
+
 class OracleMetrics:
     """One daemon's metrics, in a registry of its own (so tests and two daemons in one process never
     mix them)."""
@@ -33,23 +51,11 @@ class OracleMetrics:
         self.registry = CollectorRegistry()
         self.prefix = prefix = f"yinqi_{daemon}"
         r = self.registry
-        self.reports_sent = Counter(f"{prefix}_reports_sent", "Reports handed to the gateway, each attempt", registry=r)
-        self.reports_confirmed = Counter(f"{prefix}_reports_confirmed", "Reports the chain applied", registry=r)
-        self.reports_dropped = Counter(
-            f"{prefix}_reports_dropped", "Pending reports discarded, by reason", ["reason"], registry=r
-        )
+        for attribute, (doc, labels) in COUNTERS.items():
+            setattr(self, attribute, Counter(f"{prefix}_{attribute}", doc, list(labels), registry=r))
         self.outbox_pending = Gauge(f"{prefix}_outbox_pending_reports", "Reports signed, not yet settled", registry=r)
         self.data_lag = Gauge(
             f"{prefix}_data_lag_seconds", "The chain's time minus the as-of time of the newest data", registry=r
-        )
-        self.inputs_rejected = Counter(
-            f"{prefix}_inputs_rejected",
-            "Inputs refused (consents, messages, report items), by reason",
-            ["reason"],
-            registry=r,
-        )
-        self.loop_errors = Counter(
-            f"{prefix}_loop_errors", "Loop iterations or cycles that raised, by loop", ["loop"], registry=r
         )
 
     def rejected(self, by_reason: Mapping[str, int]) -> None:

@@ -2,7 +2,8 @@
 marked confirmed only when the chain has it; what was last confirmed per item (a merchant, a device)
 is kept beside it. With the gateway's sequence per feed this gives exactly-once: a report is either on
 chain (the gateway accepted its payload at its sequence) or still pending here, sent again — under a
-new sequence if another report took its old one — before anything newer. A report keeps the as-of time
+new sequence if another report took its old one (a co-signed report, whose signatures are for its
+sequence, is dropped instead and recomputed) — before anything newer. A report keeps the as-of time
 it was recorded with (its data's); once too old to send, it is dropped with everything after it.
 """
 
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS reports (
     payload   BLOB    NOT NULL,
     items     TEXT    NOT NULL,  -- JSON {item key: value} this report sets
     status    TEXT    NOT NULL CHECK (status IN ('pending', 'confirmed')),
+    signatures TEXT   NOT NULL DEFAULT '[]',  -- JSON hex: the operators' signatures of a co-signed report
     PRIMARY KEY (feed, sequence)
 );
 CREATE TABLE IF NOT EXISTS confirmed (
@@ -31,6 +33,19 @@ CREATE TABLE IF NOT EXISTS confirmed (
     value TEXT    NOT NULL,
     as_of INTEGER NOT NULL DEFAULT 0,  -- the as-of time of the report that last set it
     PRIMARY KEY (feed, item)
+);
+CREATE TABLE IF NOT EXISTS sync (
+    feed       BLOB    PRIMARY KEY,
+    next_block INTEGER NOT NULL  -- the first block whose accepted reports are not read yet
+);
+CREATE TABLE IF NOT EXISTS endorsements (  -- what this operator's key signed for other leaders
+    feed         BLOB    NOT NULL,
+    sequence     INTEGER NOT NULL,
+    attempt      INTEGER NOT NULL,
+    payload_hash BLOB    NOT NULL,
+    as_of        INTEGER NOT NULL,
+    items        TEXT    NOT NULL,
+    signed_at    INTEGER NOT NULL
 );
 """
 
@@ -42,6 +57,7 @@ class PendingReport:
     as_of: int
     payload: bytes
     items: dict[str, str]
+    signatures: tuple[bytes, ...] = ()  # a co-signed report's, gathered before it was recorded
 
 
 class Outbox:
@@ -54,6 +70,8 @@ class Outbox:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(confirmed)")}
         if "as_of" not in columns:  # an outbox written before heartbeats
             self._db.execute("ALTER TABLE confirmed ADD COLUMN as_of INTEGER NOT NULL DEFAULT 0")
+        if "signatures" not in {row[1] for row in self._db.execute("PRAGMA table_info(reports)")}:  # before co-signing
+            self._db.execute("ALTER TABLE reports ADD COLUMN signatures TEXT NOT NULL DEFAULT '[]'")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -82,12 +100,15 @@ class Outbox:
 
     def pending(self, feed: bytes) -> list[PendingReport]:
         rows = self._db.execute(
-            "SELECT sequence, as_of, payload, items FROM reports "
+            "SELECT sequence, as_of, payload, items, signatures FROM reports "
             "WHERE feed = ? AND status = 'pending' ORDER BY sequence",
             (feed,),
         )
         return [
-            PendingReport(feed, seq, as_of, bytes(payload), json.loads(items)) for seq, as_of, payload, items in rows
+            PendingReport(
+                feed, seq, as_of, bytes(payload), json.loads(items), tuple(map(bytes.fromhex, json.loads(sig)))
+            )
+            for seq, as_of, payload, items, sig in rows
         ]
 
     def next_sequence(self, feed: bytes, chain_last: int) -> int:
@@ -101,7 +122,8 @@ class Outbox:
 
     def renumber(self, feed: bytes, start: int) -> None:
         """Give the pending reports, in their order, the sequences start, start + 1, … (another report
-        took theirs, or the chain's sequence is behind them); confirmed rows in the way are forgotten."""
+        took theirs, or the chain's sequence is behind them); confirmed rows in the way are forgotten.
+        Signatures are over the old sequence, so they are cleared."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -117,7 +139,8 @@ class Outbox:
                     )
                 for offset, (old,) in enumerate(rows):
                     self._db.execute(
-                        "UPDATE reports SET sequence = ? WHERE feed = ? AND sequence = ?", (start + offset, feed, -old)
+                        "UPDATE reports SET sequence = ?, signatures = '[]' WHERE feed = ? AND sequence = ?",
+                        (start + offset, feed, -old),
                     )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -141,29 +164,84 @@ class Outbox:
                 (report.feed, report.sequence),
             ).rowcount
 
-    def enqueue(self, feed: bytes, sequence: int, as_of: int, payload: bytes, items: dict[str, str]) -> PendingReport:
+    def enqueue(
+        self,
+        feed: bytes,
+        sequence: int,
+        as_of: int,
+        payload: bytes,
+        items: dict[str, str],
+        signatures: Iterable[bytes] = (),
+    ) -> PendingReport:
+        signatures = tuple(signatures)
         with self._lock:
             self._db.execute(
-                "INSERT INTO reports (feed, sequence, as_of, payload, items, status) VALUES (?, ?, ?, ?, ?, 'pending')",
-                (feed, sequence, as_of, payload, json.dumps(items)),
+                "INSERT INTO reports (feed, sequence, as_of, payload, items, status, signatures) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                (feed, sequence, as_of, payload, json.dumps(items), json.dumps([s.hex() for s in signatures])),
             )
-        return PendingReport(feed, sequence, as_of, payload, items)
+        return PendingReport(feed, sequence, as_of, payload, items, signatures)
 
-    def confirm(self, report: PendingReport) -> None:
-        """Mark the report on chain and record what it set, in one transaction."""
+    def confirm(self, report: PendingReport) -> bool:
+        """Mark the report on chain and record what it set, in one transaction; whether it was still
+        pending (a report two threads confirm is counted once)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
-                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ?",
+                changed = self._db.execute(
+                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ? AND status = 'pending'",
                     (report.feed, report.sequence),
-                )
-                self._db.executemany(
-                    "INSERT INTO confirmed (feed, item, value, as_of) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (feed, item) DO UPDATE SET value = excluded.value, as_of = excluded.as_of",
-                    [(report.feed, item, value, report.as_of) for item, value in report.items.items()],
-                )
+                ).rowcount
+                if changed:
+                    self._set_confirmed(report.feed, report.as_of, report.items)
+                self._db.execute("COMMIT")
+                return bool(changed)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def record_applied(self, feed: bytes, as_of: int, items: dict[str, str]) -> None:
+        """Record what a report another operator landed set (read from the chain, never from its word)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._set_confirmed(feed, as_of, items)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _set_confirmed(self, feed: bytes, as_of: int, items: dict[str, str]) -> None:
+        self._db.executemany(
+            "INSERT INTO confirmed (feed, item, value, as_of) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (feed, item) DO UPDATE SET value = excluded.value, as_of = excluded.as_of",
+            [(feed, item, value, as_of) for item, value in items.items()],
+        )
+
+    def sync_cursor(self, feed: bytes) -> int | None:
+        """The first block whose accepted reports of `feed` were not read yet (None: never synced)."""
+        row = self._db.execute("SELECT next_block FROM sync WHERE feed = ?", (feed,)).fetchone()
+        return row[0] if row else None
+
+    def set_sync_cursor(self, feed: bytes, next_block: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO sync VALUES (?, ?) ON CONFLICT (feed) DO UPDATE SET next_block = excluded.next_block",
+                (feed, next_block),
+            )
+
+    def record_endorsement(self, proposal, signed_at: int) -> None:
+        """Keep what this operator's key is about to sign for a leader's `proposal` (an audit trail)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO endorsements VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    proposal.feed,
+                    proposal.sequence,
+                    proposal.attempt,
+                    proposal.payload_hash,
+                    proposal.as_of,
+                    json.dumps(proposal.items),
+                    signed_at,
+                ),
+            )

@@ -47,6 +47,25 @@ def credit_oracle() -> None:
 @click.option("--interval", type=click.FloatRange(0.1), default=60.0, show_default=True, help="Seconds between cycles.")
 @click.option("--batch-size", type=click.IntRange(1, 500), default=100, show_default=True)
 @click.option("--once", is_flag=True, help="Run one cycle and stop.")
+@click.option(
+    "--reasons",
+    "reasons_path",
+    default=None,
+    help="Where each merchant's decision and reasons are written [$YINQI_HOME/credit/reasons.json].",
+)
+@click.option(
+    "--cosign-broker",
+    default=None,
+    metavar="HOST:PORT",
+    help="The operators' MQTT broker: co-sign each report with the feed's other operators (k-of-n).",
+)
+@click.option(
+    "--round-seconds",
+    type=click.FloatRange(0.5),
+    default=10.0,
+    show_default=True,
+    help="Co-signing slot: each operator leads one in turn.",
+)
 @metrics_options
 @pass_cli
 def credit_oracle_run(
@@ -60,6 +79,9 @@ def credit_oracle_run(
     interval: float,
     batch_size: int,
     once: bool,
+    reasons_path: str | None,
+    cosign_broker: str | None,
+    round_seconds: float,
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
@@ -71,13 +93,15 @@ def credit_oracle_run(
         model_dir=Path(model_dir),
         policy=Path(policy_path) if policy_path else DEFAULT_POLICY,
         state=Path(state) if state else settings.home / "credit-oracle.sqlite",
-        reasons=settings.home / "credit" / "reasons.json",
+        reasons=Path(reasons_path) if reasons_path else settings.home / "credit" / "reasons.json",
         signer=signer,
         interval=interval,
         batch_size=batch_size,
         once=once,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        cosign_broker=cosign_broker,
+        round_seconds=round_seconds,
         settings=settings,
     )
     asyncio.run(run(config))

@@ -26,6 +26,17 @@ log = logging.getLogger(__name__)
 RECEIPT_TIMEOUT = 120.0
 GAS_MARGIN_PERCENT = 125  # the gas limit sent, as a share of the node's estimate
 MAX_TX_GAS = 2**24  # the most gas one transaction may ask for (EIP-7825)
+BLOCKS_PER_REQUEST = 5_000  # blocks one eth_getLogs request spans: below common providers' range limits
+
+
+def event_logs(events, start: int, end: int, **filters) -> list:
+    """Every log of `events` (web3 contract events) from block `start` to `end`, in chain order, read
+    :data:`BLOCKS_PER_REQUEST` blocks at a time; `filters` are ``argument_filters``."""
+    found = []
+    for first in range(start, end + 1, BLOCKS_PER_REQUEST):
+        last = min(first + BLOCKS_PER_REQUEST - 1, end)
+        found += [e for event in events for e in event.get_logs(from_block=first, to_block=last, **filters)]
+    return sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
 
 def rpc_chain_id(url: str, timeout: float = 2.0) -> int | None:

@@ -14,17 +14,14 @@ from typing import Any
 
 from web3 import Web3
 
+from backend.core.eip712 import DOMAIN_TYPE
+
 SCOPE = "Yinqi: score my operating data for a revolving credit line"
 DOMAIN_NAME = "Yinqi credit consent"
 DOMAIN_VERSION = "2"  # 2: the domain names the CreditLine; the nonce is the one it keeps
 PRIMARY_TYPE = "Consent"
 CONSENT_TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": DOMAIN_TYPE,
     PRIMARY_TYPE: [
         {"name": "merchant", "type": "address"},
         {"name": "merchantId", "type": "string"},

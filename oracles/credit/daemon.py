@@ -4,6 +4,10 @@ Each cycle: read the merchants' monthly data (CSVs in a directory, or SQLite), k
 EIP-712 consent verifies, score them (model + policy), and publish the lines that differ from what
 is on chain or pending, in batches, through the gateway. The outbox makes a crash or ``kill -9`` at
 any point followed by a restart lose and duplicate nothing.
+
+With a co-signing broker (k-of-n, :mod:`oracles.cosign`) each cycle also reads the reports the other
+operators landed, records what it would send (:class:`~oracles.credit.agree.CreditObservation`, what
+it signs for other leaders), and publishes only in the slots it leads.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import json
 import logging
 import signal
 import sqlite3
+import threading
+import time
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +34,15 @@ from backend.core.config import Settings
 from backend.core.feeds import CREDIT_FEED
 from backend.core.manifest import Manifest
 from backend.core.money import UNIT
+from oracles.cosign import CoSigner, NoQuorum, NotLeader, Proposal, Verdict
+from oracles.credit.agree import (
+    CreditObservation,
+    ObservedLine,
+    applied_payload,
+    check_credit,
+    credit_items,
+    merkle_root,
+)
 from oracles.credit.consent import ConsentError, Refusal, read_file, verify
 from oracles.credit.features import merchant_features
 from oracles.credit.identity import ConsentLedger, ConsentSeen, MerchantRecords, lapse_of
@@ -55,6 +71,8 @@ class CreditOracleConfig:
     once: bool = False  # one cycle, then stop
     metrics_port: int | None = None  # serve Prometheus metrics on this port (None: not served)
     metrics_host: str = "127.0.0.1"
+    cosign_broker: str | None = None  # HOST:PORT of the operators' MQTT broker (None: signs alone, k = 1)
+    round_seconds: float = 10.0  # a co-signing slot: each operator leads one in turn
     settings: Settings = field(default_factory=Settings.from_env)
 
 
@@ -74,6 +92,8 @@ class CycleReport:
     changed: int = 0
     reports: int = 0
     data_age: int | None = None  # seconds the oldest consenting merchant's data is behind the chain's clock
+    led: bool = True  # this operator may publish this cycle (it signs alone, or leads the slot)
+    unsigned: int = 0  # lines whose round ended without the quorum (or outside the slot): the cycle stopped
 
 
 class CreditOracle:
@@ -89,7 +109,23 @@ class CreditOracle:
         self.ledger = ConsentLedger(config.state)
         signer = signer_from_spec(config.signer, self.manifest.chain_id)
         self.metrics = OracleMetrics("credit_oracle")
-        self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, CREDIT_FEED, metrics=self.metrics)
+        self.observation: CreditObservation | None = None  # the last cycle's: what this operator co-signs
+        self._cycle_seconds = 0.0  # how long the last cycle took
+        self.cosigner, self._sync_lock = None, threading.Lock()
+        if config.cosign_broker:
+            self.cosigner = CoSigner(
+                self.w3,
+                self.manifest,
+                signer,
+                CREDIT_FEED,
+                config.state,
+                self._agree,
+                round_seconds=config.round_seconds,
+                metrics=self.metrics,
+            )
+        self.publisher = ReportPublisher(
+            self.w3, self.manifest, signer, self.outbox, CREDIT_FEED, metrics=self.metrics, cosigner=self.cosigner
+        )
         if recovered := self.publisher.recover():
             log.info("settled %d report(s) left pending by the last run", recovered)
 
@@ -99,10 +135,17 @@ class CreditOracle:
 
     def cycle(self) -> CycleReport:
         """One cycle (see the module's description); its counts also go to :attr:`metrics`."""
-        report = CycleReport()
+        report, started = CycleReport(), time.monotonic()
         try:
             return self._cycle(report)
+        except (NoQuorum, NotLeader) as exc:
+            log.warning("cycle stopped: %s", exc)
+            return report
+        except Exception:
+            self.observation = None  # a failed cycle observed nothing: sign nothing until one succeeds
+            raise
         finally:
+            self._cycle_seconds = time.monotonic() - started
             self.metrics.rejected(report.refused_by_reason | {"line_refused": report.refused_lines})
             if report.data_age is not None:
                 self.metrics.data_lag.set(report.data_age)
@@ -115,10 +158,14 @@ class CreditOracle:
         consenting = history["merchant_id"].isin(consents)
         history, written = history[consenting], written[consenting]
         report.consented = history["merchant_id"].nunique()
+        if self.cosigner is not None:
+            self._sync()
+            report.led = self.cosigner.leads_now()
         self.publisher.recover()  # nothing stays pending: what it drops as too old is recomputed below
         bounds = self._bounds()
         max_age = self.publisher.max_age()
-        self._honour_lapses(set(consents.values()), now, bounds, max_age, report)
+        observed: dict[str, ObservedLine] = {}
+        cuts = self._honour_lapses(set(consents.values()), now, bounds, max_age, report, observed)
         # each merchant's data is as of the newest file holding its rows (a file stamped in the future: now)
         as_of = written.groupby(history["merchant_id"]).max().clip(upper=now).astype(int)
         fresh = as_of[[not too_old(t, now, max_age) for t in as_of]] if len(as_of) else as_of
@@ -144,21 +191,51 @@ class CreditOracle:
                 continue
             limit, rate = self._within(bounds, d, report)
             word = pack_credit_word(address, limit, d.decision.score, rate)
+            leaf = None
+            if self.cosigner is not None:
+                leaf = _feature_leaf(address, features.loc[d.merchant_id])
+                observed[address] = ObservedLine(word, leaf, data_as_of)
             # a heartbeat re-sends an unchanged line once half its score age has passed — if newer data came
             heartbeat = known.get(address) == hex(word) and sent_as_of[address] < min(heartbeat_due, data_as_of)
             if known.get(address) != hex(word) or heartbeat:
-                line = (address, word, _feature_leaf(address, features.loc[d.merchant_id]))
+                line = (address, word, leaf or _feature_leaf(address, features.loc[d.merchant_id]))
                 by_as_of.setdefault(data_as_of, []).append(line)
                 report.heartbeats += heartbeat
                 report.changed += 1
         self._write_reasons(decisions, consents)
-        for data_as_of, lines in sorted(by_as_of.items()):
-            self._publish(lines, data_as_of, report)
+        # what this operator co-signs from now on: every line it would send, before it sends any
+        self.observation = CreditObservation(bytes.fromhex(self.model.sha256), observed, time.monotonic())
+        for batches in (cuts, by_as_of):
+            for data_as_of, lines in sorted(batches.items()):
+                self._publish(lines, data_as_of, report)
         return report
+
+    def _agree(self, proposal: Proposal) -> Verdict:
+        """The co-signer's check of another leader's proposal, against this operator's last observation
+        and what the chain has confirmed up to now (synced first: a report landed since this cycle began
+        is not signed again)."""
+        observation = self.observation
+        if observation is not None and time.monotonic() - observation.observed_at > self._observation_max_age():
+            return Verdict(False, "stale_observation")  # our cycles stopped: we no longer know what we would send
+        self._sync()
+        confirmed, confirmed_as_of = self.outbox.confirmed_values(CREDIT_FEED), self.outbox.confirmed_as_of(CREDIT_FEED)
+        return check_credit(observation, proposal, confirmed, confirmed_as_of)
+
+    def _observation_max_age(self) -> float:
+        """How old an observation may be when co-signing: two cycles (interval and the last cycle's
+        length) and a slot; older means this operator's cycles stopped or fail."""
+        return 2 * (self.config.interval + self._cycle_seconds) + self.config.round_seconds
+
+    def _sync(self) -> None:
+        """Record the reports the other operators landed (from the cycle, or from the co-signer's checks)."""
+        with self._sync_lock:
+            self.publisher.sync(partial(applied_payload, self.credit_line), credit_items)
 
     def _publish(self, lines: list[tuple[str, int, bytes]], as_of: int, report: CycleReport) -> None:
         """Put `lines` (address, word, features leaf) on chain as of `as_of`, in batches of ascending
-        merchants (as the CreditLine takes them)."""
+        merchants (as the CreditLine takes them); nothing while another operator leads the slot."""
+        if not report.led:
+            return
         lines = sorted(lines, key=lambda item: int(item[0], 16))
         size = self.config.batch_size
         for start in range(0, len(lines), size):
@@ -175,6 +252,9 @@ class CreditOracle:
         )
         try:
             self.publisher.publish(payload, {address: hex(word) for address, word, _ in batch}, as_of=as_of)
+        except (NoQuorum, NotLeader):
+            report.unsigned += len(batch)
+            raise
         except ReportRejected as exc:
             if len(batch) == 1:
                 log.error("the line of %s was refused by the CreditLine and left out: %s", batch[0][0], exc)
@@ -218,15 +298,23 @@ class CreditOracle:
         tmp.replace(path)
 
     def _honour_lapses(
-        self, consenting: set[str], now: int, bounds: tuple[int, int], max_age: int, report: CycleReport
-    ) -> None:
+        self,
+        consenting: set[str],
+        now: int,
+        bounds: tuple[int, int],
+        max_age: int,
+        report: CycleReport,
+        observed: dict[str, ObservedLine],
+    ) -> dict[int, list[tuple[str, int, bytes]]]:
         """Lines with a limit whose consent the chain says is over — the merchant revoked it, it
         expired, the bank bound the id elsewhere (:func:`~oracles.credit.identity.lapse_of`) — as the
         policy's ``consent.on_revoke`` says: ``"zero"`` cuts the limit (and any held raise) to 0, score
         kept, rate kept within the bank's bound, so what is drawn stays owed; ``"freeze"`` sends
         nothing, and the line, never scored again, goes stale. Each line is read from the chain, so a
         lost state file forgets no revocation. A merchant whose consent file is only missing or
-        refused now is not scored (its line goes stale in time) but not cut."""
+        refused now is not scored (its line goes stale in time) but not cut. The cuts, by as-of, for the
+        cycle to publish; each goes to `observed` too, its leaf of chain facts only (the wallet, lapsed),
+        so every operator computes the same."""
         seen = self.ledger.all()
         cuts: dict[int, list[tuple[str, int, bytes]]] = {}
         for wallet in sorted((set(seen) | self.records.revoked()) - consenting):
@@ -245,11 +333,11 @@ class CreditOracle:
             word = pack_credit_word(wallet, 0, line.score, min(line.rateBps, bounds[1]))
             # as of the line's own score (the data it was scored on), or as late as the gateway needs
             as_of = max(line.scoredAt, now - max_age + 2 * SEND_MARGIN)
-            leaf = Web3.keccak(text=json.dumps({"merchant": wallet, "consent": why}))
+            leaf = Web3.keccak(text=json.dumps({"merchant": wallet, "consent": "lapsed"}))
+            observed[wallet] = ObservedLine(word, leaf, line.scoredAt, cut=True)
             cuts.setdefault(as_of, []).append((wallet, word, leaf))
             report.changed += 1
-        for as_of, lines in sorted(cuts.items()):
-            self._publish(lines, as_of, report)
+        return cuts
 
     def _heartbeat_due(self, now: int) -> int:
         """The as-of time before which an unchanged line is re-sent: half the CreditLine's maximum
@@ -374,15 +462,6 @@ def _feature_leaf(address: str, row: pd.Series) -> bytes:
     return Web3.keccak(text=json.dumps({"merchant": address, "features": values}, sort_keys=True))
 
 
-def merkle_root(leaves: list[bytes]) -> bytes:
-    """Root over sorted pairs (OpenZeppelin MerkleProof's convention); one leaf is its own root."""
-    level = list(leaves) or [bytes(32)]
-    while len(level) > 1:
-        pairs = [level[i : i + 2] for i in range(0, len(level), 2)]
-        level = [Web3.keccak(b"".join(sorted(p))) if len(p) == 2 else p[0] for p in pairs]
-    return bytes(level[0])
-
-
 async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | None = None) -> None:
     """Cycle until SIGINT/SIGTERM (or `shutdown_trigger`); a cycle in flight finishes first. A cycle
     that fails is logged with its traceback and counted, and the next one runs on time (with `once`,
@@ -397,6 +476,9 @@ async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | N
         oracle.metrics.serve(config.metrics_port, config.metrics_host)
     failed = 0
     try:
+        if oracle.cosigner is not None:
+            host, _, port = config.cosign_broker.rpartition(":")
+            await oracle.cosigner.start(host, int(port))
         while not stop.is_set():
             try:
                 result = await asyncio.to_thread(oracle.cycle)
@@ -417,4 +499,6 @@ async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | N
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=config.interval)
     finally:
+        if oracle.cosigner is not None:
+            await oracle.cosigner.stop()
         oracle.close()

@@ -18,12 +18,11 @@ from pathlib import Path
 
 from web3 import Web3
 
+from backend.core.chain import event_logs
 from backend.core.consent_types import merchant_id_hash
 from backend.core.manifest import Manifest
 
 log = logging.getLogger(__name__)
-
-BLOCKS_PER_REQUEST = 5_000  # below common providers' eth_getLogs range limits
 
 
 class MerchantRecords:
@@ -46,12 +45,9 @@ class MerchantRecords:
     def refresh(self, to_block: int | None = None) -> None:
         """Apply every binding and revocation up to `to_block` (default: the latest block)."""
         last = self.w3.eth.block_number if to_block is None else to_block
-        while self._next_block <= last:
-            end = min(self._next_block + BLOCKS_PER_REQUEST - 1, last)
-            found = [e for event in self._events for e in event.get_logs(from_block=self._next_block, to_block=end)]
-            for e in sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"])):
-                self._apply(e)
-            self._next_block = end + 1
+        for e in event_logs(self._events, self._next_block, last):
+            self._apply(e)
+        self._next_block = max(self._next_block, last + 1)
 
     def holder(self, merchant_id: str) -> str | None:
         """The wallet the bank bound to `merchant_id` (checksummed), or None."""
