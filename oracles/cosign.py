@@ -400,7 +400,9 @@ class CoSigner:
         self._store.close()
 
     def leads_now(self) -> bool:
-        """Whether this operator leads the current slot."""
+        """Whether this operator leads the current slot (never before it is on the network)."""
+        if self._client is None:
+            return False
         operators = self._roster.current()
         return operators.leader(slot(time.time(), self.round_seconds)) == self.signer.address
 

@@ -301,12 +301,12 @@ class ReportPublisher:
         self.metrics.outbox_pending.dec()
         log.warning("co-signed report %d dropped (%s); its items are recomputed", report.sequence, error)
 
-    def sync(self, payload_of: Callable, items_of: Callable[[bytes], dict[str, str]]) -> int:
+    def sync(self, applied_items: Callable) -> int:
         """Bring the outbox up to date with the reports the gateway accepted on this feed since the last
         sync, whoever led them: one of our pending reports is confirmed; any other is recorded with the
-        items `items_of(payload)` sets, the payload read from the consumer's own event in the same
-        transaction (`payload_of(receipt, accepted_event)`), never from the submitter's calldata, and
-        checked against the hash the gateway accepted. How many reports it read."""
+        items `applied_items(receipt, accepted_event)` reads from the consumer's own events in the same
+        transaction (never from the submitter's calldata, which another contract may wrap or pad;
+        None: they do not match what the gateway accepted, and nothing is synced). How many it read."""
         start = self.outbox.sync_cursor(self.feed)
         start = self.manifest.record("OracleGateway").block if start is None else start
         end = self._retry(lambda: self.w3.eth.block_number)
@@ -323,13 +323,13 @@ class ReportPublisher:
                 self._confirmed(replace(ours, as_of=args["asOf"]))  # as the chain has it
                 continue
             receipt = self._retry(lambda tx=event["transactionHash"]: self.w3.eth.get_transaction_receipt(tx))
-            payload = payload_of(receipt, event)
-            if payload is None or Web3.keccak(payload) != bytes(args["payloadHash"]):
+            items = applied_items(receipt, event)
+            if items is None:
                 raise OracleError(
-                    f"report {args['sequence']} of feed 0x{self.feed.hex()}: its consumer's record of the "
-                    "payload does not match the hash the gateway accepted"
+                    f"report {args['sequence']} of feed 0x{self.feed.hex()}: its consumer's record does not "
+                    "match the payload hash the gateway accepted"
                 )
-            self.outbox.record_applied(self.feed, args["asOf"], items_of(payload))
+            self.outbox.record_applied(self.feed, args["asOf"], items)
         self.outbox.set_sync_cursor(self.feed, end + 1)
         return len(accepted)
 

@@ -48,6 +48,28 @@ def broker_address(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def cosign_options(round_seconds: float):
+    """``--cosign-broker`` and ``--round-seconds``: co-sign each report with the feed's other operators
+    (k-of-n) over their MQTT broker, each leading one slot in turn (the same length on every operator)."""
+
+    def decorate(command):
+        command = click.option(
+            "--round-seconds",
+            type=click.FloatRange(0.5),
+            default=round_seconds,
+            show_default=True,
+            help="Co-signing slot: each operator leads one in turn.",
+        )(command)
+        return click.option(
+            "--cosign-broker",
+            default=None,
+            metavar="HOST:PORT",
+            help="The operators' MQTT broker: co-sign each report with the feed's other operators (k-of-n).",
+        )(command)
+
+    return decorate
+
+
 def metrics_options(command):
     """``--metrics-port`` and ``--metrics-host``: where a daemon serves its Prometheus metrics."""
     command = click.option(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import CliContext, metrics_options, pass_cli
+from backend.cli.common import CliContext, cosign_options, metrics_options, pass_cli
 from oracles.credit.daemon import CreditOracleConfig, run
 from oracles.credit.policy import DEFAULT_POLICY
 
@@ -53,19 +53,7 @@ def credit_oracle() -> None:
     default=None,
     help="Where each merchant's decision and reasons are written [$YINQI_HOME/credit/reasons.json].",
 )
-@click.option(
-    "--cosign-broker",
-    default=None,
-    metavar="HOST:PORT",
-    help="The operators' MQTT broker: co-sign each report with the feed's other operators (k-of-n).",
-)
-@click.option(
-    "--round-seconds",
-    type=click.FloatRange(0.5),
-    default=10.0,
-    show_default=True,
-    help="Co-signing slot: each operator leads one in turn.",
-)
+@cosign_options(round_seconds=10.0)
 @metrics_options
 @pass_cli
 def credit_oracle_run(

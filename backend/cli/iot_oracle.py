@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from backend.cli.common import CliContext, broker_address, metrics_options, pass_cli
+from backend.cli.common import CliContext, broker_address, cosign_options, metrics_options, pass_cli
 from oracles.iot.daemon import IotOracleConfig, run
 from oracles.iot.rules import DEFAULT_RULES
 
@@ -22,9 +22,8 @@ def iot_oracle() -> None:
 @click.option("--group", default=None, help="Shared subscription group: instances in one group split the fleet.")
 @click.option(
     "--client-id",
-    default="yinqi-iot-oracle",
-    show_default=True,
-    help="Fixed MQTT client id (the broker keeps its session).",
+    default=None,
+    help="Fixed MQTT client id, so the broker keeps its session [yinqi-iot-oracle; co-signing: one per operator].",
 )
 @click.option(
     "--rules",
@@ -61,13 +60,14 @@ def iot_oracle() -> None:
     show_default=True,
     help="Broker connection tries at start (backoff doubles).",
 )
+@cosign_options(round_seconds=2.0)
 @metrics_options
 @pass_cli
 def iot_oracle_run(
     cli: CliContext,
     broker: str,
     group: str | None,
-    client_id: str,
+    client_id: str | None,
     rules_path: str | None,
     state: str | None,
     signer: str,
@@ -75,11 +75,17 @@ def iot_oracle_run(
     tick_interval: float,
     lease_refresh: float,
     connect_attempts: int,
+    cosign_broker: str | None,
+    round_seconds: float,
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
     """Apply device telemetry to the rules and push usage and risk flags on chain until Ctrl-C."""
     host, port = broker_address(broker)
+    if cosign_broker:
+        broker_address(cosign_broker)
+    if client_id is None and not cosign_broker:
+        client_id = "yinqi-iot-oracle"  # co-signing: one per operator, from its address (IotOracleConfig)
     config = IotOracleConfig(
         broker_host=host,
         broker_port=port,
@@ -92,6 +98,8 @@ def iot_oracle_run(
         tick_interval=tick_interval,
         lease_refresh=lease_refresh,
         connect_attempts=connect_attempts,
+        cosign_broker=cosign_broker,
+        round_seconds=round_seconds,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         settings=cli.settings,

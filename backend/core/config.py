@@ -27,6 +27,8 @@ class Settings:
     admin_transfer_delay: int = 2 * 24 * 3600  # seconds before a new bank admin may accept
     grace_period: int = 15 * 24 * 3600  # seconds after maturity a receivable may still be repaid
     oracle_quorum: int = 1  # k: operator signatures an oracle report needs (k-of-n), per feed
+    credit_oracle_quorum: int | None = None  # the credit feed's own k (None: oracle_quorum)
+    iot_oracle_quorum: int | None = None  # the IoT feed's own k (None: oracle_quorum)
     credit_max_rate_bps: int = 3_650  # the highest annual rate a credit report may set (36.5 %)
     credit_report_max_age: int = 24 * 3600  # seconds a credit report's as-of time may be old
     iot_report_max_age: int = 3600  # seconds an IoT report's as-of time may be old
@@ -57,8 +59,9 @@ class Settings:
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         """Defaults, overridden by ``YINQI_HOME``, ``YINQI_DEPLOYMENTS``, ``YINQI_RPC_URL``,
         ``YINQI_CHAIN_HOST``, ``YINQI_CHAIN_PORT``, ``YINQI_ADMIN_TRANSFER_DELAY``, ``YINQI_GRACE_PERIOD``,
-        ``YINQI_ORACLE_QUORUM``, ``YINQI_CREDIT_MAX_RATE_BPS``, ``YINQI_MQTT_PORT``, ``YINQI_API_PORT``,
-        ``YINQI_ANVIL``, ``YINQI_CHAIN_ID`` (the chain every process pins: manifests, signatures and
+        ``YINQI_ORACLE_QUORUM`` (each feed's, unless ``YINQI_CREDIT_ORACLE_QUORUM`` or
+        ``YINQI_IOT_ORACLE_QUORUM`` sets its own), ``YINQI_CREDIT_MAX_RATE_BPS``, ``YINQI_MQTT_PORT``,
+        ``YINQI_API_PORT``, ``YINQI_ANVIL``, ``YINQI_CHAIN_ID`` (the chain every process pins: manifests, signatures and
         transactions are for it alone, whatever a node answers)."""
         env = os.environ if environ is None else environ
         base = cls()
@@ -74,6 +77,8 @@ class Settings:
             admin_transfer_delay=_int(env, "YINQI_ADMIN_TRANSFER_DELAY", base.admin_transfer_delay),
             grace_period=_int(env, "YINQI_GRACE_PERIOD", base.grace_period),
             oracle_quorum=_int(env, "YINQI_ORACLE_QUORUM", base.oracle_quorum),
+            credit_oracle_quorum=_int(env, "YINQI_CREDIT_ORACLE_QUORUM", None),
+            iot_oracle_quorum=_int(env, "YINQI_IOT_ORACLE_QUORUM", None),
             credit_max_rate_bps=_int(env, "YINQI_CREDIT_MAX_RATE_BPS", base.credit_max_rate_bps),
             mqtt_port=_int(env, "YINQI_MQTT_PORT", base.mqtt_port),
             api_port=_int(env, "YINQI_API_PORT", base.api_port),
@@ -81,7 +86,7 @@ class Settings:
         )
 
 
-def _int(env, name: str, default: int) -> int:
+def _int(env, name: str, default: int | None) -> int | None:
     raw = env.get(name)
     if raw is None:
         return default

@@ -209,7 +209,7 @@ def _grant(ctx: DeployContext, grant: Grant, env) -> str | None:
 
 @dataclass(frozen=True)
 class FeedRoute:
-    """One oracle feed: its consumer contract, its reports' maximum age, and its own operators."""
+    """One oracle feed: its consumer contract, its reports' maximum age, its quorum and its own operators."""
 
     name: str
     feed: bytes
@@ -217,13 +217,33 @@ class FeedRoute:
     max_age: Callable[[Settings], int]
     operators_env: str  # comma-separated addresses of the feed's operators
     dev_operator: int  # the dev account that signs this feed on the dev chain
+    own_quorum: Callable[[Settings], int | None]  # the feed's k where it has its own
+
+    def quorum(self, settings: Settings) -> int:
+        """k for this feed: its own, or the one every feed shares (``YINQI_ORACLE_QUORUM``)."""
+        own = self.own_quorum(settings)
+        return settings.oracle_quorum if own is None else own
 
 
 FEED_ROUTES: tuple[FeedRoute, ...] = (
     FeedRoute(
-        "credit", CREDIT_FEED, "CreditLine", lambda s: s.credit_report_max_age, "YINQI_CREDIT_ORACLE_OPERATORS", 7
+        "credit",
+        CREDIT_FEED,
+        "CreditLine",
+        lambda s: s.credit_report_max_age,
+        "YINQI_CREDIT_ORACLE_OPERATORS",
+        7,
+        lambda s: s.credit_oracle_quorum,
     ),
-    FeedRoute("IoT", IOT_FEED, "EquipmentLease", lambda s: s.iot_report_max_age, "YINQI_IOT_ORACLE_OPERATORS", 8),
+    FeedRoute(
+        "IoT",
+        IOT_FEED,
+        "EquipmentLease",
+        lambda s: s.iot_report_max_age,
+        "YINQI_IOT_ORACLE_OPERATORS",
+        8,
+        lambda s: s.iot_oracle_quorum,
+    ),
 )
 
 
@@ -255,9 +275,9 @@ def _configure_oracles(ctx: DeployContext, env) -> list[str]:
                 )
                 done.append(f"{name} oracle operator {operator}")
         consumer = ctx.address(consumer_name)
-        wanted = (consumer, ctx.settings.oracle_quorum, r.max_age(ctx.settings))
+        wanted = (consumer, r.quorum(ctx.settings), r.max_age(ctx.settings))
         route = gateway.functions.feeds(feed).call()
-        if gateway.functions.operatorCount(feed).call() < ctx.settings.oracle_quorum:
+        if gateway.functions.operatorCount(feed).call() < wanted[1]:
             log.warning("%s feed left unrouted: fewer operators than the quorum (set %s)", name, r.operators_env)
         elif (route.consumer, route.quorum, route.maxAge) != wanted:
             send(

@@ -53,6 +53,15 @@ def applied_payload(credit_line, receipt, accepted) -> bytes | None:
     return None
 
 
+def applied_items(credit_line, receipt, accepted) -> dict[str, str] | None:
+    """What a landed credit report set (merchant → word), from the CreditLine's record of its payload
+    (:func:`applied_payload`) checked against the hash the gateway accepted; None if they differ."""
+    payload = applied_payload(credit_line, receipt, accepted)
+    if payload is None or Web3.keccak(payload) != bytes(accepted["args"]["payloadHash"]):
+        return None
+    return credit_items(payload)
+
+
 def merkle_root(leaves: list[bytes]) -> bytes:
     """Root over sorted pairs (OpenZeppelin MerkleProof's convention); one leaf is its own root."""
     level = list(leaves) or [bytes(32)]

@@ -38,9 +38,8 @@ from oracles.cosign import CoSigner, NoQuorum, NotLeader, Proposal, Verdict
 from oracles.credit.agree import (
     CreditObservation,
     ObservedLine,
-    applied_payload,
+    applied_items,
     check_credit,
-    credit_items,
     merkle_root,
 )
 from oracles.credit.consent import ConsentError, Refusal, read_file, verify
@@ -112,6 +111,7 @@ class CreditOracle:
         self.observation: CreditObservation | None = None  # the last cycle's: what this operator co-signs
         self._cycle_seconds = 0.0  # how long the last cycle took
         self.cosigner, self._sync_lock = None, threading.Lock()
+        self._reads = Outbox(config.state)  # the co-signer's checks read what is confirmed on a connection of their own
         if config.cosign_broker:
             self.cosigner = CoSigner(
                 self.w3,
@@ -132,6 +132,7 @@ class CreditOracle:
     def close(self) -> None:
         self.ledger.close()
         self.outbox.close()
+        self._reads.close()
 
     def cycle(self) -> CycleReport:
         """One cycle (see the module's description); its counts also go to :attr:`metrics`."""
@@ -218,7 +219,7 @@ class CreditOracle:
         if observation is not None and time.monotonic() - observation.observed_at > self._observation_max_age():
             return Verdict(False, "stale_observation")  # our cycles stopped: we no longer know what we would send
         self._sync()
-        confirmed, confirmed_as_of = self.outbox.confirmed_values(CREDIT_FEED), self.outbox.confirmed_as_of(CREDIT_FEED)
+        confirmed, confirmed_as_of = self._reads.confirmed_values(CREDIT_FEED), self._reads.confirmed_as_of(CREDIT_FEED)
         return check_credit(observation, proposal, confirmed, confirmed_as_of)
 
     def _observation_max_age(self) -> float:
@@ -229,7 +230,7 @@ class CreditOracle:
     def _sync(self) -> None:
         """Record the reports the other operators landed (from the cycle, or from the co-signer's checks)."""
         with self._sync_lock:
-            self.publisher.sync(partial(applied_payload, self.credit_line), credit_items)
+            self.publisher.sync(partial(applied_items, self.credit_line))
 
     def _publish(self, lines: list[tuple[str, int, bytes]], as_of: int, report: CycleReport) -> None:
         """Put `lines` (address, word, features leaf) on chain as of `as_of`, in batches of ascending

@@ -25,31 +25,33 @@ import fcntl
 import json
 import logging
 import signal
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from backend.core.accounts import signer_from_spec
 from backend.core.chain import call_named, connect
 from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.config import Settings
-from backend.core.enums import LeaseStatus
-from backend.core.errors import ChainError, YinqiError
+from backend.core.errors import ChainError, ConfigError, YinqiError
 from backend.core.feeds import IOT_FEED
 from backend.core.manifest import Manifest
+from oracles.cosign import CoSigner, NoQuorum, NotLeader, Proposal, Verdict
 from oracles.gateway import ReportPublisher
+from oracles.iot.agree import applied_items, check_iot
 from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
 from oracles.iot.mqtt import connect as mqtt_connect
 from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
-from oracles.iot.store import DeviceStore, LeaseInfo, Message
+from oracles.iot.store import RUNNING, DeviceStore, LeaseInfo, Message, StoreReader
 from oracles.metrics import OracleMetrics
 from oracles.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)  # leases that take reports
 SESSION_EXPIRY = 7 * 86_400  # seconds the broker keeps our session (and queues messages) while we are down
 
 
@@ -60,7 +62,8 @@ class IotOracleConfig:
     group: str | None = None  # MQTT 5 shared subscription group: instances in one group split the fleet
     metrics_port: int | None = None  # serve Prometheus metrics on this port (None: not served)
     metrics_host: str = "127.0.0.1"
-    client_id: str = "yinqi-iot-oracle"  # fixed, so the broker keeps our session across restarts
+    client_id: str | None = "yinqi-iot-oracle"  # fixed, so the broker keeps our session across restarts
+    # (None: one of this operator's own, from its address: co-signing operators each subscribe on their own)
     rules: Path = DEFAULT_RULES
     state: Path = Path(".yinqi/iot-oracle.sqlite")
     signer: str = "dev:8"  # dev:N on the local chain; env:NAME or keystore:PATH elsewhere
@@ -71,6 +74,8 @@ class IotOracleConfig:
     in_flight: int = 1000  # receive-maximum we advertise: unacknowledged messages the broker may send us
     words_per_report: int = 100
     connect_attempts: int = 8  # to the broker at start, with exponential backoff
+    cosign_broker: str | None = None  # HOST:PORT of the operators' MQTT broker (None: signs alone, k = 1)
+    round_seconds: float = 2.0  # a co-signing slot: each operator leads one in turn
     settings: Settings = field(default_factory=Settings.from_env)
 
 
@@ -86,7 +91,22 @@ class IotOracle:
         self.outbox = Outbox(config.state)
         signer = signer_from_spec(config.signer, self.manifest.chain_id)
         self.metrics = OracleMetrics("iot_oracle")
-        self.publisher = ReportPublisher(self.w3, self.manifest, signer, self.outbox, IOT_FEED, metrics=self.metrics)
+        self.cosigner = None
+        if config.cosign_broker:
+            self.cosigner = CoSigner(
+                self.w3,
+                self.manifest,
+                signer,
+                IOT_FEED,
+                config.state,
+                self._agree,
+                round_seconds=config.round_seconds,
+                metrics=self.metrics,
+            )
+        self.publisher = ReportPublisher(
+            self.w3, self.manifest, signer, self.outbox, IOT_FEED, metrics=self.metrics, cosigner=self.cosigner
+        )
+        self._sync_lock = threading.Lock()
         self.leases: dict[str, LeaseInfo] = {}
         self._leases_read_at = 0.0
         self.errors: Counter[str] = Counter()  # loop iterations that raised, by loop
@@ -121,11 +141,18 @@ class IotOracle:
         if time.monotonic() - self._leases_read_at > self.config.lease_refresh:
             self.refresh_leases()
         with self._flush_lock():
+            if self.cosigner is not None:
+                self._sync()
+                if not self.cosigner.leads_now():
+                    return 0  # another operator leads this slot: this one checks and signs its proposals
             self.publisher.recover()  # first: what it drops as too old is recomputed below, in order
             known = self.outbox.confirmed_values(IOT_FEED)
             usage: dict[tuple[int, int], int] = {}  # what packs: an item that does not is left out
             words: list[tuple[int, str, str]] = []
+            running = {info.lease_id for info in self.leases.values()}
             for (lease_id, k), hours in sorted(self.store.usage().items()):
+                if self.cosigner is not None and lease_id not in running:
+                    continue  # the lease takes no more reports: the other operators do not follow it either
                 key = f"usage:{lease_id}:{k}"
                 try:
                     hundredths = int(hours * 100)
@@ -136,7 +163,9 @@ class IotOracle:
                 usage[(lease_id, k)] = hundredths
                 if known.get(key) != str(hundredths):
                     words.append((word, key, str(hundredths)))
-            for change in self.store.flag_changes():
+            if self.cosigner is not None:  # co-signed: each running lease's flags as they stand now
+                words += self._flag_states(known, usage)
+            for change in self.store.flag_changes() if self.cosigner is None else ():
                 lease = self.leases.get(change["device_id"])
                 key = f"flags:{change['device_id']}:{change['n']}"
                 if lease is None or change["at"] < lease.start or key in known:
@@ -162,8 +191,47 @@ class IotOracle:
             for start in range(0, len(words), size):
                 batch = words[start : start + size]
                 items = {key: value for _, key, value in batch}
-                self.publisher.publish(lease_payload(w for w, _, _ in batch), items, as_of=as_of)
+                try:
+                    self.publisher.publish(lease_payload(w for w, _, _ in batch), items, as_of=as_of)
+                except (NoQuorum, NotLeader) as exc:
+                    log.warning("reports wait for the next slot this operator leads: %s", exc)
+                    return start // size
             return -(-len(words) // size)
+
+    def _flag_states(self, known: dict[str, str], usage: dict[tuple[int, int], int]) -> list[tuple[int, str, str]]:
+        """Co-signed reports carry each running lease's flags as its device has them now, once they
+        differ from the chain's (``flags:<lease>``): operators agree on states, which each computes
+        alike, not on the changes that led there, which each numbers and times its own way. A change
+        that is undone before the next report is not sent."""
+        words = []
+        observed = self.store.observed_at() or 0.0
+        for device, lease in sorted(self.leases.items()):
+            flags, key = self.store.current_flags(device), f"flags:{lease.lease_id}"
+            if known.get(key, "0") == str(flags):
+                continue
+            k = lease.period_at(observed)
+            k = lease.periods - 1 if k is None else k
+            word = pack_lease_word(lease.lease_id, k, usage.get((lease.lease_id, k), 0), flags)
+            words.append((word, key, str(flags)))
+        return words
+
+    def _leases_by_id(self) -> dict[int, tuple[str, LeaseInfo]]:
+        return {info.lease_id: (device, info) for device, info in self.leases.items()}
+
+    def _agree(self, proposal: Proposal) -> Verdict:
+        """The co-signer's check of another leader's proposal, against this operator's own store (read
+        on a connection of its own) after recording what the chain says the others landed."""
+        self._sync()
+        reader = StoreReader(self.config.state)
+        try:
+            return check_iot(reader, self._leases_by_id(), proposal, self.lease_contract.functions.leaseOf)
+        finally:
+            reader.close()
+
+    def _sync(self) -> None:
+        """Record the reports the other operators landed, in this operator's item keys."""
+        with self._sync_lock:
+            self.publisher.sync(partial(applied_items, self.lease_contract))
 
     def failed(self, loop: str) -> int:
         """Count an iteration of `loop` that raised; how many have so far."""
@@ -210,7 +278,12 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
     if shutdown_trigger is None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    if config.cosign_broker and config.group:
+        raise ConfigError("a co-signing operator subscribes to the whole fleet on its own: no --group")
     oracle = await asyncio.to_thread(IotOracle, config)
+    client_id = config.client_id or "yinqi-iot-oracle"
+    if config.cosign_broker and client_id == "yinqi-iot-oracle":  # each operator a session of its own
+        client_id = f"yinqi-iot-oracle-{oracle.publisher.signer.address.lower()}"
     if config.metrics_port is not None:
         oracle.metrics.serve(config.metrics_port, config.metrics_host)
     queue: asyncio.Queue[tuple[Message, asyncio.Future]] = asyncio.Queue()
@@ -226,7 +299,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         client.subscribe(shared(TOPIC, config.group), qos=1)
 
     client = FlowControlledClient(
-        config.client_id,
+        client_id,
         clean_session=False,
         optimistic_acknowledgement=False,
         session_expiry_interval=0 if config.group else SESSION_EXPIRY,
@@ -245,6 +318,9 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         ),
     ]
     try:
+        if oracle.cosigner is not None:
+            host, _, port = config.cosign_broker.rpartition(":")
+            await oracle.cosigner.start(host, int(port))
         await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
         await asyncio.wait_for(subscribed.wait(), timeout=30)
         print(
@@ -261,6 +337,8 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if oracle.cosigner is not None:
+            await oracle.cosigner.stop()
         counters = oracle.store.counters()
         oracle.close()
         stopped = {"stopped": True, "handled": handled[0], "counters": counters}

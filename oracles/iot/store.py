@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from backend.core.enums import RiskFlag
+from backend.core.enums import LeaseStatus, RiskFlag
 from oracles.iot.rules import DeviceState, FlagChange, RuleEngine
 from oracles.iot.telemetry import BadMessage, Telemetry, parse
 
@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS meta (           -- the store's own facts: observed_a
 """
 
 
+RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)  # lease statuses that take reports
+
+
 @dataclass(frozen=True)
 class LeaseInfo:
     """A device's running lease as the chain has it (what the oracle needs to attribute usage)."""
@@ -82,19 +85,60 @@ class BatchResult:
     changes: list[FlagChange] | None = None
 
 
-class DeviceStore:
+class StoreReader:
+    """What a device store holds, read on a connection of its own (another thread's, say: a co-signing
+    check reads the store while the worker writes it)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def observed_at(self) -> float | None:
+        """The time up to which what the store holds is complete: the latest `now` it was brought to
+        (:meth:`DeviceStore.apply`, :meth:`DeviceStore.tick`). None before either ran."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'observed_at'").fetchone()
+        return row[0] if row else None
+
+    def counters(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT name, count FROM counters").fetchall())
+
+    def flag_changes(self, device_id: str | None = None) -> list[dict]:
+        sql = "SELECT device_id, n, flags, flag, raised, at, detail FROM flag_changes"
+        rows = self._db.execute(
+            sql + (" WHERE device_id = ?" if device_id else "") + " ORDER BY at, device_id, n",
+            (device_id,) if device_id else (),
+        ).fetchall()
+        keys = ("device_id", "n", "flags", "flag", "raised", "at", "detail")
+        return [dict(zip(keys, row, strict=False)) for row in rows]
+
+    def current_flags(self, device_id: str) -> int:
+        """The device's flags after the last change this store recorded (in the order it applied them;
+        none: 0)."""
+        row = self._db.execute(
+            "SELECT flags FROM flag_changes WHERE device_id = ? ORDER BY n DESC LIMIT 1", (device_id,)
+        ).fetchone()
+        return row[0] if row else 0
+
+    def usage(self, lease_id: int | None = None) -> dict[tuple[int, int], float]:
+        rows = self._db.execute(
+            "SELECT lease_id, period, hours FROM usage" + (" WHERE lease_id = ?" if lease_id is not None else ""),
+            (lease_id,) if lease_id is not None else (),
+        ).fetchall()
+        return {(lease, k): hours for lease, k, hours in rows}
+
+
+class DeviceStore(StoreReader):
     def __init__(self, path: str | Path, engine: RuleEngine) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(path)
+        super().__init__(path)
         self.engine = engine
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._db.close()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -193,33 +237,6 @@ class DeviceStore:
                 return False
 
         return _Tx()
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def observed_at(self) -> float | None:
-        """The time up to which what the store holds is complete: the latest `now` it was brought to
-        (:meth:`apply`, :meth:`tick`). None before either ran."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'observed_at'").fetchone()
-        return row[0] if row else None
-
-    def counters(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT name, count FROM counters").fetchall())
-
-    def flag_changes(self, device_id: str | None = None) -> list[dict]:
-        sql = "SELECT device_id, n, flags, flag, raised, at, detail FROM flag_changes"
-        rows = self._db.execute(
-            sql + (" WHERE device_id = ?" if device_id else "") + " ORDER BY at, device_id, n",
-            (device_id,) if device_id else (),
-        ).fetchall()
-        keys = ("device_id", "n", "flags", "flag", "raised", "at", "detail")
-        return [dict(zip(keys, row, strict=False)) for row in rows]
-
-    def usage(self, lease_id: int | None = None) -> dict[tuple[int, int], float]:
-        rows = self._db.execute(
-            "SELECT lease_id, period, hours FROM usage" + (" WHERE lease_id = ?" if lease_id is not None else ""),
-            (lease_id,) if lease_id is not None else (),
-        ).fetchall()
-        return {(lease, k): hours for lease, k, hours in rows}
 
 
 def _state_to_json(state: DeviceState) -> str:

@@ -45,7 +45,7 @@ from oracles.cosign import (
 from oracles.credit.agree import (
     CreditObservation,
     ObservedLine,
-    applied_payload,
+    applied_items,
     check_credit,
     credit_items,
     merkle_root,
@@ -196,10 +196,12 @@ class Network:
 
 @pytest.fixture
 def network(settings, local_chain, model_dir, tmp_path, env_for, broker):
-    """The credit feed at 2-of-3 with OPERATORS (funded), the IoT feed left unrouted; merchants
+    """The credit feed at 2-of-3 with OPERATORS (funded), the IoT feed at its own quorum (1); merchants
     onboarded, consenting and their data exported."""
     operators = ",".join(a.address for a in OPERATORS)
-    manifest = deploy(replace(settings, oracle_quorum=2), environ={"YINQI_CREDIT_ORACLE_OPERATORS": operators}).manifest
+    manifest = deploy(
+        replace(settings, credit_oracle_quorum=2), environ={"YINQI_CREDIT_ORACLE_OPERATORS": operators}
+    ).manifest
     w3 = connect(local_chain.url)
     for operator in OPERATORS:
         w3.provider.make_request("anvil_setBalance", [operator.address, hex(10**20)])
@@ -276,15 +278,21 @@ def landed(net: Network) -> list[str]:
     return [unpack_credit_word(w).merchant for w in pushed_words(net.w3, net.manifest)]
 
 
+def submitted(w3, manifest, feed: bytes) -> list[tuple[dict, list[str]]]:
+    """For every report of `feed` the gateway accepted, in order: the submit call's arguments and who
+    signed it."""
+    gateway = manifest.contract(w3, "OracleGateway")
+    domain, found = ReportDomain.of(manifest), []
+    for event in gateway.events.ReportAccepted().get_logs(from_block=0, argument_filters={"feed": feed}):
+        _, call = gateway.decode_function_input(w3.eth.get_transaction(event["transactionHash"])["input"])
+        message = report_message(domain, feed, call["sequence"], call["asOf"], call["payload"])
+        found.append((call, [signer_of(message, s) for s in call["signatures"]]))
+    return found
+
+
 def report_signers(net: Network) -> list[list[str]]:
     """For every credit report the gateway accepted, who signed it, in the order submitted."""
-    gateway = net.manifest.contract(net.w3, "OracleGateway")
-    domain, signers = ReportDomain.of(net.manifest), []
-    for event in gateway.events.ReportAccepted().get_logs(from_block=0, argument_filters={"feed": CREDIT_FEED}):
-        _, call = gateway.decode_function_input(net.w3.eth.get_transaction(event["transactionHash"])["input"])
-        message = report_message(domain, CREDIT_FEED, call["sequence"], call["asOf"], call["payload"])
-        signers.append([signer_of(message, s) for s in call["signatures"]])
-    return signers
+    return [who for _, who in submitted(net.w3, net.manifest, CREDIT_FEED)]
 
 
 def consenting(net: Network) -> set[str]:
@@ -292,6 +300,8 @@ def consenting(net: Network) -> set[str]:
 
 
 def test_two_of_three_credit_reports_land_each_line_once(network, daemons):
+    gateway = network.manifest.contract(network.w3, "OracleGateway")
+    assert [gateway.functions.feeds(f).call().quorum for f in (CREDIT_FEED, IOT_FEED)] == [2, 1]  # per feed
     daemons += [Daemon(network, i) for i in range(3)]
     wait_for(lambda: set(landed(network)) == consenting(network), 120, "every line on chain")
     time.sleep(3 * ROUND)  # more slots, more leaders: nothing lands twice
@@ -447,7 +457,7 @@ def test_a_co_signed_report_is_resent_as_signed_never_renumbered_and_the_chain_s
     signatures are for that sequence) instead of renumbering, and learns A's lines from the chain; a
     lost race in the send is dropped too; a report still next is resent with its stored signatures."""
     w3, manifest, domain = network.w3, network.manifest, ReportDomain.of(network.manifest)
-    applied = partial(applied_payload, manifest.contract(w3, "CreditLine"))  # as the daemon reads it
+    applied = partial(applied_items, manifest.contract(w3, "CreditLine"))  # as the daemon reads it
     a_box, b_box = Outbox(tmp_path / "a.sqlite"), Outbox(tmp_path / "b.sqlite")
     a = ReportPublisher(w3, manifest, OPERATORS[0], a_box, CREDIT_FEED, cosigner=LocalQuorum(domain, OPERATORS[:2]))
     b = ReportPublisher(w3, manifest, OPERATORS[1], b_box, CREDIT_FEED, cosigner=LocalQuorum(domain, OPERATORS[1:]))
@@ -467,7 +477,7 @@ def test_a_co_signed_report_is_resent_as_signed_never_renumbered_and_the_chain_s
     a.publish(*report(1), as_of=now)  # A's report takes sequence 1
     assert b.recover() == 0 and not b_box.pending(CREDIT_FEED)  # dropped, not renumbered to 2
     assert b.metrics.value("reports_dropped_total", reason="superseded") == 1
-    assert b.sync(applied, credit_items) == 1 and b_box.confirmed_values(CREDIT_FEED) == report(1)[1]
+    assert b.sync(applied) == 1 and b_box.confirmed_values(CREDIT_FEED) == report(1)[1]
     assert b_box.confirmed_as_of(CREDIT_FEED) == {wallets[1]: now}
 
     lost = co_signed(b_box, 2, 2)
@@ -479,7 +489,4 @@ def test_a_co_signed_report_is_resent_as_signed_never_renumbered_and_the_chain_s
     assert b.recover() == 1  # still next: sent with the signatures it was recorded with
     (signers,) = report_signers(network)[-1:]
     assert signers == [o.address for o in OPERATORS[1:]]
-    assert (
-        b.sync(applied, credit_items) == 2
-        and b_box.confirmed_values(CREDIT_FEED) == report(1)[1] | report(3)[1] | report(4)[1]
-    )
+    assert b.sync(applied) == 2 and b_box.confirmed_values(CREDIT_FEED) == report(1)[1] | report(3)[1] | report(4)[1]
