@@ -40,8 +40,9 @@ def env_for(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def private_chain() -> Iterator[tuple[Settings, Web3, Manifest]]:
-    """A fresh anvil on a free port with every contract deployed; gone afterwards."""
+def private_chain(environ: dict[str, str] | None = None, **overrides) -> Iterator[tuple[Settings, Web3, Manifest]]:
+    """A fresh anvil on a free port with every contract deployed (`overrides` of the settings, `environ`
+    for the deployment: a feed's operators, say); gone afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="yinqi-bench-") as tmp:
         settings = replace(
@@ -50,9 +51,10 @@ def private_chain() -> Iterator[tuple[Settings, Web3, Manifest]]:
             deployments_dir=Path(tmp) / "deployments",
             rpc_url=f"http://127.0.0.1:{port}",
             chain_port=port,
+            **overrides,
         )
         with LocalChain(settings):
-            manifest = deploy(settings, environ={}).manifest
+            manifest = deploy(settings, environ=environ or {}).manifest
             yield settings, connect(settings.rpc_url), manifest
 
 

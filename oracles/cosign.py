@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 NETWORK_DOMAIN_NAME, NETWORK_DOMAIN_VERSION = "Yinqi Oracle Network", "1"
 MAX_MESSAGE = 1 << 20  # bytes of one encoded message
-PROPOSALS_PER_ATTEMPT = 4  # proposals a follower takes from one leader in one slot: a flood stops there
+PROPOSALS_PER_SEQUENCE = 4  # proposals of one sequence a follower takes from one leader in one slot
+SEQUENCES_AHEAD = 16  # how far past the last sequence it knew a proposal may be and still be read
 QUEUED_PROPOSALS = 16  # proposals waiting to be checked, from all leaders: past this, new ones are dropped
 SLOT_GRACE = 1.0  # seconds a proposal may come before or after its slot (clock skew, the broker's delay)
 SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
@@ -367,7 +368,8 @@ class CoSigner:
         self._roster = OperatorRoster(w3, manifest, feed)  # the daemon thread's
         self._loop_roster = OperatorRoster(self._w3, manifest, feed)
         self._store = Outbox(state)
-        self._seen: Counter[tuple[str, int]] = Counter()  # proposals taken per (leader, attempt)
+        self._seen: Counter[tuple[str, int, int]] = Counter()  # proposals taken per (leader, attempt, sequence)
+        self._last_sequence: int | None = None  # the feed's last sequence, as the last check read it
         self._endorsed: dict[tuple[int, int], bytes] = {}  # (sequence, attempt) → the payload hash signed
         self._operators: OperatorSet | None = None  # the last set the loop read: a cheap first filter
         self._busy = asyncio.Lock()  # one proposal checked at a time
@@ -479,7 +481,7 @@ class CoSigner:
 
     def _take(self, p: Proposal) -> None:
         """Queue a proposal for checking, after the checks that need no chain read (the cheapest first):
-        its slot, its feed, who signed it, the last known operator set and the per-leader cap."""
+        its slot, its feed, who signed it, the last known operator set and sequence, the per-leader cap."""
         if not in_slot(p.attempt, time.time(), self.round_seconds):
             return self._ignore("stale_attempt", p)
         if p.feed != self.feed:
@@ -488,9 +490,13 @@ class CoSigner:
             return self._ignore("bad_signature", p)
         if self._operators is not None and p.sender not in self._operators:
             return self._ignore("not_an_operator", p)
-        if self._seen[(p.sender, p.attempt)] >= PROPOSALS_PER_ATTEMPT or len(self._tasks) >= QUEUED_PROPOSALS:
+        last = self._last_sequence
+        if last is not None and not last < p.sequence <= last + SEQUENCES_AHEAD:
+            return self._ignore("stale_sequence", p)
+        seen = (p.sender, p.attempt, p.sequence)
+        if self._seen[seen] >= PROPOSALS_PER_SEQUENCE or len(self._tasks) >= QUEUED_PROPOSALS:
             return self._ignore("flood", p)
-        self._seen[(p.sender, p.attempt)] += 1
+        self._seen[seen] += 1
         task = self._loop.create_task(self._follow(p))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -559,6 +565,7 @@ class CoSigner:
             return self._ignore("not_the_leader", p)
         gateway = self.manifest.contract(self._w3, "OracleGateway")
         route = gateway.functions.feeds(self.feed).call()
+        self._last_sequence = route.lastSequence
         if p.sequence != route.lastSequence + 1:
             return self._ignore("stale_sequence", p)
         now = self._w3.eth.get_block("latest")["timestamp"]

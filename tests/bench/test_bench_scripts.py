@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import gas
 
 
@@ -34,8 +36,11 @@ def test_credit_throughput_bench_scores_and_pushes(tmp_path, monkeypatch):
     monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
     credit_throughput.main(["--merchants", "1500"])
     rows = json.loads((tmp_path / "credit_throughput.json").read_text())
-    assert len(rows) == 4 and all(row["value"] > 0 for row in rows)
+    assert len(rows) == 5 and all(row["value"] > 0 for row in rows)
     assert rows[1]["reference"] > 0  # the article's RandomForest, measured in the same run
+    co_signed = rows[4]  # 2-of-3 over mosquitto, next to the one-signer figure of the same run
+    assert co_signed["reference"] == rows[3]["value"]
+    assert sum(co_signed["shares"].values()) == pytest.approx(1, abs=0.01)  # every stage accounted for
 
 
 def test_iot_ingest_bench_compares_with_a_raw_subscriber(tmp_path, monkeypatch):
