@@ -367,6 +367,8 @@ class CoSigner:
         self._w3 = connect(w3.provider.endpoint_uri)  # the event loop's own
         self._roster = OperatorRoster(w3, manifest, feed)  # the daemon thread's
         self._loop_roster = OperatorRoster(self._w3, manifest, feed)
+        self._gateway = manifest.contract(self._w3, "OracleGateway")
+        self._max_clock_skew: int | None = None  # a constant of the gateway's, read once
         self._store = Outbox(state)
         self._seen: Counter[tuple[str, int, int]] = Counter()  # proposals taken per (leader, attempt, sequence)
         self._last_sequence: int | None = None  # the feed's last sequence, as the last check read it
@@ -454,9 +456,8 @@ class CoSigner:
         )
 
     def _chain_view(self):
-        gateway = self.manifest.contract(self._w3, "OracleGateway")
         operators = self._loop_roster.current()
-        return operators, gateway.functions.feeds(self.feed).call(), self._w3.eth.get_block("latest")["timestamp"]
+        return operators, self._gateway.functions.feeds(self.feed).call(), self._w3.eth.get_block("latest")["timestamp"]
 
     def _ignore(self, reason: str, msg=None) -> None:
         self.metrics.cosign_proposals_ignored.labels(reason=reason).inc()
@@ -563,14 +564,15 @@ class CoSigner:
             return self._ignore("stale_attempt", p)
         if operators.leader(p.attempt) != p.sender:
             return self._ignore("not_the_leader", p)
-        gateway = self.manifest.contract(self._w3, "OracleGateway")
-        route = gateway.functions.feeds(self.feed).call()
+        route = self._gateway.functions.feeds(self.feed).call()
         self._last_sequence = route.lastSequence
         if p.sequence != route.lastSequence + 1:
             return self._ignore("stale_sequence", p)
         now = self._w3.eth.get_block("latest")["timestamp"]
         if too_old(p.as_of, now, route.maxAge):
             return Verdict(False, "too_old")
-        if p.as_of > now + gateway.functions.MAX_CLOCK_SKEW().call():
+        if self._max_clock_skew is None:
+            self._max_clock_skew = self._gateway.functions.MAX_CLOCK_SKEW().call()
+        if p.as_of > now + self._max_clock_skew:
             return Verdict(False, "from_future")
         return self.check(p)

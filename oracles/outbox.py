@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,28 +125,20 @@ class Outbox:
         """Give the pending reports, in their order, the sequences start, start + 1, … (another report
         took theirs, or the chain's sequence is behind them); confirmed rows in the way are forgotten.
         Signatures are over the old sequence, so they are cleared."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+        with self._transaction():
+            self._db.execute(
+                "DELETE FROM reports WHERE feed = ? AND sequence >= ? AND status = 'confirmed'", (feed, start)
+            )
+            rows = self._db.execute(
+                "SELECT sequence FROM reports WHERE feed = ? AND status = 'pending' ORDER BY sequence", (feed,)
+            ).fetchall()
+            for (old,) in rows:  # out of the way first (negative), then into place: the key stays unique
+                self._db.execute("UPDATE reports SET sequence = ? WHERE feed = ? AND sequence = ?", (-old, feed, old))
+            for offset, (old,) in enumerate(rows):
                 self._db.execute(
-                    "DELETE FROM reports WHERE feed = ? AND sequence >= ? AND status = 'confirmed'", (feed, start)
+                    "UPDATE reports SET sequence = ?, signatures = '[]' WHERE feed = ? AND sequence = ?",
+                    (start + offset, feed, -old),
                 )
-                rows = self._db.execute(
-                    "SELECT sequence FROM reports WHERE feed = ? AND status = 'pending' ORDER BY sequence", (feed,)
-                ).fetchall()
-                for (old,) in rows:  # out of the way first (negative), then into place: the key stays unique
-                    self._db.execute(
-                        "UPDATE reports SET sequence = ? WHERE feed = ? AND sequence = ?", (-old, feed, old)
-                    )
-                for offset, (old,) in enumerate(rows):
-                    self._db.execute(
-                        "UPDATE reports SET sequence = ?, signatures = '[]' WHERE feed = ? AND sequence = ?",
-                        (start + offset, feed, -old),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def discard(self, report: PendingReport) -> None:
         """Forget a pending report the chain refused for its content."""
@@ -185,27 +178,27 @@ class Outbox:
     def confirm(self, report: PendingReport) -> bool:
         """Mark the report on chain and record what it set, in one transaction; whether it was still
         pending (a report two threads confirm is counted once)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                changed = self._db.execute(
-                    "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ? AND status = 'pending'",
-                    (report.feed, report.sequence),
-                ).rowcount
-                if changed:
-                    self._set_confirmed(report.feed, report.as_of, report.items)
-                self._db.execute("COMMIT")
-                return bool(changed)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            changed = self._db.execute(
+                "UPDATE reports SET status = 'confirmed' WHERE feed = ? AND sequence = ? AND status = 'pending'",
+                (report.feed, report.sequence),
+            ).rowcount
+            if changed:
+                self._set_confirmed(report.feed, report.as_of, report.items)
+            return bool(changed)
 
     def record_applied(self, feed: bytes, as_of: int, items: dict[str, str]) -> None:
         """Record what a report another operator landed set (read from the chain, never from its word)."""
+        with self._transaction():
+            self._set_confirmed(feed, as_of, items)
+
+    @contextmanager
+    def _transaction(self):
+        """One write transaction, taken at once (BEGIN IMMEDIATE), rolled back if anything raises."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._set_confirmed(feed, as_of, items)
+                yield
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
