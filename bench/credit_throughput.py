@@ -43,7 +43,7 @@ from oracles.gateway import ReportPublisher
 from oracles.metrics import OracleMetrics
 from oracles.outbox import Outbox
 
-BATCH = 100
+BATCH = 500  # merchants per report: the credit oracle's largest --batch-size
 CONSENT_SAMPLE = 500
 ROUND = 10**7  # one co-signing slot for the whole run: its leader publishes everything
 
@@ -174,8 +174,7 @@ def _co_signed(model, policy, history, alone: float) -> dict:
 
             def check(proposal, own=own):  # a follower: sync with the chain, then its own observation
                 own.sync(partial(applied_items, credit_line))
-                confirmed = own.outbox.confirmed_values(CREDIT_FEED), own.outbox.confirmed_as_of(CREDIT_FEED)
-                return check_credit(observation[0], proposal, *confirmed)
+                return check_credit(observation[0], proposal, *own.outbox.confirmed_of(CREDIT_FEED, proposal.items))
 
             signer = CoSigner(
                 w3, manifest, operator, CREDIT_FEED, state, check, round_seconds=ROUND, metrics=OracleMetrics("bench")

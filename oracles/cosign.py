@@ -262,14 +262,16 @@ class OperatorSet:
 
 class OperatorRoster:
     """A feed's operators, followed from the gateway's OperatorAdded/OperatorRemoved events: each
-    :meth:`current` reads only the blocks since the last, keeps whom the gateway still calls an
-    operator, and checks the count against its ``operatorCount``. Safe to share between threads."""
+    :meth:`current` reads only the blocks since the last and, when one names someone (or on the first
+    read), keeps whom the gateway still calls an operator and checks the count against its
+    ``operatorCount``. Safe to share between threads."""
 
     def __init__(self, w3: Web3, manifest: Manifest, feed: bytes) -> None:
         self.w3, self.feed = w3, feed
         self._gateway = manifest.contract(w3, "OracleGateway")
         self._next_block = manifest.record("OracleGateway").block
         self._named: set[str] = set()  # everyone ever added or removed
+        self._set: OperatorSet | None = None  # as of the last read: unchanged until an event names someone
         self._lock = threading.Lock()
 
     def current(self) -> OperatorSet:
@@ -282,13 +284,16 @@ class OperatorRoster:
         found = event_logs(events, self._next_block, last, argument_filters={"feed": self.feed})
         self._named |= {e["args"]["operator"] for e in found}
         self._next_block = max(self._next_block, last + 1)
+        if self._set is not None and not found:
+            return self._set  # no operator added or removed since: the set it was
         functions = self._gateway.functions
         current = [a for a in self._named if functions.isOperator(self.feed, a).call(block_identifier=last)]
         if len(current) != (count := functions.operatorCount(self.feed).call(block_identifier=last)):
             raise OracleError(
                 f"the gateway counts {count} operators of feed 0x{self.feed.hex()}, its events {len(current)}"
             )
-        return OperatorSet(tuple(sorted(current, key=lambda a: int(a, 16))))
+        self._set = OperatorSet(tuple(sorted(current, key=lambda a: int(a, 16))))
+        return self._set
 
 
 @dataclass

@@ -86,12 +86,25 @@ class Outbox:
         """Each item's as-of time on chain: when the report that last set it was as of."""
         return dict(self._db.execute("SELECT item, as_of FROM confirmed WHERE feed = ?", (feed,)).fetchall())
 
+    def confirmed_of(self, feed: bytes, items: Iterable[str]) -> tuple[dict[str, str], dict[str, int]]:
+        """:meth:`confirmed_values` and :meth:`confirmed_as_of` of `items` alone (those ever confirmed):
+        what a co-signer reads per proposal, whatever the size of the book."""
+        values: dict[str, str] = {}
+        as_of: dict[str, int] = {}
+        for chunk in _chunks(list(items)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT item, value, as_of FROM confirmed WHERE feed = ? AND item IN ({marks})", (feed, *chunk)
+            )
+            for item, value, item_as_of in rows:
+                values[item], as_of[item] = value, item_as_of
+        return values, as_of
+
     def newest_confirmed_as_of(self, feed: bytes, items: Iterable[str]) -> int:
         """The newest as-of time on chain of any of `items` (0 if none was ever set): a report setting
         them may not be older (the CreditLine refuses to move a line's score back in time)."""
-        keys, newest = list(items), 0
-        for start in range(0, len(keys), 500):  # within SQLite's limit on bound parameters
-            chunk = keys[start : start + 500]
+        newest = 0
+        for chunk in _chunks(list(items)):
             marks = ",".join("?" * len(chunk))
             row = self._db.execute(
                 f"SELECT COALESCE(MAX(as_of), 0) FROM confirmed WHERE feed = ? AND item IN ({marks})", (feed, *chunk)
@@ -238,3 +251,8 @@ class Outbox:
                     signed_at,
                 ),
             )
+
+
+def _chunks(keys: list[str], size: int = 500) -> Iterable[list[str]]:
+    """`keys` in runs of at most `size`: within SQLite's limit on bound parameters."""
+    return (keys[start : start + size] for start in range(0, len(keys), size))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from eth_hash.auto import keccak
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -67,7 +68,7 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     level = list(leaves) or [bytes(32)]
     while len(level) > 1:
         pairs = [level[i : i + 2] for i in range(0, len(level), 2)]
-        level = [Web3.keccak(b"".join(sorted(p))) if len(p) == 2 else p[0] for p in pairs]
+        level = [keccak(b"".join(sorted(p))) if len(p) == 2 else p[0] for p in pairs]
     return bytes(level[0])
 
 

@@ -219,8 +219,7 @@ class CreditOracle:
         if observation is not None and time.monotonic() - observation.observed_at > self._observation_max_age():
             return Verdict(False, "stale_observation")  # our cycles stopped: we no longer know what we would send
         self._sync()
-        confirmed, confirmed_as_of = self._reads.confirmed_values(CREDIT_FEED), self._reads.confirmed_as_of(CREDIT_FEED)
-        return check_credit(observation, proposal, confirmed, confirmed_as_of)
+        return check_credit(observation, proposal, *self._reads.confirmed_of(CREDIT_FEED, proposal.items))
 
     def _observation_max_age(self) -> float:
         """How old an observation may be when co-signing: two cycles (interval and the last cycle's

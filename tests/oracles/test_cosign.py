@@ -490,3 +490,31 @@ def test_a_co_signed_report_is_resent_as_signed_never_renumbered_and_the_chain_s
     (signers,) = report_signers(network)[-1:]
     assert signers == [o.address for o in OPERATORS[1:]]
     assert b.sync(applied) == 2 and b_box.confirmed_values(CREDIT_FEED) == report(1)[1] | report(3)[1] | report(4)[1]
+
+
+def test_the_roster_follows_operators_added_and_removed(network):
+    """A co-signer reads the operator set again only when the gateway's events name someone: every
+    addition and removal is seen on the next read, and a read with no new event costs no state calls."""
+    from backend.core.chain import send
+    from backend.core.dev_accounts import dev_account
+    from oracles.cosign import OperatorRoster
+
+    w3, manifest = network.w3, network.manifest
+    gateway = manifest.contract(w3, "OracleGateway")
+    roster = OperatorRoster(w3, manifest, CREDIT_FEED)
+    assert roster.current().operators == tuple(a.address for a in OPERATORS)
+    newcomer = Account.from_key(Web3.keccak(text="a fourth operator")).address
+
+    def manage(call):
+        send(w3, dev_account(0), call, decoder=manifest.revert_decoder(), what="managing operators")
+
+    manage(gateway.functions.addOperator(CREDIT_FEED, newcomer))
+    assert roster.current().operators == tuple(
+        sorted([*(a.address for a in OPERATORS), newcomer], key=lambda a: int(a, 16))
+    )
+    manage(gateway.functions.removeOperator(CREDIT_FEED, OPERATORS[0].address))
+    expected = tuple(sorted([*(a.address for a in OPERATORS[1:]), newcomer], key=lambda a: int(a, 16)))
+    assert roster.current().operators == expected
+    calls = []
+    w3.eth.call = lambda *a, _call=w3.eth.call, **k: calls.append(a) or _call(*a, **k)
+    assert roster.current().operators == expected and not calls

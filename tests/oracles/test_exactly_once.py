@@ -105,3 +105,18 @@ def test_a_report_the_consumer_refuses_is_dropped_and_blocks_nothing(settings, l
     assert not outbox.pending(CREDIT_FEED)
     publisher.publish(credit_payload(b"\x01" * 32, b"\x02" * 32, words[::-1]), {high: "1", low: "1"}, as_of=now)
     assert manifest.contract(w3, "CreditLine").functions.lineOf(low).call().limit == 1_000 * 10**6
+
+
+def test_confirmed_of_reads_the_named_items_alone(tmp_path):
+    """What a co-signer reads per proposal: each named item's value and as-of, whatever else is confirmed
+    (more items than SQLite binds at once included); items never confirmed are absent."""
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    book = {f"item-{i}": hex(i) for i in range(1_200)}
+    outbox.record_applied(IOT_FEED, 1_000, book)
+    outbox.record_applied(IOT_FEED, 2_000, {"item-7": "0x77"})
+    named = [*(f"item-{i}" for i in range(0, 1_200, 2)), "never"]
+    values, as_of = outbox.confirmed_of(IOT_FEED, named)
+    assert values == {k: book[k] for k in named[:-1]}  # item-7, set since, is not named
+    assert as_of == dict.fromkeys(named[:-1], 1_000)
+    assert outbox.confirmed_of(IOT_FEED, ["item-7"]) == ({"item-7": "0x77"}, {"item-7": 2_000})
+    outbox.close()
