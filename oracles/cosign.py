@@ -381,6 +381,7 @@ class CoSigner:
         self._operators: OperatorSet | None = None  # the last set the loop read: a cheap first filter
         self._busy = asyncio.Lock()  # one proposal checked at a time
         self._round: Round | None = None
+        self._halted = False  # stopping: no round is led any more
         self._client: FlowControlledClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -400,6 +401,19 @@ class CoSigner:
         await asyncio.wait_for(subscribed.wait(), timeout=30)
         self._client = client
         log.info("co-signing feed 0x%s as %s on %s:%d", self.feed.hex(), self.signer.address, host, port)
+
+    def halt(self) -> None:
+        """Lead no more rounds, and end the one in flight now, without its quorum: an operator that is
+        stopping leaves its slot's report to the next leader rather than hold its shutdown for the slot.
+        Safe from any thread."""
+        self._halted = True
+        if self._loop is not None and (rnd := self._round) is not None:
+            self._loop.call_soon_threadsafe(rnd.settled.set)
+
+    async def halt_when(self, stop: asyncio.Event) -> None:
+        """:meth:`halt` once `stop` is set (a daemon's shutdown)."""
+        await stop.wait()
+        self.halt()
 
     async def stop(self) -> None:
         if self._client is not None:
@@ -427,6 +441,8 @@ class CoSigner:
         ``as_of_ahead`` refusals stand in the way, proposes once more as of the oldest as-of they could
         sign, if the gateway still takes it and it is not below `floor_as_of` (the items' newest on
         chain). :class:`NotLeader` outside its slot, :class:`NoQuorum` when the round fails."""
+        if self._halted:
+            raise NoQuorum(f"report {sequence}: this operator is stopping")
         attempt = slot(time.time(), self.round_seconds)
         operators, route, now = await asyncio.to_thread(self._chain_view)
         if operators.leader(attempt) != self.signer.address:
@@ -449,7 +465,7 @@ class CoSigner:
                 ordered = sorted(rnd.signatures.items(), key=lambda kv: int(kv[0], 16))[: route.quorum]
                 return as_of, [signature for _, signature in ordered]
             older = reachable_as_of(rnd, as_of, floor_as_of)
-            if proposed or older is None or too_old(older, now, route.maxAge):
+            if proposed or self._halted or older is None or too_old(older, now, route.maxAge):
                 break
             log.info("report %d re-proposed as of %d (followers' data is older than %d)", sequence, older, as_of)
             as_of = older

@@ -475,10 +475,12 @@ async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | N
     if config.metrics_port is not None:
         oracle.metrics.serve(config.metrics_port, config.metrics_host)
     failed = 0
+    halt = None
     try:
         if oracle.cosigner is not None:
             host, _, port = config.cosign_broker.rpartition(":")
             await oracle.cosigner.start(host, int(port))
+            halt = asyncio.create_task(oracle.cosigner.halt_when(stop))  # a round in flight ends at once
         while not stop.is_set():
             try:
                 result = await asyncio.to_thread(oracle.cycle)
@@ -499,6 +501,8 @@ async def run(config: CreditOracleConfig, *, shutdown_trigger: asyncio.Event | N
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=config.interval)
     finally:
+        if halt is not None:
+            halt.cancel()
         if oracle.cosigner is not None:
             await oracle.cosigner.stop()
         oracle.close()

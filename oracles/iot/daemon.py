@@ -321,6 +321,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         if oracle.cosigner is not None:
             host, _, port = config.cosign_broker.rpartition(":")
             await oracle.cosigner.start(host, int(port))
+            tasks.append(asyncio.create_task(oracle.cosigner.halt_when(stop), name="halt"))
         await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
         await asyncio.wait_for(subscribed.wait(), timeout=30)
         print(
@@ -332,7 +333,8 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         while not queue.empty():
             await asyncio.sleep(0.05)
         await client.disconnect()
-        await _guarded("flusher", lambda: _flush(oracle), oracle.failed)
+        if oracle.cosigner is None:  # co-signing, what was received is in the store: the next leader sends it
+            await _guarded("flusher", lambda: _flush(oracle), oracle.failed)
     finally:
         for task in tasks:
             task.cancel()

@@ -518,3 +518,49 @@ def test_the_roster_follows_operators_added_and_removed(network):
     calls = []
     w3.eth.call = lambda *a, _call=w3.eth.call, **k: calls.append(a) or _call(*a, **k)
     assert roster.current().operators == expected and not calls
+
+
+def test_a_halted_leader_ends_its_round_at_once(network):
+    """A daemon that is stopping halts its co-signer: the round it leads ends at once without its
+    quorum (the next leader publishes), rather than hold the shutdown to the end of the slot, and no
+    further round starts."""
+    from oracles.cosign import CoSigner, NoQuorum, Verdict
+    from oracles.metrics import OracleMetrics
+
+    rounds = 600.0  # a round left alone would wait until the slot's end
+    operators = OperatorSet.read(network.w3, network.manifest, CREDIT_FEED)
+    leader = next(a for a in OPERATORS if a.address == operators.leader(slot(time.time(), rounds)))
+    cosigner = CoSigner(
+        network.w3,
+        network.manifest,
+        leader,
+        CREDIT_FEED,
+        network.base / "halting.sqlite",
+        lambda proposal: Verdict(True),
+        round_seconds=rounds,
+        metrics=OracleMetrics("halting"),
+    )
+    now = network.w3.eth.get_block("latest")["timestamp"]
+    payload = credit_payload(bytes(32), bytes(32), [pack_credit_word(leader.address, 1, 1, 1)])
+
+    async def scenario():
+        host, _, port = network.broker.rpartition(":")
+        await cosigner.start(host, int(port))
+        try:
+            stop = asyncio.Event()
+            halting = asyncio.create_task(cosigner.halt_when(stop))
+            gather = asyncio.create_task(cosigner.gather(1, now, payload, credit_items(payload), floor_as_of=0))
+            await asyncio.sleep(0.5)
+            assert not gather.done()  # waiting for endorsements nobody sends
+            started = time.monotonic()
+            stop.set()
+            with pytest.raises(NoQuorum):
+                await asyncio.wait_for(gather, 5)
+            assert time.monotonic() - started < 2
+            await halting
+            with pytest.raises(NoQuorum, match="stopping"):
+                await cosigner.gather(1, now, payload, credit_items(payload), floor_as_of=0)
+        finally:
+            await cosigner.stop()
+
+    asyncio.run(scenario())
