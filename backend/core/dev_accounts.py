@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
-DEV_ACCOUNT_COUNT = 10
+DEV_ACCOUNT_COUNT = 14
 
 Account.enable_unaudited_hdwallet_features()
 

@@ -4,6 +4,7 @@ chain in motion, a scored merchant. Idempotent enough to run on every ``yinqi de
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,15 @@ DEMO_CAST: tuple[Member, ...] = (
     Member(8, "IoT oracle operator 物联网预言机", Role.IOT_ORACLE, 0),
 )
 AUDITOR_INDEX = 9  # auditors need no role: they only read
+# Each feed's operators in the demo, n = 3 co-signing k = 2 (the bank's own first, then two operators
+# at other institutions, who need no place in the bank's registry): dev account numbers
+CREDIT_OPERATORS, IOT_OPERATORS, DEMO_QUORUM = (7, 10, 11), (8, 12, 13), 2
+OTHER_OPERATORS = {
+    10: "Credit oracle operator 2 (a partner institution)",
+    11: "Credit oracle operator 3 (a partner institution)",
+    12: "IoT oracle operator 2 (a partner institution)",
+    13: "IoT oracle operator 3 (a partner institution)",
+}
 BANK, CORE, TIER1, TIER2, TIER3 = (dev_account(i) for i in range(5))
 LESSOR, LESSEE = CORE, dev_account(6)  # the machinery maker leases its excavators to a builder
 DAY = 24 * 3600
@@ -119,22 +129,31 @@ def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
     return True
 
 
-def seed_credit(settings: Settings, w3: Web3) -> str | None:
+@dataclass(frozen=True)
+class CreditInputs:
+    """One credit operator's own copy of what it scores from: the model, the data platform's export and
+    the consents it was sent."""
+
+    model_dir: Path
+    data_dir: Path
+    consents_dir: Path
+
+
+def prepare_credit(settings: Settings, w3: Web3, operators: int = 1) -> tuple[str, list[CreditInputs]]:
     """Train a credit model on synthetic merchants (once); the bank binds the demo merchant's wallet to
-    its merchant id, the merchant signs its consent, and one credit-oracle cycle gives the merchant a
-    line. What to tell the user, or None."""
+    its merchant id and the merchant signs its consent; each of `operators` credit operators gets its
+    own copy of the model, the export and the consent (under ``credit/`` the first, the bank's own, and
+    ``credit/operator-<n>/`` the others). The merchant id and each operator's inputs."""
     home = settings.home / "credit"
-    model_dir, data_dir, consents_dir = home / "model", home / "data", home / "consents"
-    for directory in (data_dir, consents_dir):
-        directory.mkdir(parents=True, exist_ok=True)
-    if not (model_dir / "model.json").exists():
+    trained = home / "model"
+    if not (trained / "model.json").exists():
+        home.mkdir(parents=True, exist_ok=True)
         generate(2_000, 12, seed=42).to_csv(home / "training.csv", index=False)
-        train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), model_dir)
+        train.save(train.train(train.load(home / "training.csv", "default_flag"), progress=False), trained)
     # the data platform's export, written again on every start (the same merchants): reports are as of the
     # data's time, and the gateway takes none older than a day
-    generate(50, 12, seed=7).to_csv(data_dir / "merchants.csv", index=False)
-    merchant, merchant_id = dev_account(5), _best_merchant(model_dir, data_dir / "merchants.csv")
-    consent_file = consents_dir / "demo-merchant.json"
+    export = generate(50, 12, seed=7)
+    merchant, merchant_id = dev_account(5), _best_merchant(trained, export)
     manifest = Manifest.for_chain(settings, w3)
     bind_merchant_id(w3, manifest, BANK, merchant.address, merchant_id)
     credit_line = manifest.contract(w3, "CreditLine")
@@ -147,11 +166,30 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
         chain_id=manifest.chain_id,
         credit_line=credit_line.address,
     )
-    consent_file.write_text(json.dumps(to_document(consent, sign(consent, merchant))))
+    document = json.dumps(to_document(consent, sign(consent, merchant)))
+    inputs = []
+    for n in range(1, operators + 1):
+        base = home if n == 1 else home / f"operator-{n}"
+        own = CreditInputs(trained if n == 1 else base / "model", base / "data", base / "consents")
+        if own.model_dir != trained:
+            shutil.copytree(trained, own.model_dir, dirs_exist_ok=True)
+        for directory in (own.data_dir, own.consents_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        export.to_csv(own.data_dir / "merchants.csv", index=False)
+        (own.consents_dir / "demo-merchant.json").write_text(document)
+        inputs.append(own)
+    return merchant_id, inputs
+
+
+def seed_credit(settings: Settings, w3: Web3) -> str | None:
+    """The demo merchant scored by one credit-oracle cycle, signed by the credit operator alone (a feed
+    of quorum 1), and its limit confirmed by the bank: what to tell the user, or None."""
+    merchant_id, (inputs,) = prepare_credit(settings, w3)
+    home = settings.home / "credit"
     config = CreditOracleConfig(
-        data_dir=data_dir,
-        consents_dir=consents_dir,
-        model_dir=model_dir,
+        data_dir=inputs.data_dir,
+        consents_dir=inputs.consents_dir,
+        model_dir=inputs.model_dir,
         state=home / "outbox.sqlite",
         reasons=home / "reasons.json",
         signer="dev:7",
@@ -160,24 +198,33 @@ def seed_credit(settings: Settings, w3: Web3) -> str | None:
     oracle = CreditOracle(config)
     try:
         result = oracle.cycle()
-        if pending := credit_line.functions.lineOf(merchant.address).call().pendingLimit:  # beyond the bank's step
-            send(
-                w3,
-                BANK,
-                credit_line.functions.confirmLimit(merchant.address, pending),  # the raise the bank reviewed
-                decoder=manifest.revert_decoder(),
-                what="confirming the demo merchant's limit",
-            )  # the bank's credit officer approves it
-        line = credit_line.functions.lineOf(merchant.address).call()
     finally:
         oracle.close()
-    if not result.reports:
+    return credit_line_granted(w3, Manifest.for_chain(settings, w3), merchant_id) if result.reports else None
+
+
+def credit_line_granted(w3: Web3, manifest: Manifest, merchant_id: str) -> str | None:
+    """Once the demo merchant has a line: the bank confirms a raise held beyond its step (the one it
+    reviewed), and what to tell the user; None while it has none."""
+    merchant = dev_account(5)
+    credit_line = manifest.contract(w3, "CreditLine")
+    line = credit_line.functions.lineOf(merchant.address).call()
+    if line.scoredAt == 0:
         return None
+    if line.pendingLimit:  # beyond the bank's step: the bank's credit officer approves it
+        send(
+            w3,
+            BANK,
+            credit_line.functions.confirmLimit(merchant.address, line.pendingLimit),  # the raise the bank reviewed
+            decoder=manifest.revert_decoder(),
+            what="confirming the demo merchant's limit",
+        )
+        line = credit_line.functions.lineOf(merchant.address).call()
     limit = line.limit // TOKEN_UNIT
     return f"Credit oracle scored merchant {merchant_id} (#5): score {line.score}, limit {limit:,} DCNY."
 
 
-def _best_merchant(model_dir: Path, data_file: Path) -> str:
+def _best_merchant(model_dir: Path, export: pd.DataFrame) -> str:
     """The synthetic merchant the model likes best: the demo merchant's data, so it gets a line to draw on."""
-    decisions = decide(CreditModel.load(model_dir), Policy.load(), pd.read_csv(data_file))
+    decisions = decide(CreditModel.load(model_dir), Policy.load(), export)
     return max(decisions, key=lambda d: (d.decision.limit, d.decision.score, d.merchant_id)).merchant_id

@@ -1,18 +1,21 @@
 """``yinqi demo``: everything up on the embedded defaults, seeded with a realistic cast.
 
 The local chain, the contracts, the demo participants onboarded and funded, a supply chain in
-motion, a scored merchant, and a leased fleet reporting over the demo's own MQTT broker through the
-IoT oracle, and the API serving the web UI: the chain and broker as supervised processes, the rest
-as ``yinqi`` child processes, all stopped together.
+motion, a merchant scored by three credit oracle operators, and a leased fleet reporting over the
+demo's own MQTT broker to three IoT oracle operators (each feed co-signed 2-of-3), and the API
+serving the web UI: the chain and broker as supervised processes, the rest as ``yinqi`` child
+processes, all stopped together.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from web3 import Web3
@@ -22,7 +25,21 @@ from backend.core.config import DEV_CHAIN_ID, Settings
 from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
 from backend.core.errors import ChainError
 from backend.core.manifest import Manifest
-from backend.demo.seeding import AUDITOR_INDEX, DEMO_CAST, LESSEE, LESSOR, seed, seed_credit, seed_supply_chain
+from backend.demo.seeding import (
+    AUDITOR_INDEX,
+    CREDIT_OPERATORS,
+    DEMO_CAST,
+    DEMO_QUORUM,
+    IOT_OPERATORS,
+    LESSEE,
+    LESSOR,
+    OTHER_OPERATORS,
+    CreditInputs,
+    credit_line_granted,
+    prepare_credit,
+    seed,
+    seed_supply_chain,
+)
 from backend.local.broker import LocalBroker
 from backend.local.node import LocalChain
 from backend.local.process import spawn
@@ -31,41 +48,75 @@ from backend.services.leasing import LeaseService
 from oracles.iot.simulator import fleet, rules_toml
 
 DEMO_SPEEDUP = 60  # the simulated fleet's meters run this many times faster than the clock
+DEMO_ROUND_SECONDS = 3  # each co-signing slot: one operator leads, in turn
+DEMO_CREDIT_INTERVAL = 5  # seconds between a credit operator's cycles (each leads one slot in three)
+CREDIT_LINE_WAIT = 120  # seconds the demo waits for the co-signed line of its merchant
 DEMO_RULES = {
     "idle_hours": 0.03,  # the demo's idle device is flagged within two minutes, not a day
     "max_meter_rate": 2 * DEMO_SPEEDUP,  # else the oracle rejects the fast-running meters as implausible
 }
 
 
-def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[subprocess.Popen]:
-    """Lease the demo fleet (one device per scenario), then run the IoT oracle and the simulator
-    against the demo's broker, and the API with the web UI, as child processes. Their logs go to
-    $YINQI_HOME/<name>.log."""
+def demo_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` with each feed's demo operators (three dev accounts each, :data:`CREDIT_OPERATORS`,
+    :data:`IOT_OPERATORS`), for ``yinqi deploy`` to admit."""
+    return {
+        **environ,
+        "YINQI_CREDIT_ORACLE_OPERATORS": ",".join(dev_account(i).address for i in CREDIT_OPERATORS),
+        "YINQI_IOT_ORACLE_OPERATORS": ",".join(dev_account(i).address for i in IOT_OPERATORS),
+    }
+
+
+def fund_operators(w3: Web3) -> None:
+    """Give the demo's oracle operators gas money where they have none (a chain saved before the demo
+    had them: anvil funds its dev accounts only at genesis). Dev chain only."""
+    for index in (*CREDIT_OPERATORS, *IOT_OPERATORS):
+        address = dev_account(index).address
+        if w3.eth.get_balance(address) < 10**18:
+            w3.provider.make_request("anvil_setBalance", [address, hex(10_000 * 10**18)])
+
+
+def oracle_commands(settings: Settings, yinqi: str, credit: list[CreditInputs], rules: Path) -> dict[str, list[str]]:
+    """Each feed's operators as separate daemons, each with its own key, inputs, state and MQTT client,
+    co-signing k-of-n over the demo's broker (which in production would be the operators' own)."""
+    broker = f"127.0.0.1:{settings.mqtt_port}"
+    cosign = ["--cosign-broker", broker, "--round-seconds", str(DEMO_ROUND_SECONDS)]
+    commands = {}
+    for n, (index, inputs) in enumerate(zip(CREDIT_OPERATORS, credit, strict=True), start=1):
+        own = settings.home / ("credit" if n == 1 else f"credit/operator-{n}")
+        commands[f"credit-oracle-{n}"] = [
+            *(yinqi, "-v", "credit-oracle", "run", "--signer", f"dev:{index}", *cosign),
+            *("--data", str(inputs.data_dir), "--consents", str(inputs.consents_dir)),
+            *("--model", str(inputs.model_dir), "--state", str(own / "outbox.sqlite")),
+            *("--reasons", str(own / "reasons.json"), "--interval", str(DEMO_CREDIT_INTERVAL)),
+        ]
+    for n, index in enumerate(IOT_OPERATORS, start=1):
+        commands[f"iot-oracle-{n}"] = [
+            *(yinqi, "-v", "iot-oracle", "run", "--signer", f"dev:{index}", *cosign, "--broker", broker),
+            *("--rules", str(rules), "--tick-interval", "5"),
+            *("--state", str(settings.home / f"iot-oracle-{n}.sqlite")),
+        ]
+    return commands
+
+
+def start_services(
+    settings: Settings, w3: Web3, manifest: Manifest, credit: list[CreditInputs]
+) -> list[subprocess.Popen]:
+    """Lease the demo fleet (one device per scenario), then run each feed's co-signing oracles, the
+    simulator against the demo's broker, and the API with the web UI, as child processes. Their logs
+    go to $YINQI_HOME/<name>.log."""
     devices = fleet(5, "mixed")
     LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices])
     rules = settings.home / "iot-rules.toml"
     rules.write_text(rules_toml(devices, **DEMO_RULES))
-    broker = f"127.0.0.1:{settings.mqtt_port}"
     yinqi = str(Path(sys.executable).with_name("yinqi"))
-    commands = {
-        "iot-oracle": [
-            yinqi,
-            "-v",
-            "iot-oracle",
-            "run",
-            "--broker",
-            broker,
-            "--rules",
-            str(rules),
-            "--tick-interval",
-            "5",
-        ],
+    commands = oracle_commands(settings, yinqi, credit, rules) | {
         "iot-devices": [
             yinqi,
             "devices",
             "simulate",
             "--broker",
-            broker,
+            f"127.0.0.1:{settings.mqtt_port}",
             "--count",
             "5",
             "--rate",
@@ -77,16 +128,24 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest) -> list[sub
         ],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
-    children = []
-    for name, command in commands.items():
-        children.append(spawn(command, settings.home / f"{name}.log", new_session=False))
-        time.sleep(1.0)  # the oracle subscribes before the fleet publishes
+    children = [spawn(command, settings.home / f"{name}.log", new_session=False) for name, command in commands.items()]
     return children
+
+
+def await_credit_line(w3: Web3, manifest: Manifest, merchant_id: str, stop: threading.Event) -> str | None:
+    """Wait (up to :data:`CREDIT_LINE_WAIT` seconds) for the credit operators to co-sign the demo
+    merchant's line; then the bank confirms a held raise. What to tell the user, or None."""
+    deadline = time.monotonic() + CREDIT_LINE_WAIT
+    while time.monotonic() < deadline and not stop.is_set():
+        if message := credit_line_granted(w3, manifest, merchant_id):
+            return message
+        stop.wait(1.0)
+    return None
 
 
 def describe(settings: Settings, manifest: Manifest, url: str) -> str:
     """What to tell a person: where the chain is and which dev accounts to import into a wallet."""
-    names = {m.index: m.name for m in DEMO_CAST} | {AUDITOR_INDEX: "Auditor 审计 (read-only)"}
+    names = {m.index: m.name for m in DEMO_CAST} | {AUDITOR_INDEX: "Auditor 审计 (read-only)"} | OTHER_OPERATORS
     lines = [
         "",
         f"Yinqi demo is up. Chain RPC: {url} (chain id {manifest.chain_id})",
@@ -105,7 +164,9 @@ def describe(settings: Settings, manifest: Manifest, url: str) -> str:
         f"Web UI and API: http://127.0.0.1:{settings.api_port}/ (OpenAPI: /api/openapi.json); "
         "connect your wallet there.",
         f"MQTT broker: 127.0.0.1:{settings.mqtt_port}; five simulated devices (normal, idle, geofence, fuel, tamper) "
-        "publish to device/<id>/data; the IoT oracle pushes their usage and risk flags to their leases.",
+        "publish to device/<id>/data; three IoT oracle operators co-sign their usage and risk flags to their "
+        f"leases, and three credit oracle operators the merchants' lines ({DEMO_QUORUM} of 3 signatures per "
+        "report; logs: credit-oracle-<n>.log, iot-oracle-<n>.log).",
         "",
         "Press Ctrl-C to stop; the chain keeps its state for the next start.",
     ]
@@ -124,16 +185,22 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
             raise ChainError(f"{settings.rpc_url} is chain {running}, not the local dev chain {DEV_CHAIN_ID}")
         else:
             echo(f"Using the local chain already running at {settings.rpc_url}.")
-        result = deploy(settings)
+        settings = replace(settings, credit_oracle_quorum=DEMO_QUORUM, iot_oracle_quorum=DEMO_QUORUM)
+        result = deploy(settings, environ=demo_environ(os.environ))
         w3 = connect(settings.rpc_url, settings.rpc_timeout)
+        fund_operators(w3)
         seeded = seed(w3, result.manifest)
         if seed_supply_chain(w3, result.manifest):
             echo("Seeded a supply chain: receivables issued, split down three tiers, two financed.")
-        if credit := seed_credit(settings, w3):
-            echo(credit)
+        merchant_id, credit = prepare_credit(settings, w3, operators=len(CREDIT_OPERATORS))
         broker = LocalBroker(settings.home / "mosquitto", settings.mqtt_port)
         broker.start()
-        children = start_services(settings, w3, result.manifest)
+        children = start_services(settings, w3, result.manifest, credit)
+        echo(f"Waiting for the credit oracle operators to co-sign merchant {merchant_id}'s line…")
+        if line := await_credit_line(w3, result.manifest, merchant_id, stop):
+            echo(line)
+        else:
+            echo("No credit line yet: see credit-oracle-<n>.log under the demo's home.")
         if result.deployed:
             echo(f"Deployed: {', '.join(result.deployed)}")
         if seeded:

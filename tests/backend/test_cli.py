@@ -119,7 +119,7 @@ def _children_of(settings) -> list[int]:
     """PIDs of the demo's broker, IoT oracle, simulator and API (their command lines name this test's
     home or its ports)."""
     marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}", f"--port\x00{settings.api_port}")
-    names = ("mosquitto", "iot-oracle", "devices", "api")
+    names = ("mosquitto", "iot-oracle", "credit-oracle", "devices", "api")
     return _pids(lambda cmdline: any(n in cmdline for n in names) and any(m in cmdline for m in marks))
 
 
@@ -159,8 +159,9 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         assert "Auditor" in out
         assert len(_anvils_of(settings)) == 1
         assert f"MQTT broker: 127.0.0.1:{settings.mqtt_port}" in out
-        assert len(_children_of(settings)) == 4  # broker, IoT oracle, device simulator, API
+        assert len(_children_of(settings)) == 9  # broker, three IoT and three credit oracles, device simulator, API
         assert f"Web UI and API: http://127.0.0.1:{settings.api_port}/" in out
+        _assert_feeds_co_signed(settings)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
@@ -173,6 +174,26 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
     proc.communicate(timeout=30)
     assert "Deployed:" not in out and "Onboarded" not in out
     assert proc.returncode == 0 and not _anvils_of(settings)
+
+
+def _assert_feeds_co_signed(settings):
+    """Each feed has three operators and takes reports with two signatures, and both carry reports:
+    the credit line the demo printed, and the fleet's usage and flags within a minute."""
+    from backend.core.chain import connect
+    from backend.core.feeds import CREDIT_FEED, IOT_FEED
+
+    w3 = connect(settings.rpc_url)
+    gateway = Manifest.for_chain(settings, w3).contract(w3, "OracleGateway")
+    for feed in (CREDIT_FEED, IOT_FEED):
+        assert gateway.functions.operatorCount(feed).call() == 3
+        assert gateway.functions.feeds(feed).call().quorum == 2
+    assert gateway.functions.feeds(CREDIT_FEED).call().lastSequence >= 1
+    deadline = time.monotonic() + 60
+    while gateway.functions.feeds(IOT_FEED).call().lastSequence == 0:
+        assert time.monotonic() < deadline, "no co-signed IoT report within a minute"
+        time.sleep(1)
+    accepted = gateway.events.ReportAccepted().get_logs(from_block=0)
+    assert {bytes(e["args"]["feed"]) for e in accepted} == {CREDIT_FEED, IOT_FEED}
 
 
 def test_killed_demo_takes_its_chain_with_it(settings, env_for):
@@ -313,7 +334,7 @@ def test_receivable_commands_walk_the_flow(deployed_env):
             ],
             "due date must be",
         ),
-        (["--signer", "dev:12", "default", "0"], "no dev account '12'"),
+        (["--signer", "dev:14", "default", "0"], "no dev account '14'"),
         (["--signer", "vault:bank", "default", "0"], "is not dev:N, env:NAME or keystore:PATH"),
         (["--signer", "env:OPERATOR", "default", "0"], "set YINQI_OPERATOR_KEY"),
         (["default", "0"], "pass --signer"),
