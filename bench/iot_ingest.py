@@ -7,7 +7,9 @@ Same private mosquitto, same publisher (`yinqi devices simulate --rate 0`, a sep
 run. The raw subscriber is a bare gmqtt client counting QoS 1 messages; the daemon parses, runs the
 rules and commits each batch to SQLite before acknowledging. Rate = messages / (last handled −
 first handled). Latency: a device's meters run backwards (tamper) → the lease's flags on chain,
-polled every 10 ms, next to the time one report takes from submission to receipt on the same anvil.
+polled every 10 ms, next to the time one report takes from submission to receipt on the same anvil;
+then the same with the IoT feed co-signed 2-of-3 (three operator daemons, each its own key, state
+and subscription, proposing in turn each `--round-seconds` slot), next to the one signer.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from backend.core.chain import wait_for_receipt
+from backend.core.dev_accounts import dev_account
 from backend.core.enums import RiskFlag
 from backend.demo.seeding import LESSEE, LESSOR, seed
 from backend.local.broker import LocalBroker
@@ -83,7 +87,7 @@ async def _raw_rate(broker: LocalBroker, messages: int, devices: int) -> float:
     return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
-def _daemon(broker, rules: Path, state: Path, env: dict, out: Path) -> subprocess.Popen:
+def _daemon(broker, rules: Path, state: Path, env: dict, out: Path, *extra: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             YINQI,
@@ -99,6 +103,7 @@ def _daemon(broker, rules: Path, state: Path, env: dict, out: Path) -> subproces
             "0.05",
             "--tick-interval",
             "5",
+            *extra,
         ],
         env=env,
         stdout=out.open("w"),
@@ -135,9 +140,10 @@ def _daemon_rate(broker, rules, state, env, out, messages, devices) -> float:
         process.wait(60)
 
 
-def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int) -> tuple[list[float], list[float]]:
+def _latency(broker, w3, manifest, leases, samples: int, daemons: list[subprocess.Popen]) -> tuple[list, list]:
+    """Each sample device's tamper message → its lease's TAMPER flag on chain (seconds), as the running
+    `daemons` put it there, and as many plain transactions' times to receipt on the same anvil."""
     lease = manifest.contract(w3, "EquipmentLease")
-    process = _daemon(broker, rules, state, env, out)
     latencies, report_times = [], []
 
     async def tamper(device: SimDevice) -> None:
@@ -160,14 +166,50 @@ def _latency(broker, rules, state, env, out, w3, manifest, leases, samples: int)
         # the reference: one transaction from submission to receipt on this anvil
         for _ in range(samples):
             t0 = time.perf_counter()
-            w3.eth.wait_for_transaction_receipt(
-                w3.eth.send_transaction({"from": w3.eth.accounts[9], "to": w3.eth.accounts[9], "value": 1})
+            wait_for_receipt(  # polled as the daemons poll theirs
+                w3, w3.eth.send_transaction({"from": w3.eth.accounts[9], "to": w3.eth.accounts[9], "value": 1})
             )
             report_times.append(time.perf_counter() - t0)
     finally:
-        process.terminate()
-        process.wait(60)
+        for process in daemons:
+            process.terminate()
+        for process in daemons:
+            process.wait(60)
     return latencies, report_times
+
+
+def _co_signed_latency(samples: int, round_seconds: float) -> tuple[list[float], list[float]]:
+    """:func:`_latency` with the IoT feed co-signed 2-of-3: three operators (dev accounts #8, #12, #13),
+    each its own daemon, key, state and subscription, on a chain and broker of their own."""
+    operators = (8, 12, 13)
+    environ = {"YINQI_IOT_ORACLE_OPERATORS": ",".join(dev_account(i).address for i in operators)}
+    with (
+        private_chain(environ, iot_oracle_quorum=2) as (settings, w3, manifest),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        tmp = Path(tmp)
+        seed(w3, manifest)
+        devices = [d.device_id for d in fleet(samples, prefix="LAT-")]
+        terms = replace(DEMO_TERMS, deposit=10**6)
+        leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, devices, terms)
+        rules = tmp / "rules.toml"
+        rules.write_text(rules_toml([SimDevice(d, "normal") for d in devices], max_meter_rate=2 * SPEEDUP))
+        with LocalBroker(tmp / "broker", free_port()) as broker:
+            cosign = ("--cosign-broker", broker.address, "--round-seconds", str(round_seconds))
+            daemons = [
+                _daemon(
+                    broker,
+                    rules,
+                    tmp / f"op{i}.sqlite",
+                    env_for(settings),
+                    tmp / f"op{i}",
+                    "--signer",
+                    f"dev:{i}",
+                    *cosign,
+                )
+                for i in operators
+            ]
+            return _latency(broker, w3, manifest, leases, samples, daemons)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--round-seconds", type=float, default=2.0, help="co-signing slot (the daemon's default)")
     args = parser.parse_args(argv)
     with private_chain() as (settings, w3, manifest), tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -190,9 +233,9 @@ def main(argv: list[str] | None = None) -> None:
         with LocalBroker(tmp / "broker", free_port()) as broker:
             raw = asyncio.run(_raw_rate(broker, args.messages, args.devices))
             daemon = _daemon_rate(broker, rules, tmp / "iot.sqlite", env, tmp / "out", args.messages, args.devices)
-            latencies, reference = _latency(
-                broker, rules, tmp / "lat.sqlite", env, tmp / "out2", w3, manifest, leases, args.samples
-            )
+            single = [_daemon(broker, rules, tmp / "lat.sqlite", env, tmp / "out2")]
+            latencies, reference = _latency(broker, w3, manifest, leases, args.samples, single)
+    co_signed, co_reference = _co_signed_latency(args.samples, args.round_seconds)
     rows = [
         {
             "figure": "ingest, messages/s",
@@ -218,6 +261,24 @@ def main(argv: list[str] | None = None) -> None:
             "reference": None,
             "ratio": None,
             "reference is": f"{len(latencies)} samples",
+            "target": "",
+            "met": "",
+        },
+        {
+            "figure": "anomaly → flag on chain co-signed 2-of-3, ms (median)",
+            "value": round(statistics.median(co_signed) * 1000),
+            "reference": round(statistics.median(latencies) * 1000),
+            "ratio": statistics.median(co_signed) / statistics.median(latencies),
+            "reference is": "one signer, same run",
+            "target": "",
+            "met": "",
+        },
+        {
+            "figure": "anomaly → flag on chain co-signed 2-of-3, ms (max)",
+            "value": round(max(co_signed) * 1000),
+            "reference": round(statistics.median(co_reference) * 1000),
+            "ratio": None,
+            "reference is": f"{len(co_signed)} samples; reference: one transaction to receipt, its anvil",
             "target": "",
             "met": "",
         },
