@@ -262,9 +262,9 @@ class OperatorSet:
 
 class OperatorRoster:
     """A feed's operators, followed from the gateway's OperatorAdded/OperatorRemoved events: each
-    :meth:`current` reads only the blocks since the last and, when one names someone (or on the first
-    read), keeps whom the gateway still calls an operator and checks the count against its
-    ``operatorCount``. Safe to share between threads."""
+    :meth:`current` reads only the blocks since the last and the gateway's ``operatorCount``; when an
+    event names someone, the count moved, or on the first read, it asks the gateway who of everyone
+    named is still an operator (and checks that against the count). Safe to share between threads."""
 
     def __init__(self, w3: Web3, manifest: Manifest, feed: bytes) -> None:
         self.w3, self.feed = w3, feed
@@ -282,17 +282,18 @@ class OperatorRoster:
         last = self.w3.eth.block_number
         events = (self._gateway.events.OperatorAdded(), self._gateway.events.OperatorRemoved())
         found = event_logs(events, self._next_block, last, argument_filters={"feed": self.feed})
-        self._named |= {e["args"]["operator"] for e in found}
-        self._next_block = max(self._next_block, last + 1)
-        if self._set is not None and not found:
-            return self._set  # no operator added or removed since: the set it was
+        named = self._named | {e["args"]["operator"] for e in found}
         functions = self._gateway.functions
-        current = [a for a in self._named if functions.isOperator(self.feed, a).call(block_identifier=last)]
-        if len(current) != (count := functions.operatorCount(self.feed).call(block_identifier=last)):
-            raise OracleError(
-                f"the gateway counts {count} operators of feed 0x{self.feed.hex()}, its events {len(current)}"
-            )
-        self._set = OperatorSet(tuple(sorted(current, key=lambda a: int(a, 16))))
+        count = functions.operatorCount(self.feed).call(block_identifier=last)
+        if self._set is None or found or count != len(self._set.operators):
+            current = [a for a in named if functions.isOperator(self.feed, a).call(block_identifier=last)]
+            if len(current) != count:
+                raise OracleError(
+                    f"the gateway counts {count} operators of feed 0x{self.feed.hex()}, its events {len(current)}"
+                )
+            self._set = OperatorSet(tuple(sorted(current, key=lambda a: int(a, 16))))
+        # moved on only once every read succeeded: a failed one leaves the events to be read again
+        self._named, self._next_block = named, max(self._next_block, last + 1)
         return self._set
 
 
@@ -452,6 +453,9 @@ class CoSigner:
             proposal = signed(self.domain, Proposal(self.feed, sequence, attempt, as_of, payload, items), self.signer)
             report = report_message(self.domain, self.feed, sequence, as_of, payload)
             self._round = rnd = Round(proposal, operators, route.quorum, report)
+            if self._halted:  # halted while the chain was read (checked after _round is set: see halt)
+                self._round = None
+                break
             rnd.count(self.signer.address, signature=bytes(self.signer.sign_message(report).signature))
             await self._client.send(self.topic("proposal", self.signer.address), encode(proposal))
             try:

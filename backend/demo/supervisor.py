@@ -51,6 +51,7 @@ DEMO_SPEEDUP = 60  # the simulated fleet's meters run this many times faster tha
 DEMO_ROUND_SECONDS = 3  # each co-signing slot: one operator leads, in turn
 DEMO_CREDIT_INTERVAL = 5  # seconds between a credit operator's cycles (each leads one slot in three)
 CREDIT_LINE_WAIT = 120  # seconds the demo waits for the co-signed line of its merchant
+ORACLE_READY_WAIT = 60  # seconds the fleet waits for each IoT oracle to subscribe
 DEMO_RULES = {
     "idle_hours": 0.03,  # the demo's idle device is flagged within two minutes, not a day
     "max_meter_rate": 2 * DEMO_SPEEDUP,  # else the oracle rejects the fast-running meters as implausible
@@ -128,8 +129,26 @@ def start_services(
         ],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
-    children = [spawn(command, settings.home / f"{name}.log", new_session=False) for name, command in commands.items()]
+    children, waiting = [], []
+    for name, command in commands.items():
+        if name == "iot-devices":  # the fleet publishes once every IoT operator subscribed, or loses messages
+            for child, log_path, offset in waiting:
+                _await_ready(child, log_path, offset)
+        log_path = settings.home / f"{name}.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0  # logs are appended to
+        children.append(child := spawn(command, log_path, new_session=False))
+        if name.startswith("iot-oracle"):
+            waiting.append((child, log_path, offset))
     return children
+
+
+def _await_ready(child: subprocess.Popen, log_path: Path, offset: int) -> None:
+    """Until an IoT oracle prints its ready line (past `offset` in its log), exits, or a minute passes."""
+    deadline = time.monotonic() + ORACLE_READY_WAIT
+    while time.monotonic() < deadline and child.poll() is None:
+        if b'"ready": true' in log_path.read_bytes()[offset:]:
+            return
+        time.sleep(0.2)
 
 
 def await_credit_line(w3: Web3, manifest: Manifest, merchant_id: str, stop: threading.Event) -> str | None:

@@ -117,8 +117,12 @@ class IotOracle:
         self.refresh_leases()
 
     def close(self) -> None:
-        self.store.close()
-        self.outbox.close()
+        """Close the store and the outbox once no flush is running (one in a thread whose task was
+        cancelled at shutdown finishes recording what it sent first). Not from the event loop a
+        co-signed flush waits on: call it in a thread."""
+        with self._flush_lock():
+            self.store.close()
+            self.outbox.close()
 
     def refresh_leases(self) -> None:
         """Which of the rules file's devices is under a running lease, as the chain says now."""
@@ -342,7 +346,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         if oracle.cosigner is not None:
             await oracle.cosigner.stop()
         counters = oracle.store.counters()
-        oracle.close()
+        await asyncio.to_thread(oracle.close)
         stopped = {"stopped": True, "handled": handled[0], "counters": counters}
         print(json.dumps({**stopped, "errors": oracle.errors, "skipped_items": len(oracle.skipped)}), flush=True)
 
