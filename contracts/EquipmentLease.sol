@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IEquipmentLease, ALL_RISK_FLAGS} from "./interfaces/IEquipmentLease.sol";
 import {IReportConsumer} from "./interfaces/IOracleGateway.sol";
@@ -43,6 +44,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     uint256 public constant MAX_PERIOD_SECONDS = 366 days;
     /// @notice Longest device id, in bytes.
     uint256 public constant MAX_DEVICE_ID_BYTES = 64;
+    /// @notice How long an offer stands: unaccepted after that, it lapses and its device may be offered again.
+    uint256 public constant OFFER_LIFETIME = 14 days;
     /// @notice Most the payment term, grace period and report delay may each be.
     uint256 public constant MAX_SETTING_SECONDS = 90 days;
 
@@ -99,11 +102,14 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     // Offer and accept
     // ------------------------------------------------------------------------------------------
 
-    /// @notice The caller (lessor) offers `deviceId` to `lessee` on `terms` at the `tiers` rent schedule.
-    /// @dev Requirements: not paused; caller an active supplier, `lessee` an active lessee; device id
-    /// 1–{MAX_DEVICE_ID_BYTES} bytes and in no open lease; {MIN_PERIOD_SECONDS} ≤ period ≤
+    /// @notice The caller (lessor) offers `deviceId` to `lessee` on `terms` at the `tiers` rent schedule;
+    /// the offer stands {OFFER_LIFETIME}.
+    /// @dev Requirements: not paused; caller an active supplier, `lessee` an active lessee other than
+    /// the caller; device id 1–{MAX_DEVICE_ID_BYTES} bytes and in no open lease (an offer of it that
+    /// lapsed unaccepted is ended here: {LeaseOfferExpired}); {MIN_PERIOD_SECONDS} ≤ period ≤
     /// {MAX_PERIOD_SECONDS}; 1 ≤ periods ≤ {MAX_PERIODS};
-    /// 1–{MAX_TIERS} tiers, bounds strictly rising, prices strictly falling and non-zero.
+    /// 1–{MAX_TIERS} tiers, bounds strictly rising, prices strictly falling and non-zero; a period's
+    /// highest possible rent (every hour at the first tier's price, or the minimum rent) below 2^96.
     /// Emits {LeaseOffered}.
     function offer(
         address lessee,
@@ -111,9 +117,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         LeaseTerms calldata terms,
         Tier[] calldata tiers
     ) external whenNotPaused returns (uint256 leaseId) {
-        (bool lessorOk, bool lesseeOk) = registry.areAuthorized(msg.sender, ROLE_SUPPLIER, lessee, ROLE_LESSEE);
-        if (!lessorOk) revert LeaseParticipantNotAuthorized(msg.sender, ROLE_SUPPLIER);
-        if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
+        if (lessee == msg.sender) revert LeaseSelfDealing(msg.sender);
+        _checkParties(msg.sender, lessee);
         if (
             terms.periodSeconds < MIN_PERIOD_SECONDS ||
             terms.periodSeconds > MAX_PERIOD_SECONDS ||
@@ -124,19 +129,20 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
             revert LeaseInvalidDeviceId(bytes(deviceId).length);
         }
         _checkTiers(tiers);
+        _checkRentFits(terms, tiers);
         bytes32 device = keccak256(bytes(deviceId));
-        _checkDeviceFree(device);
+        _claimDevice(device);
 
         leaseId = _nextId++;
         _openLeaseOf[device] = OptionalId.wrap(leaseId);
         Lease storage l = _leases[leaseId];
-        (l.lessee, l.periodSeconds, l.periods, l.lessor, l.status) = (
+        (l.lessee, l.start, l.periodSeconds, l.periods) = (
             lessee,
+            uint40(block.timestamp), // offered now: the offer lapses {OFFER_LIFETIME} later
             terms.periodSeconds,
-            terms.periods,
-            msg.sender,
-            LeaseStatus.Offered
+            terms.periods
         );
+        (l.lessor, l.status) = (msg.sender, LeaseStatus.Offered);
         (l.deposit, l.minimumRent, l.device) = (terms.deposit, terms.minimumRent, device);
         _paymentTerms[leaseId] = paymentTerm;
         for (uint256 i; i < tiers.length; ++i) {
@@ -146,16 +152,31 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     }
 
     /// @notice The lessee accepts the offer and pays the deposit; the lease starts now.
-    /// @dev Requirements: not paused; caller the lessee, still an active lessee; lease offered;
-    /// deposit approved. Emits {LeaseAccepted}.
+    /// @dev Requirements: not paused; caller the lessee, still an active lessee; the lessor still an
+    /// active supplier; lease offered, at most {OFFER_LIFETIME} ago; deposit approved.
+    /// Emits {LeaseAccepted}.
     function accept(uint256 leaseId) external whenNotPaused nonReentrant {
         Lease storage l = _inStatus(leaseId, LeaseStatus.Offered);
         if (msg.sender != l.lessee) revert LeaseNotParty(leaseId, msg.sender);
-        if (!registry.isAuthorized(msg.sender, ROLE_LESSEE))
-            revert LeaseParticipantNotAuthorized(msg.sender, ROLE_LESSEE);
+        uint256 expiresAt = uint256(l.start) + OFFER_LIFETIME;
+        if (block.timestamp > expiresAt) revert LeaseOfferLapsed(leaseId, expiresAt);
+        _checkParties(l.lessor, msg.sender);
         (l.status, l.start) = (LeaseStatus.Active, uint40(block.timestamp));
         emit LeaseAccepted(leaseId, uint40(block.timestamp), l.deposit);
         if (l.deposit != 0) settlementToken.safeTransferFrom(msg.sender, address(this), l.deposit);
+    }
+
+    /// @notice Withdraws an offer not yet accepted and frees its device: the lessor's own call, or the
+    /// bank's (`LEASE_MANAGER_ROLE`), which frees a device an offer holds that it should not.
+    /// @dev Requirements: caller the lessor or has `LEASE_MANAGER_ROLE`; lease offered (lapsed or not).
+    /// Emits {LeaseOfferCancelled}.
+    function cancelOffer(uint256 leaseId) external {
+        Lease storage l = _inStatus(leaseId, LeaseStatus.Offered);
+        if (msg.sender != l.lessor && !hasRole(LEASE_MANAGER_ROLE, msg.sender))
+            revert LeaseNotParty(leaseId, msg.sender);
+        l.status = LeaseStatus.Cancelled;
+        delete _openLeaseOf[l.device];
+        emit LeaseOfferCancelled(leaseId, msg.sender);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -222,7 +243,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint256 start = l.start;
         while (billed < periods && start + (billed + 1) * length + reportDelay <= block.timestamp) {
             Period storage p = _periods[leaseId][billed];
-            uint96 rent = uint96(rentFor(leaseId, p.usage)); // ≤ minimumRent or Σ price × hours: fits
+            uint96 rent = SafeCast.toUint96(rentFor(leaseId, p.usage)); // fits: checked at offer (_checkRentFits)
             p.rent = rent;
             uint40 dueAt = uint40(start + (billed + 1) * length + _paymentTerms[leaseId]);
             emit RentBilled(leaseId, billed, p.usage, rent, dueAt);
@@ -459,9 +480,35 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (l.status != status) revert LeaseWrongStatus(leaseId, l.status);
     }
 
-    function _checkDeviceFree(bytes32 device) private view {
-        (bool inUse, uint256 leaseId) = OptionalId.unwrap(_openLeaseOf[device]);
-        if (inUse) revert LeaseDeviceInUse(device, leaseId);
+    /// @dev Reverts unless `device` is in no open lease; an offer of it that lapsed unaccepted is ended.
+    function _claimDevice(bytes32 device) private {
+        (bool inUse, uint256 openId) = OptionalId.unwrap(_openLeaseOf[device]);
+        if (!inUse) return;
+        Lease storage open = _leases[openId];
+        if (open.status != LeaseStatus.Offered || block.timestamp <= uint256(open.start) + OFFER_LIFETIME) {
+            revert LeaseDeviceInUse(device, openId);
+        }
+        open.status = LeaseStatus.Cancelled;
+        emit LeaseOfferExpired(openId);
+    }
+
+    /// @dev Reverts unless every period's rent fits its 96-bit field: at most every hour of the period at
+    /// the first (dearest) tier's price, or the minimum rent — so billing can never overflow and leave
+    /// a lease that cannot be paid, closed or recalled.
+    function _checkRentFits(LeaseTerms calldata terms, Tier[] calldata tiers) private pure {
+        uint256 mostHundredths = uint256(terms.periodSeconds) / _SECONDS_PER_HUNDREDTH; // what a report may claim
+        uint256 mostRent = Math.max(
+            Math.ceilDiv(mostHundredths * tiers[0].pricePerHour, _HUNDREDTHS_PER_HOUR),
+            terms.minimumRent
+        );
+        if (mostRent > type(uint96).max) revert LeaseRentTooLarge(mostRent);
+    }
+
+    /// @dev Reverts unless `lessor` is an active supplier and `lessee` an active lessee.
+    function _checkParties(address lessor, address lessee) private view {
+        (bool lessorOk, bool lesseeOk) = registry.areAuthorized(lessor, ROLE_SUPPLIER, lessee, ROLE_LESSEE);
+        if (!lessorOk) revert LeaseParticipantNotAuthorized(lessor, ROLE_SUPPLIER);
+        if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
     }
 
     function _checkTiers(Tier[] calldata tiers) private pure {

@@ -100,7 +100,8 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
     }
 
     /// @inheritdoc IReceivables
-    /// @dev Requirements: not paused; caller an active core enterprise; `supplier` an active supplier;
+    /// @dev Requirements: not paused; caller an active core enterprise; `supplier` an active supplier
+    /// other than the caller;
     /// 0 < `amount` < 2^96; now < `dueDate` ≤ now + {MAX_TENOR}; `ref` non-zero and not used
     /// before by this debtor. Emits {ReceivableIssued} and {Transfer}.
     function issue(
@@ -144,6 +145,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         bytes32 invoiceHash,
         bytes32 ref
     ) private returns (uint256 id) {
+        if (supplier == debtor) revert ReceivableSelfIssued(debtor);
         _checkParticipants(debtor, ROLE_CORE_ENTERPRISE, supplier, ROLE_SUPPLIER);
         _checkAmount(amount);
         uint256 latest = block.timestamp + MAX_TENOR;
@@ -230,7 +232,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
 
     /// @inheritdoc IReceivables
     /// @dev Requirements: not paused; caller the holder and an active supplier; `id` active.
-    /// A credit refusal (see {Refusal}) does not revert: it emits {FinancingRefused} and returns
+    /// A refusal (see {Refusal}: credit, liquidity, or a holder who is the debtor) does not revert: it emits {FinancingRefused} and returns
     /// false. On approval the receivable moves to the pool and the pool pays the advance to the
     /// caller. Emits {Transfer}, {FinancingApplied}, {ReceivableFinanced}, and the pool's {Disbursed}.
     function applyForFinancing(uint256 id) external whenNotPaused nonReentrant returns (bool approved) {
@@ -238,7 +240,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         DebtorTerms memory terms = _terms[r.debtor];
         uint256 outstanding = r.amount - r.repaid;
-        (Refusal reason, uint256 advance) = _assess(r.debtor, r.dueDate, outstanding, terms);
+        (Refusal reason, uint256 advance) = _assess(r.debtor, msg.sender, r.dueDate, outstanding, terms);
         if (reason != Refusal.None) {
             emit FinancingRefused(id, msg.sender, reason);
             return false;
@@ -260,7 +262,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
     function quote(uint256 id) external view returns (Refusal reason, uint256 advance) {
         Receivable storage r = _existing(id);
         if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
-        return _assess(r.debtor, r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
+        return _assess(r.debtor, _ownerOf(id), r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
     }
 
     /// @notice The advance for `outstanding` due in `secondsToMaturity` at annual `rateBps`:
@@ -276,10 +278,12 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
 
     function _assess(
         address debtor,
+        address holder,
         uint40 dueDate,
         uint256 outstanding,
         DebtorTerms memory terms
     ) private view returns (Refusal, uint256 advance) {
+        if (holder == debtor) return (Refusal.HolderIsDebtor, 0);
         if (block.timestamp >= dueDate) return (Refusal.Matured, 0);
         if (!registry.isAuthorized(debtor, ROLE_CORE_ENTERPRISE)) return (Refusal.DebtorNotAuthorized, 0);
         if (terms.limit == 0) return (Refusal.NoFacility, 0);

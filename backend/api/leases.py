@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from backend.api.context import ctx
 from backend.api.schemas import Page, PartyPageArgs, page_of
 from backend.core.chain import call_named
+from backend.core.enums import LeaseStatus
 from backend.index import views
 from backend.index.store import EventFilter
 
@@ -34,7 +35,11 @@ class Lease(MethodView):
         fn = c.leases.contract.functions
         periods = []
         now = c.w3.eth.get_block("latest")["timestamp"]
-        current = (now - lease.start) // lease.period_seconds if lease.start else -1
+        started = lease.status not in (
+            LeaseStatus.OFFERED.label,
+            LeaseStatus.CANCELLED.label,
+        )  # else start: the offer's
+        current = (now - lease.start) // lease.period_seconds if started else -1
         for k in range(min(lease.periods, max(lease.billed, current + 1))):
             period = call_named(fn.periodOf(lease_id, k))
             periods.append(

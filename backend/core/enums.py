@@ -59,6 +59,7 @@ class LeaseStatus(SolidityEnum):
     DEFAULTED = 4, "Defaulted"
     RECALLED = 5, "Recalled"
     CLOSED = 6, "Closed"
+    CANCELLED = 7, "Cancelled"
 
 
 class ReceivableStatus(SolidityEnum):
@@ -84,6 +85,7 @@ class Refusal(SolidityEnum):
     INSUFFICIENT_LIQUIDITY = 6, "InsufficientLiquidity"
     POOL_PAUSED = 7, "PoolPaused"
     ADVANCE_TOO_SMALL = 8, "AdvanceTooSmall"
+    HOLDER_IS_DEBTOR = 9, "HolderIsDebtor"
 
 
 class Role(IntFlag):

@@ -16,7 +16,7 @@ from backend.index.audit import replay_receivables
 from backend.index.store import EventFilter, IndexStore
 
 _RUNNING = (LeaseStatus.ACTIVE.label, LeaseStatus.FROZEN.label)  # leases that count as active
-_ENDED = (LeaseStatus.RECALLED.label, LeaseStatus.CLOSED.label)  # leases whose flags no longer matter
+_ENDED = (LeaseStatus.RECALLED.label, LeaseStatus.CLOSED.label, LeaseStatus.CANCELLED.label)  # flags no longer matter
 
 
 def role_names(mask: int) -> list[str]:
@@ -108,6 +108,17 @@ def credit_lines(store: IndexStore) -> list[dict[str, Any]]:
     return list(lines.values())
 
 
+_LEASE_STATUS_OF = {  # the status each of these events leaves a lease in
+    "LeaseFrozen": LeaseStatus.FROZEN,
+    "LeaseUnfrozen": LeaseStatus.ACTIVE,
+    "LeaseDefaulted": LeaseStatus.DEFAULTED,
+    "LeaseRecalled": LeaseStatus.RECALLED,
+    "LeaseClosed": LeaseStatus.CLOSED,
+    "LeaseOfferCancelled": LeaseStatus.CANCELLED,
+    "LeaseOfferExpired": LeaseStatus.CANCELLED,
+}
+
+
 def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     for e in _dicts(store, EventFilter(contract="EquipmentLease")):
@@ -148,14 +159,8 @@ def leases(store: IndexStore, party: str | None = None) -> list[dict[str, Any]]:
         elif name == "UsageReported":
             row.setdefault("_usage", {})[a["period"]] = int(a["usage"])
             row["usage_hundredths"] = sum(row["_usage"].values())
-        elif name in ("LeaseFrozen", "LeaseUnfrozen", "LeaseDefaulted", "LeaseRecalled", "LeaseClosed"):
-            row["status"] = {
-                "LeaseFrozen": LeaseStatus.FROZEN.label,
-                "LeaseUnfrozen": LeaseStatus.ACTIVE.label,
-                "LeaseDefaulted": LeaseStatus.DEFAULTED.label,
-                "LeaseRecalled": LeaseStatus.RECALLED.label,
-                "LeaseClosed": LeaseStatus.CLOSED.label,
-            }[name]
+        elif name in _LEASE_STATUS_OF:
+            row["status"] = _LEASE_STATUS_OF[name].label
     out = []
     for row in rows.values():
         row.pop("_usage", None)

@@ -65,6 +65,10 @@ class LeaseService:
         (event,) = self.contract.events.LeaseOffered().process_receipt(receipt)
         return event["args"]["leaseId"]
 
+    def cancel_offer(self, signer: LocalAccount, lease_id: int) -> None:
+        """Withdraw an offer not yet accepted (its lessor, or the bank), freeing its device."""
+        self._send(signer, self.contract.functions.cancelOffer(lease_id), f"withdrawing the offer of lease {lease_id}")
+
     def accept(self, lessee: LocalAccount, lease_id: int) -> None:
         """Approve the deposit (if needed) and accept."""
         lease = self.lease(lease_id)
@@ -104,9 +108,17 @@ class LeaseService:
         leases = {}
         for device_id in device_ids:
             lease_id = self.open_lease(device_id)
-            if lease_id is None:
+            if lease_id is None or self.lapsed(lease_id):  # a new offer ends a lapsed one
                 lease_id = self.offer(lessor, lessee.address, device_id, terms)
-            if self.lease(lease_id).status == "Offered":
+            if self.lease(lease_id).status == LeaseStatus.OFFERED.label:
                 self.accept(lessee, lease_id)
             leases[device_id] = lease_id
         return leases
+
+    def lapsed(self, lease_id: int) -> bool:
+        """Whether `lease_id` is an offer nobody accepted in time (the chain would refuse its acceptance)."""
+        lease = self.lease(lease_id)
+        if lease.status != LeaseStatus.OFFERED.label:
+            return False
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        return now > lease.start + self.contract.functions.OFFER_LIFETIME().call()

@@ -23,7 +23,8 @@ interface IEquipmentLease {
         Frozen, // the bank froze it (the device should be locked): billing and payments go on
         Defaulted, // rent unpaid past due + grace
         Recalled, // the bank recalled the equipment: billing stopped, deposit settled; terminal
-        Closed // term over, everything settled, deposit returned; terminal
+        Closed, // term over, everything settled, deposit returned; terminal
+        Cancelled // an offer withdrawn by its lessor or the bank, or lapsed unaccepted: its device freed; terminal
     }
 
     /// @notice One tier of the rent schedule: hours up to `upToHours` (within a period) cost
@@ -45,7 +46,7 @@ interface IEquipmentLease {
     /// @notice A lease as stored: three slots plus the device id.
     struct Lease {
         address lessee;
-        uint40 start; // when the lessee accepted; period k is [start + k·periodSeconds, start + (k+1)·periodSeconds)
+        uint40 start; // when the lessee accepted; period k is [start + k·periodSeconds, start + (k+1)·periodSeconds) (offered: when it was offered)
         uint32 periodSeconds;
         uint16 periods; // term, in periods
         uint8 flags; // risk flags the IoT oracle reported last: IDLE 1, GEOFENCE 2, FUEL 4, TAMPER 8
@@ -89,6 +90,13 @@ interface IEquipmentLease {
     error LeaseInvalidTier(uint256 index, uint256 upToHours, uint256 pricePerHour);
     /// @notice `device` is already in lease `leaseId`, which is not yet closed or recalled.
     error LeaseDeviceInUse(bytes32 device, uint256 leaseId);
+    /// @notice The offer of lease `leaseId` lapsed unaccepted at `expiredAt` ({OFFER_LIFETIME} after it was made).
+    error LeaseOfferLapsed(uint256 leaseId, uint256 expiredAt);
+    /// @notice A period's rent could reach `mostRent` (every hour at the first tier's price, or the minimum
+    /// rent), beyond the 96 bits a period's rent is kept in.
+    error LeaseRentTooLarge(uint256 mostRent);
+    /// @notice `account` offered a lease to itself: the lessor and the lessee must be different parties.
+    error LeaseSelfDealing(address account);
     /// @notice A payment of zero was given.
     error LeaseZeroAmount();
     /// @notice Lease `leaseId` has `outstanding` billed and unpaid, less than the `amount` offered.
@@ -122,6 +130,10 @@ interface IEquipmentLease {
         Tier[] tiers
     );
     event LeaseAccepted(uint256 indexed leaseId, uint40 start, uint128 deposit);
+    /// @notice The offer of lease `leaseId` was withdrawn by `by` (its lessor, or the bank); its device is free.
+    event LeaseOfferCancelled(uint256 indexed leaseId, address by);
+    /// @notice The offer of lease `leaseId` lapsed unaccepted and a new offer took its device.
+    event LeaseOfferExpired(uint256 indexed leaseId);
     event UsageReported(uint256 indexed leaseId, uint256 indexed period, uint64 usage, uint64 asOf);
     event RiskFlagsChanged(uint256 indexed leaseId, uint8 previous, uint8 flags, uint64 asOf);
     event ReportItemIgnored(uint256 indexed leaseId, uint256 indexed period, IgnoredReason reason);

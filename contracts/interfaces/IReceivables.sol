@@ -31,7 +31,8 @@ interface IReceivables {
         ExposureLimitExceeded, // financing it would put the debtor's exposure above its limit
         InsufficientLiquidity, // the pool cannot pay the advance
         PoolPaused, // the pool's disbursements are stopped
-        AdvanceTooSmall // the discount takes the whole amount: the advance would be zero
+        AdvanceTooSmall, // the discount takes the whole amount: the advance would be zero
+        HolderIsDebtor // the holder owes it: financing would be an unsecured loan with no trade behind it
     }
 
     /// @notice One receivable, packed into three storage slots.
@@ -58,6 +59,8 @@ interface IReceivables {
     error ReceivableUnknown(uint256 id);
     /// @notice A face amount, split part or repayment of zero was given.
     error ReceivableZeroAmount();
+    /// @notice `account` issued a receivable to itself: the debtor and the supplier must be different parties.
+    error ReceivableSelfIssued(address account);
     /// @notice `amount` does not fit the 96 bits amounts are stored in.
     error ReceivableAmountTooLarge(uint256 amount);
     /// @notice `dueDate` is not between `earliest` (now + 1 s) and `latest` (now + {MAX_TENOR}).

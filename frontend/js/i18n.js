@@ -243,6 +243,18 @@ export const ERRORS = {
   ],
   InvalidShortString: ["Invalid short string.", "无效的短字符串。"],
   LeaseDeviceInUse: ["This device is already under lease #{leaseId}.", "该设备已在租赁 #{leaseId} 中。"],
+  LeaseOfferLapsed: [
+    "The offer of lease #{leaseId} lapsed unaccepted at {expiredAt}.",
+    "租赁 #{leaseId} 的要约已于 {expiredAt} 过期未被接受。",
+  ],
+  LeaseRentTooLarge: [
+    "A period's rent could reach {mostRent} units, more than a rent can hold: lower the prices or the minimum rent.",
+    "单期租金可能达到 {mostRent} 单位，超出租金上限：请降低价格或最低租金。",
+  ],
+  LeaseSelfDealing: [
+    "{account} cannot lease to itself: lessor and lessee must differ.",
+    "{account} 不能租赁给自己：出租人与承租人必须不同。",
+  ],
   LeaseInvalidDeviceId: [
     "The device id must be 1–64 bytes long; this one has {length}.",
     "设备编号须为 1 至 64 字节，当前为 {length} 字节。",
@@ -346,6 +358,10 @@ export const ERRORS = {
     "各份合计 {sum}，不等于面额 {amount}。",
   ],
   ReceivableUnknown: ["There is no receivable #{id}.", "不存在应收账款 #{id}。"],
+  ReceivableSelfIssued: [
+    "{account} cannot issue a receivable to itself: debtor and supplier must differ.",
+    "{account} 不能向自己开立应收账款：债务人与供应商必须不同。",
+  ],
   ReceivableZeroAmount: ["The amount must be above zero.", "金额必须大于零。"],
   ReentrancyGuardReentrantCall: ["A nested call was refused.", "拒绝了嵌套调用。"],
   SafeCastOverflowedUintDowncast: ["A number is too large.", "数值过大。"],

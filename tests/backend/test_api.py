@@ -14,10 +14,11 @@ from backend.api import create_app
 from backend.api.config import ApiConfig
 from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.config import Settings
+from backend.core.enums import LeaseStatus
 from backend.core.feeds import IOT_FEED
 from backend.core.manifest import Manifest
 from backend.demo.seeding import CORE, LESSEE, LESSOR, TIER1
-from backend.index import Indexer, IndexStore
+from backend.index import Indexer, IndexStore, views
 from backend.services.leasing import LeaseService
 from oracles.gateway import ReportPublisher
 from oracles.outbox import Outbox
@@ -214,6 +215,21 @@ def test_the_backend_never_signs(client):
     doc = ok(client.get("/api/openapi.json"))
     assert {method for path in doc["paths"].values() for method in path} - {"parameters"} == {"get"}
     refused(client.post("/api/receivables", json={}), 405)
+
+
+def test_a_withdrawn_offer_is_indexed_cancelled_and_its_device_free(client, world, tmp_path):
+    service = LeaseService(world.w3, world.manifest)
+    device = f"EXC-WITHDRAWN-{uuid4().hex[:6]}"
+    lease_id = service.offer(LESSOR, LESSEE.address, device, LEASE_TERMS)
+    assert ok(client.get(f"/api/leases/{lease_id}"))["periods"] == []  # an offer has no periods yet
+    service.cancel_offer(LESSOR, lease_id)
+    assert ok(client.get(f"/api/leases/{lease_id}"))["periods"] == []
+    index = Indexer(world.w3, world.manifest, IndexStore(tmp_path / "index.sqlite"))
+    index.sync()
+    (row,) = [r for r in views.leases(index.store) if r["id"] == lease_id]
+    assert row["status"] == LeaseStatus.CANCELLED.label
+    assert service.offer(LESSOR, LESSEE.address, device, LEASE_TERMS) == lease_id + 1  # the device is free
+    index.store.close()
 
 
 def test_index_resumes_after_restart_without_duplicates(world, index_target):

@@ -49,14 +49,14 @@ def test_a_changed_contract_is_drift(tmp_path):
     shutil.copytree(facts.ROOT / "contracts", tmp_path / "contracts", ignore=shutil.ignore_patterns(".cache"))
     source = tmp_path / "contracts/interfaces/IReceivables.sol"
     text = source.read_text()
-    source.write_text(text.replace("AdvanceTooSmall //", "AdvanceTooSmall,\n        Blacklisted //", 1))
+    source.write_text(text.replace("HolderIsDebtor //", "HolderIsDebtor,\n        Blacklisted //", 1))
     registry = tmp_path / "contracts/interfaces/IParticipantRegistry.sol"
     registry.write_text(registry.read_text() + "\nuint8 constant ROLE_AUDITOR = 1 << 7;\n")
     changed = facts.read_facts(tmp_path)
     assert changed["enums"]["IReceivables.Refusal"][-1] == "Blacklisted"
     module = facts.python_module(changed)
     assert module != facts.ENUMS_MODULE.read_text()
-    assert 'BLACKLISTED = 9, "Blacklisted"' in module and "AUDITOR = 128" in module
+    assert 'BLACKLISTED = 10, "Blacklisted"' in module and "AUDITOR = 128" in module
 
 
 def test_manifest_facts_are_the_generated_ones():

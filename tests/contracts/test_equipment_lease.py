@@ -11,6 +11,7 @@ from tests.contracts.conftest import DAY, IOT_FEED, IOT_OPERATOR_INDEXES, UNIT, 
 
 NONE, OFFERED, ACTIVE, FROZEN = LeaseStatus.NONE, LeaseStatus.OFFERED, LeaseStatus.ACTIVE, LeaseStatus.FROZEN
 DEFAULTED, RECALLED, CLOSED = LeaseStatus.DEFAULTED, LeaseStatus.RECALLED, LeaseStatus.CLOSED
+CANCELLED = LeaseStatus.CANCELLED
 IGNORED_NOT_RUNNING, IGNORED_BILLED = IgnoredReason.NOT_RUNNING, IgnoredReason.ALREADY_BILLED
 IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = IgnoredReason.NOT_STARTED, IgnoredReason.IMPOSSIBLE
 IDLE, GEOFENCE, FUEL, TAMPER = RiskFlag.IDLE, RiskFlag.GEOFENCE, RiskFlag.FUEL, RiskFlag.TAMPER
@@ -119,6 +120,69 @@ def test_only_the_lessee_accepts_and_only_once(lease, offered, lessor, lessee):
         lease.accept(offered, sender=lessee)
     with ape.reverts(lease.LeaseUnknown, leaseId=7):
         lease.accept(7, sender=lessee)
+
+
+def test_an_offer_is_withdrawn_by_its_lessor_or_the_bank_and_its_device_freed(lease, lessor, lessee, bank, stranger):
+    lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+    for outsider in (stranger, lessee):
+        with ape.reverts(lease.LeaseNotParty, leaseId=0, account=outsider.address):
+            lease.cancelOffer(0, sender=outsider)
+    tx = lease.cancelOffer(0, sender=lessor)
+    assert [(e.leaseId, e.by) for e in tx.events.filter(lease.LeaseOfferCancelled)] == [(0, lessor.address)]
+    assert lease.leaseOf(0).status == CANCELLED and not lease.openLeaseOf("EXC-001")[0]
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=CANCELLED):
+        lease.accept(0, sender=lessee)
+    with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=CANCELLED):
+        lease.cancelOffer(0, sender=lessor)
+    lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)  # the device is free again
+    tx = lease.cancelOffer(1, sender=bank)  # the bank's path: it frees a device an offer holds
+    assert [(e.leaseId, e.by) for e in tx.events.filter(lease.LeaseOfferCancelled)] == [(1, bank.address)]
+    assert not lease.openLeaseOf("EXC-001")[0]
+
+
+def test_an_offer_nobody_accepts_lapses_and_frees_its_device(lease, lessor, lessee, supplier2, chain):
+    tx = lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=supplier2)  # any supplier's offer holds a device…
+    with ape.reverts(lease.LeaseDeviceInUse, device=keccak(text="EXC-001"), leaseId=0):
+        lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)
+    lapses_at = tx.timestamp + lease.OFFER_LIFETIME()
+    assert lease.leaseOf(0).start == tx.timestamp  # an offer's start is when it was made
+    chain.pending_timestamp = lapses_at
+    with ape.reverts(lease.LeaseDeviceInUse, device=keccak(text="EXC-001"), leaseId=0):
+        lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)  # still standing at its last second
+    chain.pending_timestamp = lapses_at + 1
+    with ape.reverts(lease.LeaseOfferLapsed, leaseId=0, expiredAt=lapses_at):
+        lease.accept(0, sender=lessee)
+    tx = lease.offer(lessee, "EXC-001", TERMS, TIERS, sender=lessor)  # …only until it lapses
+    assert [e.leaseId for e in tx.events.filter(lease.LeaseOfferExpired)] == [0]
+    assert lease.leaseOf(0).status == CANCELLED and lease.openLeaseOf("EXC-001") == (True, 1)
+    lease.accept(1, sender=lessee)
+    assert lease.leaseOf(1).status == ACTIVE
+
+
+def test_accept_checks_the_lessor_is_still_authorised(lease, offered, lessor, lessee, registry, bank, roles):
+    registry.setRoles(lessor, roles["CORE_ENTERPRISE"], sender=bank)  # no longer a supplier (a lessor)
+    with ape.reverts(lease.LeaseParticipantNotAuthorized, account=lessor.address, roles=roles["SUPPLIER"]):
+        lease.accept(offered, sender=lessee)
+    registry.setRoles(lessor, roles["SUPPLIER"], sender=bank)
+    lease.accept(offered, sender=lessee)
+
+
+def test_a_lessor_cannot_lease_to_itself(lease, lessor, registry, bank, roles):
+    registry.setRoles(lessor, roles["SUPPLIER"] | roles["LESSEE"], sender=bank)
+    with ape.reverts(lease.LeaseSelfDealing, account=lessor.address):
+        lease.offer(lessor, "EXC-001", TERMS, TIERS, sender=lessor)
+
+
+def test_an_offer_whose_rent_could_pass_96_bits_is_refused(lease, lessor, lessee):
+    """Billing casts a period's rent to 96 bits: an offer that could bill more is refused up front, so
+    no lease is left that can be neither paid, closed nor recalled."""
+    with ape.reverts(lease.LeaseRentTooLarge, mostRent=2**96):
+        lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 2**96), TIERS, sender=lessor)  # the minimum rent
+    price = 2**95 // (PERIOD // 3600) + 1  # every hour of the period at this price passes 2^95 … ×2 below
+    most = -(-(PERIOD // 36) * (2 * price) // 100)
+    with ape.reverts(lease.LeaseRentTooLarge, mostRent=most):
+        lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 0), [(10, 2 * price), (0xFFFFFFFF, 1)], sender=lessor)
+    lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 2**96 - 1), TIERS, sender=lessor)  # the most that fits
 
 
 @pytest.mark.parametrize(

@@ -347,6 +347,26 @@ def test_advance_is_rounded_once_in_the_pools_favour_by_less_than_one_unit(recei
     assert 0 <= exact - advance < 1
 
 
+def test_a_debtor_cannot_issue_to_itself(receivables, registry, debtor, bank, chain, roles):
+    registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["SUPPLIER"], sender=bank)
+    with ape.reverts(receivables.ReceivableSelfIssued, account=debtor.address):
+        receivables.issue(debtor, 1_000 * UNIT, chain.pending_timestamp + DAY, INVOICE, ref(1), sender=debtor)
+
+
+def test_a_holder_who_is_the_debtor_is_refused_financing(receivables, registry, issue, debtor, supplier, bank, roles):
+    """A core enterprise that is also a supplier can be handed its own receivable; financing it would be
+    an unsecured loan with no trade behind it, so the quote and the application refuse it."""
+    registry.setRoles(debtor, roles["CORE_ENTERPRISE"] | roles["SUPPLIER"], sender=bank)
+    rid = issue()
+    receivables.transferFrom(supplier, debtor, rid, sender=supplier)
+    assert receivables.quote(rid)[0] == Refusal.HOLDER_IS_DEBTOR
+    tx = receivables.applyForFinancing(rid, sender=debtor)
+    assert [e.reason for e in tx.events.filter(receivables.FinancingRefused)] == [Refusal.HOLDER_IS_DEBTOR]
+    assert receivables.ownerOf(rid) == debtor.address and receivables.receivable(rid).status == ACTIVE
+    receivables.transferFrom(debtor, supplier, rid, sender=debtor)
+    assert receivables.quote(rid)[0] == Refusal.NONE  # in a supplier's hands it is financeable again
+
+
 def test_financing_by_non_holder_reverts(receivables, issue, supplier2):
     rid = issue()
     with ape.reverts(receivables.ReceivableNotHolder, id=rid, caller=supplier2.address):
@@ -402,7 +422,9 @@ def _default_another(receivables, issue, supplier, chain):
     receivables.markDefaulted(other, sender=supplier)
 
 
-@pytest.mark.parametrize("reason", [r for r in Refusal if r != Refusal.NONE])
+@pytest.mark.parametrize(
+    "reason", [r for r in Refusal if r not in (Refusal.NONE, Refusal.HOLDER_IS_DEBTOR)]
+)  # a holder its own test
 def test_credit_refusal_is_recorded_with_its_reason_and_moves_nothing(
     receivables, registry, pool, token, bank, debtor, supplier, chain, issue, reason
 ):
