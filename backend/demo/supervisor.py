@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from web3 import Web3
@@ -23,7 +23,7 @@ from web3 import Web3
 from backend.core.chain import connect, rpc_chain_id
 from backend.core.config import DEV_CHAIN_ID, Settings
 from backend.core.dev_accounts import DEV_ACCOUNT_COUNT, dev_account
-from backend.core.errors import ChainError
+from backend.core.errors import ChainError, ManifestError, YinqiError
 from backend.core.manifest import Manifest
 from backend.demo.seeding import (
     AUDITOR_INDEX,
@@ -52,6 +52,7 @@ DEMO_ROUND_SECONDS = 3  # each co-signing slot: one operator leads, in turn
 DEMO_CREDIT_INTERVAL = 5  # seconds between a credit operator's cycles (each leads one slot in three)
 CREDIT_LINE_WAIT = 120  # seconds the demo waits for the co-signed line of its merchant
 ORACLE_READY_WAIT = 60  # seconds the fleet waits for each IoT oracle to subscribe
+MAX_BACKOFF = 60.0  # seconds: the longest wait before a service that exited is started again
 DEMO_RULES = {
     "idle_hours": 0.03,  # the demo's idle device is flagged within two minutes, not a day
     "max_meter_rate": 2 * DEMO_SPEEDUP,  # else the oracle rejects the fast-running meters as implausible
@@ -100,9 +101,7 @@ def oracle_commands(settings: Settings, yinqi: str, credit: list[CreditInputs], 
     return commands
 
 
-def start_services(
-    settings: Settings, w3: Web3, manifest: Manifest, credit: list[CreditInputs]
-) -> list[subprocess.Popen]:
+def start_services(settings: Settings, w3: Web3, manifest: Manifest, credit: list[CreditInputs]) -> list[Service]:
     """Lease the demo fleet (one device per scenario), then run each feed's co-signing oracles, the
     simulator against the demo's broker, and the API with the web UI, as child processes. Their logs
     go to $YINQI_HOME/<name>.log."""
@@ -129,26 +128,88 @@ def start_services(
         ],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
-    children, waiting = [], []
+    services, waiting = [], []
     for name, command in commands.items():
         if name == "iot-devices":  # the fleet publishes once every IoT operator subscribed, or loses messages
-            for child, log_path, offset in waiting:
-                _await_ready(child, log_path, offset)
-        log_path = settings.home / f"{name}.log"
-        offset = log_path.stat().st_size if log_path.exists() else 0  # logs are appended to
-        children.append(child := spawn(command, log_path, new_session=False))
+            for service, offset in waiting:
+                _await_ready(service, offset)
+        service = Service(name, command, settings.home / f"{name}.log")
+        offset = service.log.stat().st_size if service.log.exists() else 0  # logs are appended to
+        service.start()
+        services.append(service)
         if name.startswith("iot-oracle"):
-            waiting.append((child, log_path, offset))
-    return children
+            waiting.append((service, offset))
+    return services
 
 
-def _await_ready(child: subprocess.Popen, log_path: Path, offset: int) -> None:
+@dataclass
+class Service:
+    """One child process the demo keeps running, as a process manager would: one that exits is
+    reported in one line and started again after a backoff (1 s, doubling to a minute; back to 1 s
+    once it has run a minute)."""
+
+    name: str
+    command: list[str]
+    log: Path
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff: float = 1.0
+    restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process, self.started_at, self.restart_at = (
+            spawn(self.command, self.log, new_session=False),
+            time.monotonic(),
+            None,
+        )
+
+    def watch(self, echo: Callable[[str], None]) -> None:
+        """Restart the service if it is due; note it when it has just exited."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                echo(f"{self.name}: restarting")
+                self.start()
+            return
+        if (code := self.process.poll()) is None:
+            return
+        if now - self.started_at >= MAX_BACKOFF:
+            self.backoff = 1.0  # it ran a while: this is a fresh failure
+        self.restart_at = now + self.backoff
+        echo(f"{self.name} exited with code {code}; restarting in {self.backoff:.0f} s (log: {self.log})")
+        self.backoff = min(2 * self.backoff, MAX_BACKOFF)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _await_ready(service: Service, offset: int) -> None:
     """Until an IoT oracle prints its ready line (past `offset` in its log), exits, or a minute passes."""
     deadline = time.monotonic() + ORACLE_READY_WAIT
-    while time.monotonic() < deadline and child.poll() is None:
-        if b'"ready": true' in log_path.read_bytes()[offset:]:
+    while time.monotonic() < deadline and service.process.poll() is None:
+        if b'"ready": true' in service.log.read_bytes()[offset:]:
             return
         time.sleep(0.2)
+
+
+def deployed_here(settings: Settings) -> bool:
+    """Whether the chain at the demo's address carries this home's deployment (its manifest's contracts
+    are there): a chain someone else started, or another checkout's demo, is not deployed onto."""
+    try:
+        manifest = Manifest.load(Manifest.path_for(settings, DEV_CHAIN_ID))
+    except ManifestError:
+        return False
+    w3 = connect(settings.rpc_url, settings.rpc_timeout)
+    return all(w3.eth.get_code(Web3.to_checksum_address(r.address)) for r in manifest.contracts.values())
 
 
 def await_credit_line(w3: Web3, manifest: Manifest, merchant_id: str, stop: threading.Event) -> str | None:
@@ -194,7 +255,7 @@ def describe(settings: Settings, manifest: Manifest, url: str) -> str:
 
 def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], None] = print) -> None:
     """Bring everything up, tell the user how to connect, and hold until ``stop`` is set."""
-    chain, broker, children = None, None, []
+    chain, broker, services = None, None, []
     try:
         running = rpc_chain_id(settings.rpc_url)
         if running is None:
@@ -202,6 +263,12 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
             chain.start()
         elif running != DEV_CHAIN_ID:
             raise ChainError(f"{settings.rpc_url} is chain {running}, not the local dev chain {DEV_CHAIN_ID}")
+        elif not deployed_here(settings):
+            raise ChainError(
+                f"a chain already listens at {settings.rpc_url} that this demo did not deploy to (no live contracts "
+                f"from {Manifest.path_for(settings, running)} on it): stop it, give the demo another port "
+                "(YINQI_CHAIN_PORT), or, if it is this checkout's own chain, run `yinqi deploy` first"
+            )
         else:
             echo(f"Using the local chain already running at {settings.rpc_url}.")
         settings = replace(settings, credit_oracle_quorum=DEMO_QUORUM, iot_oracle_quorum=DEMO_QUORUM)
@@ -214,7 +281,7 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
         merchant_id, credit = prepare_credit(settings, w3, operators=len(CREDIT_OPERATORS))
         broker = LocalBroker(settings.home / "mosquitto", settings.mqtt_port)
         broker.start()
-        children = start_services(settings, w3, result.manifest, credit)
+        services = start_services(settings, w3, result.manifest, credit)
         echo(f"Waiting for the credit oracle operators to co-sign merchant {merchant_id}'s line…")
         if line := await_credit_line(w3, result.manifest, merchant_id, stop):
             echo(line)
@@ -228,14 +295,15 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
         while not stop.wait(0.5):
             if chain is not None and chain.exit_code() is not None:
                 raise ChainError("the local chain stopped unexpectedly; see .yinqi/anvil.log")
+            if broker.exit_code() is not None:
+                raise YinqiError(f"the demo's MQTT broker stopped unexpectedly; see {broker.home / 'mosquitto.log'}")
+            for service in services:
+                service.watch(echo)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        for service in services:
+            service.stop()
+        for service in services:
+            service.wait(30)
         if broker is not None:
             broker.stop()
         if chain is not None:

@@ -162,10 +162,19 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         assert len(_children_of(settings)) == 9  # broker, three IoT and three credit oracles, device simulator, API
         assert f"Web UI and API: http://127.0.0.1:{settings.api_port}/" in out
         _assert_feeds_co_signed(settings)
+        (killed,) = _pids(lambda cmdline: f"{settings.home}/iot-oracle-1.sqlite" in cmdline)
+        os.kill(killed, signal.SIGKILL)  # a daemon that dies is started again
+        deadline = time.monotonic() + 30
+        while not (again := _pids(lambda cmdline: f"{settings.home}/iot-oracle-1.sqlite" in cmdline)) or again == [
+            killed
+        ]:
+            assert time.monotonic() < deadline, "the killed IoT oracle was not restarted"
+            time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
+    assert "iot-oracle-1 exited with code -9; restarting in 1 s" in out and "iot-oracle-1: restarting" in out
     assert not _anvils_of(settings) and not _children_of(settings)
 
     # A second start resumes the saved chain: nothing to deploy, nobody to onboard.
@@ -174,6 +183,17 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
     proc.communicate(timeout=30)
     assert "Deployed:" not in out and "Onboarded" not in out
     assert proc.returncode == 0 and not _anvils_of(settings)
+
+
+def test_demo_does_not_deploy_onto_a_chain_it_did_not_start(settings, tmp_path, env_for):
+    """Another demo's chain (another home, another deployment) listening on the demo's port: refused."""
+    from tests.conftest import make_settings
+
+    other = make_settings(tmp_path / "other", settings.chain_port)
+    with LocalChain(other):
+        result = run(["demo"], env_for(settings, YINQI_MQTT_PORT=str(settings.mqtt_port)), timeout=60)
+    assert_one_line_error(result, "that this demo did not deploy to")
+    assert not Manifest.path_for(settings, 31337).exists()
 
 
 def _assert_feeds_co_signed(settings):
