@@ -79,7 +79,11 @@ class Grant:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("SettlementToken", lambda c: [c.bank_admin], external_env="YINQI_SETTLEMENT_TOKEN"),
+    Step(
+        "SettlementToken",
+        lambda c: [c.bank_admin, c.settings.admin_transfer_delay],
+        external_env="YINQI_SETTLEMENT_TOKEN",
+    ),
     Step("ParticipantRegistry", lambda c: [c.bank_admin, c.settings.admin_transfer_delay]),
     Step(
         "FinancingPool",

@@ -3,6 +3,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from backend.core.dev_accounts import dev_account
+from tests.contracts.conftest import ADMIN_DELAY
 
 UNIT = 10**6
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -19,6 +20,21 @@ def test_bank_holds_admin_and_minter_roles(token, bank, stranger):
     assert token.hasRole(token.DEFAULT_ADMIN_ROLE(), bank)
     assert token.hasRole(token.MINTER_ROLE(), bank)
     assert not token.hasRole(token.MINTER_ROLE(), stranger)
+
+
+def test_the_mints_admin_changes_hands_in_two_steps_after_a_delay(token, bank, supplier, chain):
+    """A mistyped address or a stolen admin key cannot hand the mint over at once."""
+    with ape.reverts(token.AccessControlEnforcedDefaultAdminRules):
+        token.grantRole(token.DEFAULT_ADMIN_ROLE(), supplier, sender=bank)
+    tx = token.beginDefaultAdminTransfer(supplier, sender=bank)
+    schedule = tx.timestamp + ADMIN_DELAY
+    assert token.pendingDefaultAdmin() == (supplier.address, schedule)
+    with ape.reverts(token.AccessControlEnforcedDefaultAdminDelay, schedule=schedule):
+        token.acceptDefaultAdminTransfer(sender=supplier)
+    chain.mine(timestamp=schedule + 1)
+    token.acceptDefaultAdminTransfer(sender=supplier)
+    assert token.defaultAdmin() == supplier.address and not token.hasRole(token.DEFAULT_ADMIN_ROLE(), bank)
+    assert token.hasRole(token.MINTER_ROLE(), bank)  # roles it granted stay until the new admin revokes them
 
 
 def test_mint_credits_and_emits_transfer(token, bank, supplier):
