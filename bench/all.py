@@ -128,7 +128,8 @@ def summary(results=None) -> list[dict[str, Any]]:
                 "figure": r["measure"],
                 "value": r["value"],
                 "unit": "",
-                "reference": r["reference"] and "the article's RandomForest",
+                "reference": r["reference"]
+                and ("one signer, same run" if "shares" in r else "the article's RandomForest"),
                 "ratio": r["ratio"],
             }
         )

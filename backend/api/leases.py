@@ -54,6 +54,9 @@ class Lease(MethodView):
                     "receivable_id": period.receivableId if period.assigned else None,
                 }
             )
+        lapses_at = None  # an offer: when it lapses unaccepted (the chain then refuses its acceptance)
+        if lease.status == LeaseStatus.OFFERED.label:
+            lapses_at = lease.start + fn.OFFER_LIFETIME().call()
         history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
         device = next((row["device_id"] for row in c.view(views.leases, None) if row["id"] == lease_id), None)
         return {
@@ -65,5 +68,7 @@ class Lease(MethodView):
                 for tier in fn.tiersOf(lease_id).call()
             ],
             "periods": periods,
+            "offer_lapses_at": lapses_at,
+            "offer_lapsed": lapses_at is not None and now > lapses_at,
             "history": [e.to_json() for e in history],
         }

@@ -97,6 +97,10 @@ export const STRINGS = {
   outstandingRent: ["Rent due", "应付租金"],
   payRent: ["Pay rent", "支付租金"],
   accept: ["Accept", "接受"],
+  offerLapsed: [
+    "This offer lapsed unaccepted: ask the lessor for a new one.",
+    "该要约已过期未被接受：请出租人重新发出要约。",
+  ],
   usage: ["Usage (h)", "使用时长 (小时)"],
   rent: ["Rent", "租金"],
   paid: ["Paid", "已付"],

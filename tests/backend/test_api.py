@@ -232,6 +232,21 @@ def test_a_withdrawn_offer_is_indexed_cancelled_and_its_device_free(client, worl
     index.store.close()
 
 
+def test_an_offer_nobody_accepted_in_time_is_shown_lapsed(client, world):
+    service = LeaseService(world.w3, world.manifest)
+    lease_id = service.offer(LESSOR, LESSEE.address, f"EXC-LAPSING-{uuid4().hex[:6]}", LEASE_TERMS)
+    detail = ok(client.get(f"/api/leases/{lease_id}"))
+    assert detail["offer_lapses_at"] == detail["start"] + 14 * 86_400 and not detail["offer_lapsed"]
+    rpc = world.w3.provider.make_request
+    snapshot = rpc("evm_snapshot", [])["result"]
+    try:
+        rpc("evm_increaseTime", [14 * 86_400 + 1])
+        rpc("evm_mine", [])
+        assert ok(client.get(f"/api/leases/{lease_id}"))["offer_lapsed"] and service.lapsed(lease_id)
+    finally:
+        rpc("evm_revert", [snapshot])
+
+
 def test_index_resumes_after_restart_without_duplicates(world, index_target):
     path = index_target
     first = Indexer(world.w3, world.manifest, IndexStore(path))

@@ -48,9 +48,10 @@ def test_iot_ingest_bench_compares_with_a_raw_subscriber(tmp_path, monkeypatch):
 
     monkeypatch.setattr("bench._harness.RESULTS", tmp_path)
     iot_ingest.main(["--messages", "1500", "--devices", "10", "--samples", "2"])
-    ingest, median, _ = json.loads((tmp_path / "iot_ingest.json").read_text())
+    ingest, median, _, co_signed, _ = json.loads((tmp_path / "iot_ingest.json").read_text())
     assert ingest["value"] > 0 and ingest["reference"] > 0  # both measured in the same run
     assert median["value"] > 0 and median["reference"] > 0
+    assert co_signed["value"] > 0 and co_signed["reference"] == median["value"]  # 2-of-3 next to one signer
 
 
 def test_api_latency_bench_measures_each_endpoint_against_a_static_file(tmp_path, monkeypatch):

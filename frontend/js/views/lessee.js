@@ -12,7 +12,9 @@ export async function render(ctx) {
   for (const row of leases) {
     const lease = await api(`/leases/${row.id}`);
     const actions = [];
-    if (lease.status === "Offered")
+    if (lease.status === "Offered" && lease.offer_lapsed)
+      actions.push(h("span", { class: "muted", "data-testid": `lapsed-${lease.id}` }, t("offerLapsed")));
+    else if (lease.status === "Offered")
       actions.push(
         h("button", { "data-testid": `accept-${lease.id}`, onclick: () => accept(ctx, lease) }, t("accept")),
       );
