@@ -4,7 +4,7 @@
 
 Rows: scores per second (features → xgboost → policy) next to the article's RandomForest scoring
 the same features in the same run; consent verifications per second (EIP-712 recover); the wall
-time for all merchants scored and every changed line pushed through the gateway in batches of 100
+time for all merchants scored and every changed line pushed through the gateway in reports of 500
 (the daemon's publishing path: outbox, signing, submitting, confirming) on a private anvil; and the
 same through 2-of-3 co-signing (three operators on a private mosquitto: the leader proposes each
 report, two followers each sync with the chain and check it against their own observation, the leader

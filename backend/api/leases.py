@@ -23,6 +23,9 @@ class Leases(MethodView):
         return page_of(ctx().view(views.leases, args["party"]), args)
 
 
+_NO_PERIODS = (LeaseStatus.OFFERED.label, LeaseStatus.CANCELLED.label)  # never started: `start` is the offer's time
+
+
 @blp.route("/<int:lease_id>")
 class Lease(MethodView):
     @blp.response(200)
@@ -35,11 +38,7 @@ class Lease(MethodView):
         fn = c.leases.contract.functions
         periods = []
         now = c.w3.eth.get_block("latest")["timestamp"]
-        started = lease.status not in (
-            LeaseStatus.OFFERED.label,
-            LeaseStatus.CANCELLED.label,
-        )  # else start: the offer's
-        current = (now - lease.start) // lease.period_seconds if started else -1
+        current = (now - lease.start) // lease.period_seconds if lease.status not in _NO_PERIODS else -1
         for k in range(min(lease.periods, max(lease.billed, current + 1))):
             period = call_named(fn.periodOf(lease_id, k))
             periods.append(
@@ -54,9 +53,6 @@ class Lease(MethodView):
                     "receivable_id": period.receivableId if period.assigned else None,
                 }
             )
-        lapses_at = None  # an offer: when it lapses unaccepted (the chain then refuses its acceptance)
-        if lease.status == LeaseStatus.OFFERED.label:
-            lapses_at = lease.start + fn.OFFER_LIFETIME().call()
         history = c.index().query(EventFilter(contract="EquipmentLease", subject=str(lease_id)))
         device = next((row["device_id"] for row in c.view(views.leases, None) if row["id"] == lease_id), None)
         return {
@@ -68,7 +64,7 @@ class Lease(MethodView):
                 for tier in fn.tiersOf(lease_id).call()
             ],
             "periods": periods,
-            "offer_lapses_at": lapses_at,
-            "offer_lapsed": lapses_at is not None and now > lapses_at,
+            "offer_lapses_at": c.leases.lapses_at(lease),
+            "offer_lapsed": c.leases.lapsed(lease, now),
             "history": [e.to_json() for e in history],
         }

@@ -108,17 +108,22 @@ class LeaseService:
         leases = {}
         for device_id in device_ids:
             lease_id = self.open_lease(device_id)
-            if lease_id is None or self.lapsed(lease_id):  # a new offer ends a lapsed one
+            if lease_id is None or self.lapsed(self.lease(lease_id)):  # a new offer ends a lapsed one
                 lease_id = self.offer(lessor, lessee.address, device_id, terms)
             if self.lease(lease_id).status == LeaseStatus.OFFERED.label:
                 self.accept(lessee, lease_id)
             leases[device_id] = lease_id
         return leases
 
-    def lapsed(self, lease_id: int) -> bool:
-        """Whether `lease_id` is an offer nobody accepted in time (the chain would refuse its acceptance)."""
-        lease = self.lease(lease_id)
+    def lapses_at(self, lease: LeaseView) -> int | None:
+        """When an offer lapses unaccepted (the chain then refuses its acceptance); None if not an offer."""
         if lease.status != LeaseStatus.OFFERED.label:
+            return None
+        return lease.start + self.contract.functions.OFFER_LIFETIME().call()
+
+    def lapsed(self, lease: LeaseView, now: int | None = None) -> bool:
+        """Whether `lease` is an offer nobody accepted in time (as of `now`, the chain's time by default)."""
+        lapses_at = self.lapses_at(lease)
+        if lapses_at is None:
             return False
-        now = self.w3.eth.get_block("latest")["timestamp"]
-        return now > lease.start + self.contract.functions.OFFER_LIFETIME().call()
+        return (self.w3.eth.get_block("latest")["timestamp"] if now is None else now) > lapses_at

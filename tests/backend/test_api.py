@@ -242,7 +242,7 @@ def test_an_offer_nobody_accepted_in_time_is_shown_lapsed(client, world):
     try:
         rpc("evm_increaseTime", [14 * 86_400 + 1])
         rpc("evm_mine", [])
-        assert ok(client.get(f"/api/leases/{lease_id}"))["offer_lapsed"] and service.lapsed(lease_id)
+        assert ok(client.get(f"/api/leases/{lease_id}"))["offer_lapsed"] and service.lapsed(service.lease(lease_id))
     finally:
         rpc("evm_revert", [snapshot])
 
