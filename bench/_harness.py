@@ -16,17 +16,10 @@ from backend.core.chain import connect
 from backend.core.config import Settings
 from backend.core.manifest import Manifest
 from backend.local.node import LocalChain
+from backend.local.process import free_port
 from backend.services.deploy import deploy
 
 RESULTS = Path(os.environ.get("YINQI_BENCH_RESULTS", Path(__file__).parent / "results"))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env_for(settings: Settings) -> dict[str, str]:

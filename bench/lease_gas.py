@@ -45,14 +45,12 @@ def main() -> None:
         token = manifest.contract(w3, "SettlementToken")
         send(w3, LESSEE, token.functions.approve(lease.address, 2**255), decoder=decoder)
         tiers = [list(t) for t in terms.tiers]
-        measure(
-            "offer (3 tiers)",
-            LESSOR,
-            lease.functions.offer(
-                LESSEE.address, "GAS-0", (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent), tiers
-            ),
-        )
-        measure("accept (pays the deposit)", LESSEE, lease.functions.accept(0))
+        as_tuple = (terms.period_seconds, terms.periods, terms.deposit, terms.minimum_rent)
+        # The contract's first offer also turns its lease counter from zero (a one-off 17,100): not measured.
+        service.offer(LESSOR, LESSEE.address, "GAS-FIRST", terms)
+        measure("offer (3 tiers)", LESSOR, lease.functions.offer(LESSEE.address, "GAS-0", as_tuple, tiers))
+        measured = lease.functions.leaseCount().call() - 1
+        measure("accept (pays the deposit)", LESSEE, lease.functions.accept(measured))
 
         domain = ReportDomain.of(manifest)
         sequence = 0
@@ -79,8 +77,9 @@ def main() -> None:
 
         w3.provider.make_request("evm_increaseTime", [terms.period_seconds + 86_400 + 1])
         w3.provider.make_request("evm_mine", [])
-        measure("bill one period", BANK, lease.functions.bill(0))
-        measure("pay a period's rent", LESSEE, lease.functions.payRent(0, lease.functions.outstanding(0).call()))
+        measure("bill one period", BANK, lease.functions.bill(measured))
+        rent = lease.functions.outstanding(measured).call()
+        measure("pay a period's rent", LESSEE, lease.functions.payRent(measured, rent))
     write_results("lease_gas", rows, ["operation", "gas", "vs reference mint", "per lease", "vs floor"])
 
 

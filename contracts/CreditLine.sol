@@ -20,7 +20,8 @@ import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 /// principal or rate, rounded in the bank's favour by less than one unit. Repayment pays interest
 /// first. A limit cut below what is drawn leaves the merchant able to repay only.
 /// Default rule: the bank may mark a line defaulted once it has been frozen for `defaultAfterFrozen`
-/// seconds with money still owed (freezing is the bank's act on a missed obligation or alert).
+/// seconds (the setting when it was frozen) with money still owed (freezing is the bank's act on a
+/// missed obligation or alert).
 /// Roles: `CREDIT_MANAGER_ROLE` (the bank) confirms held raises, freezes, unfreezes, marks defaults
 /// and sets the bounds (maximum limit, score age, limit step, time frozen before default, maximum
 /// rate); `PAUSER_ROLE` stops drawing (repayment goes on).
@@ -59,12 +60,13 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
     uint64 public maxLimit; // units
     uint32 public maxScoreAge; // seconds a score stays usable for drawing
     uint64 public maxLimitStep; // units a report may raise a limit by without the bank's confirmation
-    uint32 public defaultAfterFrozen; // seconds frozen, with debt, before the bank may mark default
+    uint32 public defaultAfterFrozen; // seconds frozen, with debt, before the bank may mark default (lines frozen after it is set)
     uint16 public maxRateBps; // the highest annual rate a report may set
 
     mapping(address merchant => Terms) private _terms;
     mapping(address merchant => Debt) private _debts;
-    mapping(address merchant => uint40 frozenAt) private _frozenAt;
+    /// @notice When a frozen line may first be marked defaulted: fixed when it was frozen.
+    mapping(address merchant => uint256) public defaultableAt;
     /// @notice The nonce a merchant's consent to be scored must carry to be valid now (see {revokeConsent}).
     mapping(address merchant => uint256 nonce) public consentNonce;
 
@@ -230,8 +232,9 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         Terms storage t = _terms[merchant];
         if (t.status != LineStatus.Active) revert CreditLineNotActive(merchant, t.status);
         t.status = LineStatus.Frozen;
-        _frozenAt[merchant] = uint40(block.timestamp);
-        emit LineFrozen(merchant, reason);
+        uint256 at = block.timestamp + defaultAfterFrozen;
+        defaultableAt[merchant] = at;
+        emit LineFrozen(merchant, reason, at);
     }
 
     /// @notice Lifts a freeze.
@@ -244,15 +247,15 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
     }
 
     /// @notice Marks a line defaulted (feeds the NPL rate).
-    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; line frozen for ≥ {defaultAfterFrozen}
-    /// seconds with principal or interest owed. Emits {InterestAccrued}, {LineDefaulted}.
+    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; line frozen, now ≥ its {defaultableAt}, with
+    /// principal or interest owed. Emits {InterestAccrued}, {LineDefaulted}.
     function markDefaulted(address merchant) external onlyRole(CREDIT_MANAGER_ROLE) {
         Terms storage t = _terms[merchant];
         Debt storage debt = _debts[merchant];
         _accrue(merchant, debt, t.rateBps);
         if (
             t.status != LineStatus.Frozen ||
-            block.timestamp < uint256(_frozenAt[merchant]) + defaultAfterFrozen ||
+            block.timestamp < defaultableAt[merchant] ||
             debt.drawn + debt.interest == 0
         ) revert CreditLineNotDefaultable(merchant);
         t.status = LineStatus.Defaulted;

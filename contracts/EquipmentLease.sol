@@ -59,28 +59,47 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     uint256 private constant _USAGE_SHIFT = 96;
     uint256 private constant _FLAGS_SHIFT = 8;
     uint256 private constant _HAS_FLAGS_BIT = 1;
+    // A tier in the packed schedule (see {_tiers}): 64 bits, the price per hour in the low 48.
+    uint256 private constant _TIER_BITS = 64;
+    uint256 private constant _PRICE_BITS = 48;
+    uint256 private constant _PRICE_MASK = (1 << _PRICE_BITS) - 1;
 
     IParticipantRegistry public immutable registry;
     IERC20 public immutable settlementToken;
     IReceivables public immutable receivables;
     address public immutable gateway;
 
-    // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag, counter and term at once.
-    uint64 private _nextId;
-    /// @notice Seconds after a period ends before its rent falls due (applies to leases offered after).
-    uint32 public paymentTerm;
-    /// @notice Seconds after the due date before unpaid rent makes the lease defaultable.
-    uint32 public gracePeriod;
-    /// @notice Seconds after a period ends during which the oracle may still report its usage.
-    uint32 public reportDelay;
+    /// @dev A lease as stored. Slot 0 holds all a report, a bill and a payment read; the parties follow.
+    struct LeaseRecord {
+        uint40 start; // accepted at (while offered: offered at); period k is [start + k·periodSeconds, +periodSeconds)
+        uint32 periodSeconds;
+        uint16 periods;
+        uint8 flags;
+        LeaseStatus status;
+        uint16 billed;
+        uint16 settled;
+        uint16 settings; // index into {_settings}: the settings in force when it was offered
+        uint96 minimumRent;
+        address lessee;
+        uint96 deposit;
+        address lessor;
+    }
 
-    mapping(uint256 leaseId => Lease) private _leases;
-    mapping(uint256 leaseId => uint32) private _paymentTerms; // fixed at offer time
-    mapping(uint256 leaseId => Tier[]) private _tiers;
+    // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag and counter at once.
+    uint64 private _nextId;
+
+    // Every version of the settings, the last in force for new offers; a lease keeps the one it was offered under.
+    Settings[] private _settings;
+    mapping(uint256 leaseId => LeaseRecord) private _leases;
+    // The rent schedule in one word: tier i in bits [64·i, 64·i + 64), `upToHours << 48 | pricePerHour`;
+    // the tiers end at the first zero price (prices are non-zero).
+    mapping(uint256 leaseId => uint256 tierWord) private _tiers;
     mapping(uint256 leaseId => mapping(uint256 period => Period)) private _periods;
     // {OptionalId}s: the id + 1, or 0 for none.
     mapping(uint256 leaseId => mapping(uint256 period => uint256 receivableId)) private _receivableOf;
-    mapping(bytes32 device => uint256 openLeaseId) private _openLeaseOf;
+    // The device's latest lease, an {OptionalId}; it holds the device while offered (until it lapses),
+    // running or defaulted.
+    mapping(bytes32 device => uint256 leaseId) private _lastLeaseOf;
 
     constructor(
         IParticipantRegistry registry_,
@@ -102,14 +121,15 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     // Offer and accept
     // ------------------------------------------------------------------------------------------
 
-    /// @notice The caller (lessor) offers `deviceId` to `lessee` on `terms` at the `tiers` rent schedule;
-    /// the offer stands {OFFER_LIFETIME}.
+    /// @notice The caller (lessor) offers `deviceId` to `lessee` on `terms` at the `tiers` rent schedule,
+    /// under the settings in force now (kept for the lease's life); the offer stands {OFFER_LIFETIME}.
     /// @dev Requirements: not paused; caller an active supplier, `lessee` an active lessee other than
     /// the caller; device id 1–{MAX_DEVICE_ID_BYTES} bytes and in no open lease (an offer of it that
     /// lapsed unaccepted is ended here: {LeaseOfferExpired}); {MIN_PERIOD_SECONDS} ≤ period ≤
     /// {MAX_PERIOD_SECONDS}; 1 ≤ periods ≤ {MAX_PERIODS};
-    /// 1–{MAX_TIERS} tiers, bounds strictly rising, prices strictly falling and non-zero; a period's
-    /// highest possible rent (every hour at the first tier's price, or the minimum rent) below 2^96.
+    /// 1–{MAX_TIERS} tiers, bounds strictly rising and (but the last, which is ignored) below the
+    /// hours a period has, prices strictly falling, non-zero and below 2^48 (so a period's rent always
+    /// fits its 96 bits).
     /// Emits {LeaseOffered}.
     function offer(
         address lessee,
@@ -128,26 +148,22 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (bytes(deviceId).length == 0 || bytes(deviceId).length > MAX_DEVICE_ID_BYTES) {
             revert LeaseInvalidDeviceId(bytes(deviceId).length);
         }
-        _checkTiers(tiers);
-        _checkRentFits(terms, tiers);
+        uint256 tierWord = _packTiers(tiers, terms.periodSeconds);
         bytes32 device = keccak256(bytes(deviceId));
         _claimDevice(device);
 
         leaseId = _nextId++;
-        _openLeaseOf[device] = OptionalId.wrap(leaseId);
-        Lease storage l = _leases[leaseId];
-        (l.lessee, l.start, l.periodSeconds, l.periods) = (
-            lessee,
+        _lastLeaseOf[device] = OptionalId.wrap(leaseId);
+        LeaseRecord storage l = _leases[leaseId];
+        (l.start, l.periodSeconds, l.periods, l.status) = (
             uint40(block.timestamp), // offered now: the offer lapses {OFFER_LIFETIME} later
             terms.periodSeconds,
-            terms.periods
+            terms.periods,
+            LeaseStatus.Offered
         );
-        (l.lessor, l.status) = (msg.sender, LeaseStatus.Offered);
-        (l.deposit, l.minimumRent, l.device) = (terms.deposit, terms.minimumRent, device);
-        _paymentTerms[leaseId] = paymentTerm;
-        for (uint256 i; i < tiers.length; ++i) {
-            _tiers[leaseId].push(tiers[i]);
-        }
+        (l.settings, l.minimumRent) = (uint16(_settings.length - 1), terms.minimumRent); // < 2^16: {_setSettings}
+        (l.lessee, l.deposit, l.lessor) = (lessee, terms.deposit, msg.sender);
+        _tiers[leaseId] = tierWord;
         emit LeaseOffered(leaseId, msg.sender, lessee, device, deviceId, terms, tiers);
     }
 
@@ -156,7 +172,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     /// active supplier; lease offered, at most {OFFER_LIFETIME} ago; deposit approved.
     /// Emits {LeaseAccepted}.
     function accept(uint256 leaseId) external whenNotPaused nonReentrant {
-        Lease storage l = _inStatus(leaseId, LeaseStatus.Offered);
+        LeaseRecord storage l = _inStatus(leaseId, LeaseStatus.Offered);
         if (msg.sender != l.lessee) revert LeaseNotParty(leaseId, msg.sender);
         uint256 expiresAt = uint256(l.start) + OFFER_LIFETIME;
         if (block.timestamp > expiresAt) revert LeaseOfferLapsed(leaseId, expiresAt);
@@ -171,11 +187,10 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     /// @dev Requirements: caller the lessor or has `LEASE_MANAGER_ROLE`; lease offered (lapsed or not).
     /// Emits {LeaseOfferCancelled}.
     function cancelOffer(uint256 leaseId) external {
-        Lease storage l = _inStatus(leaseId, LeaseStatus.Offered);
+        LeaseRecord storage l = _inStatus(leaseId, LeaseStatus.Offered);
         if (msg.sender != l.lessor && !hasRole(LEASE_MANAGER_ROLE, msg.sender))
             revert LeaseNotParty(leaseId, msg.sender);
         l.status = LeaseStatus.Cancelled;
-        delete _openLeaseOf[l.device];
         emit LeaseOfferCancelled(leaseId, msg.sender);
     }
 
@@ -198,9 +213,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     function _applyItem(uint256 word, uint64 asOf) private {
         uint256 leaseId = word >> _LEASE_ID_SHIFT;
         uint256 period = uint32(word >> _PERIOD_SHIFT);
-        Lease storage l = _leases[leaseId];
-        LeaseStatus status = l.status;
-        if (status != LeaseStatus.Active && status != LeaseStatus.Frozen && status != LeaseStatus.Defaulted) {
+        LeaseRecord storage l = _leases[leaseId];
+        if (!_running(l.status)) {
             emit ReportItemIgnored(leaseId, period, IgnoredReason.NotRunning);
             return;
         }
@@ -236,37 +250,59 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         _bill(leaseId, _existing(leaseId));
     }
 
-    function _bill(uint256 leaseId, Lease storage l) private {
-        LeaseStatus status = l.status;
-        if (status != LeaseStatus.Active && status != LeaseStatus.Frozen && status != LeaseStatus.Defaulted) return;
+    /// @dev Bills each period whose report window (the lease's report delay) has closed, at the rent its
+    /// reported usage sets. Does nothing unless the lease is running.
+    function _bill(uint256 leaseId, LeaseRecord storage l) private {
+        if (!_running(l.status)) return;
         (uint256 billed, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
         uint256 start = l.start;
-        while (billed < periods && start + (billed + 1) * length + reportDelay <= block.timestamp) {
-            Period storage p = _periods[leaseId][billed];
-            uint96 rent = SafeCast.toUint96(rentFor(leaseId, p.usage)); // fits: checked at offer (_checkRentFits)
-            p.rent = rent;
-            uint40 dueAt = uint40(start + (billed + 1) * length + _paymentTerms[leaseId]);
-            emit RentBilled(leaseId, billed, p.usage, rent, dueAt);
+        uint256 reportDelay = _settings[l.settings].reportDelay;
+        if (billed >= periods || start + (billed + 1) * length + reportDelay > block.timestamp) return;
+        uint256 paymentTerm = _settings[l.settings].paymentTerm;
+        do {
+            _billPeriod(leaseId, billed, rentFor(leaseId, _periods[leaseId][billed].usage), start, length, paymentTerm);
             ++billed;
-        }
+        } while (billed < periods && start + (billed + 1) * length + reportDelay <= block.timestamp);
         l.billed = uint16(billed);
         _advanceSettled(leaseId, l);
+    }
+
+    function _billPeriod(
+        uint256 leaseId,
+        uint256 period,
+        uint256 rent,
+        uint256 start,
+        uint256 length,
+        uint256 paymentTerm
+    ) private {
+        Period storage p = _periods[leaseId][period];
+        // Fits: at most 8,784 hours at a price below 2^48 ({_packTiers}), or the 96-bit minimum rent.
+        uint96 rent96 = SafeCast.toUint96(rent);
+        p.rent = rent96;
+        emit RentBilled(leaseId, period, p.usage, rent96, uint40(start + (period + 1) * length + paymentTerm));
     }
 
     /// @notice The rent of one period of `leaseId` in which the device worked `usage` hundredths
     /// of an hour: marginal tiers, at least the lease's minimum rent, rounded up to a whole unit.
     function rentFor(uint256 leaseId, uint64 usage) public view returns (uint256) {
-        Tier[] storage tiers = _tiers[leaseId];
-        uint256 n = tiers.length;
+        return Math.max(_tieredRent(leaseId, usage), _leases[leaseId].minimumRent);
+    }
+
+    /// @dev The rent `usage` comes to on the tiers alone (no minimum), rounded up to a whole unit.
+    function _tieredRent(uint256 leaseId, uint64 usage) private view returns (uint256) {
+        uint256 word = _tiers[leaseId];
         uint256 below;
         uint256 hundredths; // Σ hundredths of an hour × price per hour
-        for (uint256 i; i < n && usage > below; ++i) {
-            Tier memory t = tiers[i];
-            uint256 bound = i + 1 == n ? type(uint64).max : uint256(t.upToHours) * _HUNDREDTHS_PER_HOUR;
-            hundredths += (Math.min(usage, bound) - below) * t.pricePerHour;
+        for (uint256 i; i < MAX_TIERS && usage > below; ++i) {
+            uint256 tier = word >> (i * _TIER_BITS);
+            uint256 price = tier & _PRICE_MASK;
+            if (price == 0) break; // no tier i: the one before ran to infinity (unreachable) or there were none
+            bool last = i + 1 == MAX_TIERS || (word >> ((i + 1) * _TIER_BITS)) & _PRICE_MASK == 0;
+            uint256 bound = last ? type(uint64).max : ((tier >> _PRICE_BITS) & type(uint16).max) * _HUNDREDTHS_PER_HOUR;
+            hundredths += (Math.min(usage, bound) - below) * price;
             below = bound;
         }
-        return Math.max(Math.ceilDiv(hundredths, _HUNDREDTHS_PER_HOUR), _leases[leaseId].minimumRent);
+        return Math.ceilDiv(hundredths, _HUNDREDTHS_PER_HOUR);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -277,7 +313,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     /// @dev Anyone may pay for the lessee. Requirements: 0 < `amount` ≤ outstanding billed rent;
     /// approved. Works in every status after acceptance. Emits {RentPaid} per period touched.
     function payRent(uint256 leaseId, uint256 amount) external nonReentrant {
-        Lease storage l = _existing(leaseId);
+        LeaseRecord storage l = _existing(leaseId);
         if (amount == 0) revert LeaseZeroAmount();
         _bill(leaseId, l);
         uint256 owed = _outstanding(leaseId, l);
@@ -296,11 +332,11 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint256 leaseId,
         uint256 period
     ) external whenNotPaused nonReentrant returns (uint256 receivableId) {
-        Lease storage l = _inStatus(leaseId, LeaseStatus.Active);
+        LeaseRecord storage l = _inStatus(leaseId, LeaseStatus.Active);
         if (msg.sender != l.lessor) revert LeaseNotParty(leaseId, msg.sender);
         _bill(leaseId, l);
         Period storage p = _periods[leaseId][period];
-        uint256 dueAt = _dueAt(leaseId, l, period);
+        uint256 dueAt = _dueAt(l, period);
         if (period >= l.billed || p.paid != 0 || p.rent == 0 || block.timestamp >= dueAt) {
             revert LeasePeriodNotAssignable(leaseId, period);
         }
@@ -318,16 +354,16 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     // Risk: default, freeze, recall; close
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Marks `leaseId` defaulted: its oldest unpaid period is past due + {gracePeriod}.
+    /// @notice Marks `leaseId` defaulted: its oldest unpaid period is past due plus the lease's grace period.
     /// @dev Anyone may call it. Requirements: lease active or frozen. Emits {LeaseDefaulted}.
     function markDefaulted(uint256 leaseId) external {
-        Lease storage l = _existing(leaseId);
+        LeaseRecord storage l = _existing(leaseId);
         _bill(leaseId, l);
         uint256 first = l.settled;
         if (
             (l.status != LeaseStatus.Active && l.status != LeaseStatus.Frozen) ||
             first >= l.billed ||
-            block.timestamp <= _dueAt(leaseId, l, first) + gracePeriod
+            block.timestamp <= _dueAt(l, first) + _settings[l.settings].gracePeriod
         ) revert LeaseNotDefaultable(leaseId);
         l.status = LeaseStatus.Defaulted;
         emit LeaseDefaulted(leaseId, first, _outstanding(leaseId, l));
@@ -347,42 +383,66 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         emit LeaseUnfrozen(leaseId);
     }
 
-    /// @notice Recalls the equipment: billing stops after the last ended period, the deposit pays
-    /// what is owed and the rest goes back to the lessee; the device is free for a new lease.
+    /// @notice Recalls the equipment. Billing ends now: every period that has ended is billed at once
+    /// (its report window is cut short: the usage reported so far counts), and the running period
+    /// is billed for its usage so far (at most the hours it ran), at least its minimum rent pro rata to
+    /// the time it ran. The
+    /// deposit then pays what is owed and the rest goes back to the lessee; rent the deposit does not
+    /// cover stays owed ({payRent}). The device is free for a new lease.
     /// @dev Requirements: caller has `LEASE_MANAGER_ROLE`; lease frozen or defaulted. Emits
-    /// {RentPaid} for periods the deposit pays, {LeaseRecalled}.
+    /// {RentBilled} per period billed, {RentPaid} for periods the deposit pays, {LeaseRecalled}.
     function recall(uint256 leaseId) external onlyRole(LEASE_MANAGER_ROLE) nonReentrant {
-        Lease storage l = _existing(leaseId);
+        LeaseRecord storage l = _existing(leaseId);
         if (l.status != LeaseStatus.Frozen && l.status != LeaseStatus.Defaulted)
             revert LeaseWrongStatus(leaseId, l.status);
-        _bill(leaseId, l);
+        _billToNow(leaseId, l);
         uint256 deposit = l.deposit;
         uint256 toLessor = Math.min(deposit, _outstanding(leaseId, l));
         if (toLessor != 0) _applyPayment(leaseId, l, toLessor, address(this));
         (l.status, l.deposit) = (LeaseStatus.Recalled, 0);
-        delete _openLeaseOf[l.device];
         emit LeaseRecalled(leaseId, toLessor, deposit - toLessor);
         if (toLessor != 0) settlementToken.safeTransfer(l.lessor, toLessor);
         if (deposit > toLessor) settlementToken.safeTransfer(l.lessee, deposit - toLessor);
+    }
+
+    /// @dev Recall's final bill: every ended period, then the running one (see {recall}).
+    function _billToNow(uint256 leaseId, LeaseRecord storage l) private {
+        (uint256 billed, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
+        uint256 start = l.start;
+        uint256 paymentTerm = _settings[l.settings].paymentTerm;
+        for (; billed < periods && start + (billed + 1) * length <= block.timestamp; ++billed) {
+            _billPeriod(leaseId, billed, rentFor(leaseId, _periods[leaseId][billed].usage), start, length, paymentTerm);
+        }
+        uint256 began = start + billed * length;
+        if (billed < periods && began < block.timestamp) {
+            uint256 elapsed = block.timestamp - began;
+            uint256 minimum = Math.mulDiv(l.minimumRent, elapsed, length, Math.Rounding.Ceil);
+            // the usage reported, at most the hours that have passed since the period began
+            uint64 usage = uint64(Math.min(_periods[leaseId][billed].usage, elapsed / _SECONDS_PER_HUNDREDTH));
+            uint256 rent = Math.max(_tieredRent(leaseId, usage), minimum);
+            _billPeriod(leaseId, billed, rent, start, length, paymentTerm);
+            ++billed;
+        }
+        l.billed = uint16(billed);
+        _advanceSettled(leaseId, l);
     }
 
     /// @notice Closes `leaseId` at the end of its term and returns the deposit to the lessee.
     /// @dev Requirements: caller the lessee or the lessor; lease active; every period billed and
     /// settled (paid or assigned). Emits {LeaseClosed}.
     function close(uint256 leaseId) external nonReentrant {
-        Lease storage l = _inStatus(leaseId, LeaseStatus.Active);
+        LeaseRecord storage l = _inStatus(leaseId, LeaseStatus.Active);
         if (msg.sender != l.lessee && msg.sender != l.lessor) revert LeaseNotParty(leaseId, msg.sender);
         _bill(leaseId, l);
         if (l.settled < l.periods) revert LeaseNotClosable(leaseId, l.billed, l.settled);
         uint256 deposit = l.deposit;
         (l.status, l.deposit) = (LeaseStatus.Closed, 0);
-        delete _openLeaseOf[l.device];
         emit LeaseClosed(leaseId, deposit);
         if (deposit != 0) settlementToken.safeTransfer(l.lessee, deposit);
     }
 
-    /// @notice Sets the payment term (for leases offered from now on), the grace period and the
-    /// oracle's report window.
+    /// @notice Sets the payment term, the grace period and the oracle's report window for leases
+    /// offered from now on; a lease keeps the settings it was offered under.
     /// @dev Requirements: caller has `LEASE_MANAGER_ROLE`; payment term and report delay non-zero;
     /// all three at most {MAX_SETTING_SECONDS}. Emits {SettingsSet}.
     function setSettings(
@@ -397,14 +457,37 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     // Views
     // ------------------------------------------------------------------------------------------
 
-    /// @notice The lease as stored.
+    /// @notice The lease, with the settings it was offered under.
     function leaseOf(uint256 leaseId) external view returns (Lease memory) {
-        return _leases[leaseId];
+        LeaseRecord storage l = _leases[leaseId];
+        return
+            Lease({
+                lessee: l.lessee,
+                start: l.start,
+                periodSeconds: l.periodSeconds,
+                periods: l.periods,
+                flags: l.flags,
+                lessor: l.lessor,
+                status: l.status,
+                billed: l.billed,
+                settled: l.settled,
+                deposit: l.deposit,
+                minimumRent: l.minimumRent,
+                settings: l.status == LeaseStatus.None ? Settings(0, 0, 0) : _settings[l.settings]
+            });
     }
 
-    /// @notice The open (offered, running or defaulted) lease of `deviceId`, if any.
+    /// @notice The settings new offers get now.
+    function currentSettings() external view returns (Settings memory) {
+        return _settings[_settings.length - 1];
+    }
+
+    /// @notice The open lease of `deviceId`, if any: offered (until it lapses and another offer ends
+    /// it), running or defaulted.
     function openLeaseOf(string calldata deviceId) external view returns (bool found, uint256 leaseId) {
-        return OptionalId.unwrap(_openLeaseOf[keccak256(bytes(deviceId))]);
+        (bool any, uint256 lastId) = OptionalId.unwrap(_lastLeaseOf[keccak256(bytes(deviceId))]);
+        LeaseStatus status = _leases[lastId].status;
+        if (any && (status == LeaseStatus.Offered || _running(status))) return (true, lastId);
     }
 
     /// @notice One period of `leaseId`, its due date and the receivable it was assigned to, if any.
@@ -412,19 +495,37 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint256 leaseId,
         uint256 period
     ) external view returns (Period memory p, uint256 dueAt, bool assigned, uint256 receivableId) {
-        Lease storage l = _existing(leaseId);
+        LeaseRecord storage l = _existing(leaseId);
         (assigned, receivableId) = OptionalId.unwrap(_receivableOf[leaseId][period]);
-        return (_periods[leaseId][period], _dueAt(leaseId, l, period), assigned, receivableId);
+        return (_periods[leaseId][period], _dueAt(l, period), assigned, receivableId);
     }
 
-    /// @notice The rent schedule of `leaseId`.
-    function tiersOf(uint256 leaseId) external view returns (Tier[] memory) {
-        return _tiers[leaseId];
+    /// @notice The rent schedule of `leaseId` (the last tier's bound reads as 2^32 − 1: it has none).
+    function tiersOf(uint256 leaseId) external view returns (Tier[] memory tiers) {
+        uint256 word = _tiers[leaseId];
+        uint256 n;
+        while (n < MAX_TIERS && (word >> (n * _TIER_BITS)) & _PRICE_MASK != 0) ++n;
+        tiers = new Tier[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 tier = word >> (i * _TIER_BITS);
+            tiers[i] = Tier({
+                upToHours: i + 1 == n ? type(uint32).max : uint32((tier >> _PRICE_BITS) & type(uint16).max),
+                pricePerHour: uint96(tier & _PRICE_MASK)
+            });
+        }
     }
 
-    /// @notice Billed rent of `leaseId` not yet paid (periods billable now but not yet billed excluded).
-    function outstanding(uint256 leaseId) external view returns (uint256) {
-        return _outstanding(leaseId, _existing(leaseId));
+    /// @notice Rent of `leaseId` not yet paid, counting periods billable now but not yet billed (which
+    /// paying bills first): what {payRent} accepts at most now.
+    function outstanding(uint256 leaseId) external view returns (uint256 owed) {
+        LeaseRecord storage l = _existing(leaseId);
+        owed = _outstanding(leaseId, l);
+        if (!_running(l.status)) return owed;
+        (uint256 k, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
+        uint256 reportDelay = _settings[l.settings].reportDelay;
+        for (; k < periods && uint256(l.start) + (k + 1) * length + reportDelay <= block.timestamp; ++k) {
+            owed += rentFor(leaseId, _periods[leaseId][k].usage);
+        }
     }
 
     /// @notice How many leases were ever offered (ids run from 0).
@@ -436,7 +537,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     // Internals
     // ------------------------------------------------------------------------------------------
 
-    function _applyPayment(uint256 leaseId, Lease storage l, uint256 amount, address payer) private {
+    function _applyPayment(uint256 leaseId, LeaseRecord storage l, uint256 amount, address payer) private {
         uint256 billed = l.billed;
         for (uint256 k = l.settled; k < billed && amount != 0; ++k) {
             Period storage p = _periods[leaseId][k];
@@ -449,7 +550,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         _advanceSettled(leaseId, l);
     }
 
-    function _advanceSettled(uint256 leaseId, Lease storage l) private {
+    function _advanceSettled(uint256 leaseId, LeaseRecord storage l) private {
         (uint256 settled, uint256 billed) = (l.settled, l.billed);
         while (settled < billed) {
             Period storage p = _periods[leaseId][settled];
@@ -459,49 +560,43 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         l.settled = uint16(settled);
     }
 
-    function _outstanding(uint256 leaseId, Lease storage l) private view returns (uint256 owed) {
+    function _outstanding(uint256 leaseId, LeaseRecord storage l) private view returns (uint256 owed) {
         for (uint256 k = l.settled; k < l.billed; ++k) {
             Period storage p = _periods[leaseId][k];
             owed += p.rent - p.paid;
         }
     }
 
-    function _dueAt(uint256 leaseId, Lease storage l, uint256 period) private view returns (uint256) {
-        return uint256(l.start) + (period + 1) * l.periodSeconds + _paymentTerms[leaseId];
+    function _dueAt(LeaseRecord storage l, uint256 period) private view returns (uint256) {
+        return uint256(l.start) + (period + 1) * l.periodSeconds + _settings[l.settings].paymentTerm;
     }
 
-    function _existing(uint256 leaseId) private view returns (Lease storage l) {
+    function _existing(uint256 leaseId) private view returns (LeaseRecord storage l) {
         l = _leases[leaseId];
         if (l.status == LeaseStatus.None) revert LeaseUnknown(leaseId);
     }
 
-    function _inStatus(uint256 leaseId, LeaseStatus status) private view returns (Lease storage l) {
+    function _inStatus(uint256 leaseId, LeaseStatus status) private view returns (LeaseRecord storage l) {
         l = _existing(leaseId);
         if (l.status != status) revert LeaseWrongStatus(leaseId, l.status);
     }
 
-    /// @dev Reverts unless `device` is in no open lease; an offer of it that lapsed unaccepted is ended.
-    function _claimDevice(bytes32 device) private {
-        (bool inUse, uint256 openId) = OptionalId.unwrap(_openLeaseOf[device]);
-        if (!inUse) return;
-        Lease storage open = _leases[openId];
-        if (open.status != LeaseStatus.Offered || block.timestamp <= uint256(open.start) + OFFER_LIFETIME) {
-            revert LeaseDeviceInUse(device, openId);
-        }
-        open.status = LeaseStatus.Cancelled;
-        emit LeaseOfferExpired(openId);
+    /// @dev Whether a lease in `status` is running: billed, reported on and holding its device.
+    function _running(LeaseStatus status) private pure returns (bool) {
+        return status == LeaseStatus.Active || status == LeaseStatus.Frozen || status == LeaseStatus.Defaulted;
     }
 
-    /// @dev Reverts unless every period's rent fits its 96-bit field: at most every hour of the period at
-    /// the first (dearest) tier's price, or the minimum rent — so billing can never overflow and leave
-    /// a lease that cannot be paid, closed or recalled.
-    function _checkRentFits(LeaseTerms calldata terms, Tier[] calldata tiers) private pure {
-        uint256 mostHundredths = uint256(terms.periodSeconds) / _SECONDS_PER_HUNDREDTH; // what a report may claim
-        uint256 mostRent = Math.max(
-            Math.ceilDiv(mostHundredths * tiers[0].pricePerHour, _HUNDREDTHS_PER_HOUR),
-            terms.minimumRent
-        );
-        if (mostRent > type(uint96).max) revert LeaseRentTooLarge(mostRent);
+    /// @dev Reverts unless `device` is in no open lease; an offer of it that lapsed unaccepted is ended.
+    function _claimDevice(bytes32 device) private {
+        (bool any, uint256 lastId) = OptionalId.unwrap(_lastLeaseOf[device]);
+        if (!any) return;
+        LeaseRecord storage last = _leases[lastId];
+        LeaseStatus status = last.status;
+        if (_running(status)) revert LeaseDeviceInUse(device, lastId);
+        if (status != LeaseStatus.Offered) return; // ended: closed, recalled or cancelled
+        if (block.timestamp <= uint256(last.start) + OFFER_LIFETIME) revert LeaseDeviceInUse(device, lastId);
+        last.status = LeaseStatus.Cancelled;
+        emit LeaseOfferExpired(lastId);
     }
 
     /// @dev Reverts unless `lessor` is an active supplier and `lessee` an active lessee.
@@ -511,17 +606,21 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
     }
 
-    function _checkTiers(Tier[] calldata tiers) private pure {
-        if (tiers.length == 0 || tiers.length > MAX_TIERS) revert LeaseInvalidTierCount(tiers.length, MAX_TIERS);
-        for (uint256 i; i < tiers.length; ++i) {
+    /// @dev Checks the rent schedule (see {offer}) and packs it into one word (see {_tiers}).
+    function _packTiers(Tier[] calldata tiers, uint256 periodSeconds) private pure returns (uint256 word) {
+        uint256 n = tiers.length;
+        if (n == 0 || n > MAX_TIERS) revert LeaseInvalidTierCount(n, MAX_TIERS);
+        for (uint256 i; i < n; ++i) {
+            (uint256 upTo, uint256 price) = (tiers[i].upToHours, tiers[i].pricePerHour);
+            bool last = i + 1 == n;
             if (
-                tiers[i].pricePerHour == 0 ||
-                (i > 0 &&
-                    (tiers[i].upToHours <= tiers[i - 1].upToHours ||
-                        tiers[i].pricePerHour >= tiers[i - 1].pricePerHour))
-            ) {
-                revert LeaseInvalidTier(i, tiers[i].upToHours, tiers[i].pricePerHour);
-            }
+                price == 0 ||
+                price > _PRICE_MASK ||
+                (!last && upTo * 1 hours >= periodSeconds) || // a later tier could never be reached
+                (i > 0 && (upTo <= tiers[i - 1].upToHours || price >= tiers[i - 1].pricePerHour))
+            ) revert LeaseInvalidTier(i, upTo, price);
+            // A bound below the period's hours fits 16 bits ({MAX_PERIOD_SECONDS} is 8,784 hours).
+            word |= ((last ? 0 : upTo << _PRICE_BITS) | price) << (i * _TIER_BITS);
         }
     }
 
@@ -535,7 +634,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         ) {
             revert LeaseInvalidSettings(paymentTerm_, gracePeriod_, reportDelay_, MAX_SETTING_SECONDS);
         }
-        (paymentTerm, gracePeriod, reportDelay) = (paymentTerm_, gracePeriod_, reportDelay_);
+        if (_settings.length > type(uint16).max) revert LeaseTooManySettings();
+        _settings.push(Settings(paymentTerm_, gracePeriod_, reportDelay_));
         emit SettingsSet(paymentTerm_, gracePeriod_, reportDelay_);
     }
 }

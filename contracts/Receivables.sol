@@ -18,12 +18,15 @@ import {OptionalId} from "./utils/OptionalId.sol";
 /// down the supply chain, finance against the bank's pool in one transaction, repay, default.
 /// @dev Money: advances come from {FinancingPool} (this contract holds `LENDER_ROLE` there);
 /// repayments go straight from the debtor to the current holder (the pool for financed receivables),
-/// so this contract never holds funds. Pricing, with `t` = seconds to maturity:
-/// `discount = ceil(outstanding × rateBps × t / (10_000 × 365 days))`, `advance = outstanding − discount`:
-/// the exact formula face × (1 − rate × days / 365) with fractional days, rounded once, up, in the
-/// pool's favour by less than one unit. Late fees: none on chain; after the grace period the
-/// receivable is defaulted and recovery happens off chain.
-/// Roles: `CREDIT_MANAGER_ROLE` sets debtor terms and the grace period; `PAUSER_ROLE` stops issuing,
+/// so this contract never holds funds. Pricing (the bank's factoring terms per debtor), with `t` =
+/// seconds to maturity: the advanced share `base = floor(outstanding × advanceRateBps / 10_000)` (the
+/// rest is the haircut), `discount = ceil(base × rateBps × t / (10_000 × 365 days))`,
+/// `fee = ceil(outstanding × feeBps / 10_000)`, `advance = base − discount − fee`; each rounded once in
+/// the pool's favour by less than one unit. The pool buys the receivable outright at that price.
+/// Late fees: none on chain. After its grace period (the bank's setting when it was issued) a
+/// receivable may be marked defaulted; the debtor may still repay it late, and the bank records a
+/// recovery made off chain: either cures the default.
+/// Roles: `CREDIT_MANAGER_ROLE` sets debtor terms and the grace period and records recoveries; `PAUSER_ROLE` stops issuing,
 /// splitting, transfers and financing (repayment and default marking go on); `ISSUER_ROLE` (granted
 /// to the equipment lease contract) issues on a debtor's behalf; the default admin is
 /// handed over in two steps.
@@ -42,6 +45,8 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
     uint64 public constant MAX_GRACE_PERIOD = 180 days;
     /// @notice Most parts one split may create.
     uint256 public constant MAX_PARTS = 32;
+    /// @notice Highest one-off financing fee the bank may set: 10 % of the outstanding amount.
+    uint16 public constant MAX_FEE_BPS = 1_000;
 
     uint256 private constant _BPS = 10_000;
     uint256 private constant _YEAR = 365 days;
@@ -159,6 +164,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         r.dueDate = uint40(dueDate); // ≤ now + MAX_TENOR, far below 2^40
         r.status = ReceivableStatus.Active;
         r.amount = uint96(amount); // checked by _checkAmount
+        r.gracePeriod = uint32(gracePeriod); // ≤ MAX_GRACE_PERIOD
         if (invoiceHash != bytes32(0)) r.invoiceHash = invoiceHash;
         _mint(supplier, id);
         emit ReceivableIssued(id, debtor, supplier, amount, uint40(dueDate), invoiceHash, ref);
@@ -210,6 +216,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
             part.status = ReceivableStatus.Active;
             part.amount = uint96(amounts[i]); // each part ≤ sum == parent.amount < 2^96
             part.parentPlusOne = uint64(OptionalId.wrap(id)); // id < _nextId, a uint64
+            part.gracePeriod = parent.gracePeriod;
             part.invoiceHash = parent.invoiceHash;
             _mint(holders[i], partId);
             emit ReceivablePartCreated(partId, id, holders[i], amounts[i]);
@@ -240,7 +247,7 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         DebtorTerms memory terms = _terms[r.debtor];
         uint256 outstanding = r.amount - r.repaid;
-        (Refusal reason, uint256 advance) = _assess(r.debtor, msg.sender, r.dueDate, outstanding, terms);
+        (Refusal reason, Price memory price) = _assess(r.debtor, msg.sender, r.dueDate, outstanding, terms);
         if (reason != Refusal.None) {
             emit FinancingRefused(id, msg.sender, reason);
             return false;
@@ -252,28 +259,48 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         _terms[r.debtor].exposure = terms.exposure;
         _transfer(msg.sender, address(pool), id);
         emit FinancingApplied(id, msg.sender, outstanding);
-        emit ReceivableFinanced(id, r.debtor, msg.sender, outstanding, advance, terms.rateBps, terms.exposure);
-        pool.disburse(msg.sender, advance);
+        emit ReceivableFinanced(
+            id,
+            r.debtor,
+            msg.sender,
+            outstanding,
+            price.advance,
+            terms.rateBps,
+            terms.exposure,
+            terms.advanceRateBps,
+            price.discount,
+            price.fee
+        );
+        pool.disburse(msg.sender, price.advance);
         return true;
     }
 
-    /// @notice What financing `id` now would give: the refusal reason, or None and the advance.
+    /// @notice What financing `id` now would give its holder: the refusal reason, or None and the price
+    /// (advance, discount and fee) on the debtor's current terms.
     /// @dev Requirements: `id` active.
-    function quote(uint256 id) external view returns (Refusal reason, uint256 advance) {
+    function quote(uint256 id) external view returns (Refusal reason, Price memory price) {
         Receivable storage r = _existing(id);
         if (r.status != ReceivableStatus.Active) revert ReceivableNotActive(id, r.status);
         return _assess(r.debtor, _ownerOf(id), r.dueDate, r.amount - r.repaid, _terms[r.debtor]);
     }
 
-    /// @notice The advance for `outstanding` due in `secondsToMaturity` at annual `rateBps`:
-    /// `outstanding − ceil(outstanding × rateBps × secondsToMaturity / (10_000 × 365 days))`.
+    /// @notice The price of `outstanding` due in `secondsToMaturity` on `terms` (see the contract's
+    /// description); an advance of 0 when the discount and fee take the whole advanced share.
     function priceAdvance(
         uint256 outstanding,
         uint256 secondsToMaturity,
-        uint256 rateBps
-    ) public pure returns (uint256) {
-        uint256 discount = Math.mulDiv(outstanding, rateBps * secondsToMaturity, _BPS * _YEAR, Math.Rounding.Ceil);
-        return discount < outstanding ? outstanding - discount : 0;
+        DebtorTerms memory terms
+    ) public pure returns (Price memory price) {
+        uint256 base = Math.mulDiv(outstanding, terms.advanceRateBps, _BPS);
+        price.discount = Math.mulDiv(
+            base,
+            uint256(terms.rateBps) * secondsToMaturity,
+            _BPS * _YEAR,
+            Math.Rounding.Ceil
+        );
+        price.fee = Math.mulDiv(outstanding, terms.feeBps, _BPS, Math.Rounding.Ceil);
+        uint256 cost = price.discount + price.fee;
+        price.advance = cost < base ? base - cost : 0;
     }
 
     function _assess(
@@ -282,18 +309,18 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         uint40 dueDate,
         uint256 outstanding,
         DebtorTerms memory terms
-    ) private view returns (Refusal, uint256 advance) {
-        if (holder == debtor) return (Refusal.HolderIsDebtor, 0);
-        if (block.timestamp >= dueDate) return (Refusal.Matured, 0);
-        if (!registry.isAuthorized(debtor, ROLE_CORE_ENTERPRISE)) return (Refusal.DebtorNotAuthorized, 0);
-        if (terms.limit == 0) return (Refusal.NoFacility, 0);
-        if (terms.openDefaults != 0) return (Refusal.DebtorInDefault, 0);
-        if (uint256(terms.exposure) + outstanding > terms.limit) return (Refusal.ExposureLimitExceeded, 0);
-        if (pool.paused()) return (Refusal.PoolPaused, 0);
-        advance = priceAdvance(outstanding, dueDate - block.timestamp, terms.rateBps);
-        if (advance == 0) return (Refusal.AdvanceTooSmall, 0);
-        if (advance > pool.available()) return (Refusal.InsufficientLiquidity, 0);
-        return (Refusal.None, advance);
+    ) private view returns (Refusal, Price memory price) {
+        if (holder == debtor) return (Refusal.HolderIsDebtor, price);
+        if (block.timestamp >= dueDate) return (Refusal.Matured, price);
+        if (!registry.isAuthorized(debtor, ROLE_CORE_ENTERPRISE)) return (Refusal.DebtorNotAuthorized, price);
+        if (terms.limit == 0) return (Refusal.NoFacility, price);
+        if (terms.openDefaults != 0) return (Refusal.DebtorInDefault, price);
+        if (uint256(terms.exposure) + outstanding > terms.limit) return (Refusal.ExposureLimitExceeded, price);
+        if (pool.paused()) return (Refusal.PoolPaused, price);
+        price = priceAdvance(outstanding, dueDate - block.timestamp, terms);
+        if (price.advance == 0) return (Refusal.AdvanceTooSmall, price);
+        if (price.advance > pool.available()) return (Refusal.InsufficientLiquidity, price);
+        return (Refusal.None, price);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -301,66 +328,121 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
     // ------------------------------------------------------------------------------------------
 
     /// @inheritdoc IReceivables
-    /// @dev Requirements: caller the debtor, having approved `amount` to this contract; `id` active
-    /// or financed; now ≤ due date + {gracePeriod}; 0 < `amount` ≤ outstanding. Works while paused:
-    /// paying a debt is never blocked. Emits {ReceivableRepaid}, and {ReceivableSettled} when paid up.
+    /// @dev Requirements: caller the debtor, having approved `amount` to this contract; `id` active,
+    /// financed or defaulted; 0 < `amount` ≤ outstanding. Paid after the due date plus its grace period
+    /// it is a late repayment: the receivable is in default (marked here if nobody marked it yet), and
+    /// paying the rest cures the default. Works while paused: paying a debt is never blocked. Emits
+    /// {ReceivableDefaulted} if it marks the default, {ReceivableRepaid}, then {ReceivableSettled} or
+    /// (late) {ReceivableCured} when paid up.
     function repay(uint256 id, uint256 amount) external nonReentrant {
         Receivable storage r = _existing(id);
         if (msg.sender != r.debtor) revert ReceivableNotDebtor(id, msg.sender);
-        if (r.status != ReceivableStatus.Active && r.status != ReceivableStatus.Financed)
-            revert ReceivableNotRepayable(id, r.status);
-        uint256 deadline = uint256(r.dueDate) + gracePeriod;
-        if (block.timestamp > deadline) revert ReceivableRepaymentClosed(id, deadline);
+        ReceivableStatus status = r.status;
+        if (
+            status != ReceivableStatus.Active &&
+            status != ReceivableStatus.Financed &&
+            status != ReceivableStatus.Defaulted
+        ) revert ReceivableNotRepayable(id, status);
         if (amount == 0) revert ReceivableZeroAmount();
         uint256 outstanding = r.amount - r.repaid;
         if (amount > outstanding) revert ReceivableRepaymentTooLarge(id, outstanding, amount);
+        if (status != ReceivableStatus.Defaulted && block.timestamp > _deadline(r)) {
+            _default(id, r); // paying late: it is in default, as anyone could have marked it
+            status = ReceivableStatus.Defaulted;
+        }
 
         r.repaid += uint96(amount); // amount ≤ outstanding
         if (r.financed) _terms[r.debtor].exposure -= uint96(amount); // exposure includes this outstanding
         address payee = _ownerOf(id);
         emit ReceivableRepaid(id, msg.sender, payee, amount, outstanding - amount);
         if (amount == outstanding) {
-            r.status = ReceivableStatus.Settled;
-            emit ReceivableSettled(id);
+            if (status == ReceivableStatus.Defaulted) {
+                _cure(id, r, 0, 0);
+            } else {
+                r.status = ReceivableStatus.Settled;
+                emit ReceivableSettled(id);
+            }
         }
         settlementToken.safeTransferFrom(msg.sender, payee, amount);
     }
 
     /// @inheritdoc IReceivables
-    /// @dev Requirements: `id` active or financed; now > due date + {gracePeriod}. Anyone may call.
-    /// The debtor counts as in default from then on (no further financing against it); a financed
-    /// receivable's exposure stays with the bank. Emits {ReceivableDefaulted}.
+    /// @dev Requirements: `id` active or financed; now > due date + its grace period. Anyone may call.
+    /// The debtor counts as in default until the default is cured (no further financing against it);
+    /// a financed receivable's exposure stays with the bank. Emits {ReceivableDefaulted}.
     function markDefaulted(uint256 id) external {
         Receivable storage r = _existing(id);
         if (r.status != ReceivableStatus.Active && r.status != ReceivableStatus.Financed)
             revert ReceivableNotRepayable(id, r.status);
-        uint256 deadline = uint256(r.dueDate) + gracePeriod;
+        uint256 deadline = _deadline(r);
         if (block.timestamp <= deadline) revert ReceivableNotOverdue(id, deadline);
+        _default(id, r);
+    }
 
+    function _default(uint256 id, Receivable storage r) private {
+        DebtorTerms storage terms = _terms[r.debtor];
+        if (terms.openDefaults == type(uint16).max) revert ReceivableTooManyDefaults(r.debtor);
         r.status = ReceivableStatus.Defaulted;
-        _terms[r.debtor].openDefaults += 1;
+        terms.openDefaults += 1;
         emit ReceivableDefaulted(id, r.debtor, r.amount - r.repaid, msg.sender);
+    }
+
+    /// @notice Records the recovery of defaulted receivable `id` made off chain (collateral, a court, a
+    /// settlement with the debtor): `recovered` of what was outstanding came back, the rest is written
+    /// off. The default is cured: it no longer stops financing against the debtor, and a financed
+    /// receivable's remaining exposure is released.
+    /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; `id` defaulted; `recovered` ≤ outstanding.
+    /// Emits {ReceivableCured}.
+    function recordRecovery(uint256 id, uint256 recovered) external onlyRole(CREDIT_MANAGER_ROLE) {
+        Receivable storage r = _existing(id);
+        if (r.status != ReceivableStatus.Defaulted) revert ReceivableNotRepayable(id, r.status);
+        uint256 outstanding = r.amount - r.repaid;
+        if (recovered > outstanding) revert ReceivableRecoveryTooLarge(id, outstanding, recovered);
+        if (r.financed) _terms[r.debtor].exposure -= uint96(outstanding); // exposure includes it
+        _cure(id, r, recovered, outstanding - recovered);
+    }
+
+    function _cure(uint256 id, Receivable storage r, uint256 recovered, uint256 writtenOff) private {
+        r.status = ReceivableStatus.Cured;
+        _terms[r.debtor].openDefaults -= 1; // it counted one while defaulted
+        emit ReceivableCured(id, r.debtor, recovered, writtenOff, msg.sender);
     }
 
     // ------------------------------------------------------------------------------------------
     // Bank administration
     // ------------------------------------------------------------------------------------------
 
-    /// @notice Sets `debtor`'s exposure limit and annual discount rate. A limit of 0 stops financing
-    /// against the debtor; a limit below the current exposure stops it until repayments catch up.
+    /// @notice Sets `debtor`'s factoring terms: exposure limit, annual discount rate, advance rate (the
+    /// share of a receivable the pool advances; the rest is the haircut) and one-off fee, all in basis
+    /// points. They price every financing from now on. A limit of 0 stops financing against the debtor;
+    /// a limit below the current exposure stops it until repayments catch up.
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; `debtor` an active core enterprise;
-    /// `rateBps` ≤ {MAX_RATE_BPS}; `limit` < 2^96. Emits {DebtorTermsSet}.
-    function setDebtorTerms(address debtor, uint256 limit, uint16 rateBps) external onlyRole(CREDIT_MANAGER_ROLE) {
+    /// `rateBps` ≤ {MAX_RATE_BPS}; 0 < `advanceRateBps` ≤ 10,000; `feeBps` ≤ {MAX_FEE_BPS}; `limit` < 2^96.
+    /// Emits {DebtorTermsSet}.
+    function setDebtorTerms(
+        address debtor,
+        uint256 limit,
+        uint16 rateBps,
+        uint16 advanceRateBps,
+        uint16 feeBps
+    ) external onlyRole(CREDIT_MANAGER_ROLE) {
         _checkParticipant(debtor, ROLE_CORE_ENTERPRISE);
         if (rateBps > MAX_RATE_BPS) revert ReceivableRateTooHigh(rateBps, MAX_RATE_BPS);
+        if (advanceRateBps == 0 || advanceRateBps > _BPS || feeBps > MAX_FEE_BPS)
+            revert ReceivableFactoringTermsOutOfRange(advanceRateBps, feeBps, MAX_FEE_BPS);
         if (limit > type(uint96).max) revert ReceivableAmountTooLarge(limit);
         DebtorTerms storage terms = _terms[debtor];
-        terms.limit = uint96(limit);
-        terms.rateBps = rateBps;
-        emit DebtorTermsSet(debtor, limit, rateBps);
+        (terms.limit, terms.rateBps, terms.advanceRateBps, terms.feeBps) = (
+            uint96(limit),
+            rateBps,
+            advanceRateBps,
+            feeBps
+        );
+        emit DebtorTermsSet(debtor, limit, rateBps, advanceRateBps, feeBps);
     }
 
-    /// @notice Sets how long after the due date repayment is still accepted.
+    /// @notice Sets how long after the due date repayment is still on time, for receivables issued from
+    /// now on (each keeps the grace period it was issued with; parts, their parent's).
     /// @dev Requirements: caller has `CREDIT_MANAGER_ROLE`; ≤ {MAX_GRACE_PERIOD}. Emits {GracePeriodSet}.
     function setGracePeriod(uint64 gracePeriod_) external onlyRole(CREDIT_MANAGER_ROLE) {
         _setGracePeriod(gracePeriod_);
@@ -435,6 +517,11 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         r = _existing(id);
         if (_ownerOf(id) != msg.sender) revert ReceivableNotHolder(id, msg.sender);
         _checkParticipant(msg.sender, ROLE_SUPPLIER);
+    }
+
+    /// @dev The last moment `r` may be repaid on time: its due date plus the grace period it was issued with.
+    function _deadline(Receivable storage r) private view returns (uint256) {
+        return uint256(r.dueDate) + r.gracePeriod;
     }
 
     function _checkParticipant(address account, uint8 roles) private view {

@@ -2,7 +2,6 @@
 manifests in tmp dirs (backend and oracle tests)."""
 
 import os
-import socket
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -10,12 +9,7 @@ import pytest
 
 from backend.core.config import Settings
 from backend.local.node import LocalChain
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from backend.local.process import free_port
 
 
 def assert_one_line_error(result, fragment):

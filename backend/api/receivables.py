@@ -48,7 +48,16 @@ class Receivable(MethodView):
         quote = None
         if view.status == ReceivableStatus.ACTIVE.label:  # what financing would pay now, or why it would be refused
             q = call_named(c.receivables.contract.functions.quote(rid))
-            quote = {"refusal": Refusal(q.reason).label, "advance": q.advance}
+            terms = c.receivables.contract.functions.debtorTerms(view.debtor).call()
+            quote = {
+                "refusal": Refusal(q.reason).label,
+                "advance": q.price.advance,
+                "discount": q.price.discount,
+                "fee": q.price.fee,
+                "rate_bps": terms.rateBps,
+                "advance_rate_bps": terms.advanceRateBps,
+                "fee_bps": terms.feeBps,
+            }
         return {
             **asdict(view),
             "outstanding": view.outstanding,

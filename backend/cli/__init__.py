@@ -40,15 +40,31 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "backend.cli.demo:demo", "Bring up the whole demo on the local chain, print how to connect, stop on Ctrl-C."
     ),
+    "debtor-terms": LazyCommand(
+        "backend.cli.debtor_terms:debtor_terms",
+        "The bank's factoring terms per core enterprise: set, show.",
+    ),
     "deploy": LazyCommand(
         "backend.cli.deploy:deploy_command",
         "Deploy every contract and write deployments/<chain id>.json (a no-op when up to date).",
     ),
     "devices": LazyCommand("backend.cli.devices:devices", "Simulated IoT devices."),
     "iot-oracle": LazyCommand("backend.cli.iot_oracle:iot_oracle", "The IoT oracle daemon."),
+    "lease": LazyCommand(
+        "backend.cli.lease:lease",
+        "Equipment leases: offer, accept, cancel, pay, assign, close, bill, keep, show, list.",
+    ),
+    "participant": LazyCommand(
+        "backend.cli.participant:participant", "The participant register: onboard, roles, suspend, reinstate, list."
+    ),
+    "pool": LazyCommand("backend.cli.pool:pool", "The financing pool: deposit, withdraw, show."),
+    "status": LazyCommand(
+        "backend.cli.status:status",
+        "Each service of the demo running on this home: its state, restarts and lag; the chain's height.",
+    ),
     "receivable": LazyCommand(
         "backend.cli.receivable:receivable",
-        "Supply-chain receivables: issue, split, transfer, finance, repay, default, show, list.",
+        "Supply-chain receivables: issue, split, transfer, finance, repay, default, recover, show, list.",
     ),
 }
 

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from backend.cli.common import CliContext, pass_cli
-from backend.core.accounts import signer_from_spec
-from backend.core.chain import connect
-from backend.core.errors import ConfigError, YinqiError
-from backend.core.manifest import Manifest
+from backend.cli.onchain import Amount, OnChain, chain_group
+from backend.core.errors import ConfigError
 from backend.core.money import format_amount, parse_amount
-from backend.core.network import rpc_url_for
 from backend.services.receivables import ReceivablesService, ReceivableView
-
-# The parameter types below raise ConfigError, not click's BadParameter, so a mistake is the CLI's
-# usual one `error:` line; they are named "text" so the help shows the options as before.
-
-
-class Amount(click.ParamType):
-    """An amount in DCNY as people write it (``500000``, ``1,250.50``), as integer token units."""
-
-    name = "text"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        return parse_amount(value)
 
 
 class DueDate(click.ParamType):
@@ -60,19 +43,12 @@ class Part(click.ParamType):
         return holder, parse_amount(amount)
 
 
-class Receivables:
+class Receivables(OnChain):
     """What a `yinqi receivable` command needs: the service on the chosen chain, and a signer."""
 
     def __init__(self, cli: CliContext) -> None:
-        self.w3 = connect(rpc_url_for(cli.network, cli.settings), cli.settings.rpc_timeout)
-        self.service = ReceivablesService(self.w3, Manifest.for_chain(cli.settings, self.w3))
-        self._signer_spec = cli.signer
-
-    @property
-    def signer(self) -> LocalAccount:
-        if not self._signer_spec:
-            raise YinqiError("this command signs a transaction: pass --signer dev:N, env:NAME or keystore:PATH")
-        return signer_from_spec(self._signer_spec, self.w3.eth.chain_id)
+        super().__init__(cli)
+        self.service = ReceivablesService(self.w3, self.manifest)
 
 
 def print_receivable(view: ReceivableView) -> None:
@@ -86,13 +62,9 @@ def print_receivable(view: ReceivableView) -> None:
     )
 
 
-@click.group()
-@click.option("--network", default=None, help="'local' (default) or an ape network choice.")
-@click.option("--signer", default=None, help="Who signs: dev:N (local chain), env:NAME or keystore:PATH.")
-@click.pass_context
-def receivable(ctx: click.Context, network: str | None, signer: str | None) -> None:
-    """Supply-chain receivables: issue, split, transfer, finance, repay, default, show, list."""
-    ctx.obj = replace(ctx.find_object(CliContext), network=network, signer=signer)
+@chain_group("Supply-chain receivables: issue, split, transfer, finance, repay, default, recover, show, list.")
+def receivable() -> None:
+    pass
 
 
 @receivable.command("issue")
@@ -142,7 +114,10 @@ def receivable_finance(cli: CliContext, rid: int) -> None:
     ops = Receivables(cli)
     outcome = ops.service.finance(ops.signer, rid)
     if outcome.approved:
-        click.echo(f"Approved: {format_amount(outcome.advance)} DCNY paid to {ops.signer.address}.")
+        click.echo(
+            f"Approved: {format_amount(outcome.advance)} DCNY paid to {ops.signer.address} "
+            f"(discount {format_amount(outcome.discount)}, fee {format_amount(outcome.fee)})."
+        )
     else:
         click.echo(f"Refused: {outcome.reason} (recorded on chain).")
     print_receivable(ops.service.show(rid))
@@ -166,6 +141,18 @@ def receivable_default(cli: CliContext, rid: int) -> None:
     """Mark an overdue receivable defaulted (anyone may, after maturity plus grace)."""
     ops = Receivables(cli)
     ops.service.mark_default(ops.signer, rid)
+    print_receivable(ops.service.show(rid))
+
+
+@receivable.command("recover")
+@click.argument("rid", type=int)
+@click.option("--recovered", type=Amount(zero_ok=True), required=True, help="Recovered off chain, in DCNY (0: none).")
+@pass_cli
+def receivable_recover(cli: CliContext, rid: int, recovered: int) -> None:
+    """The bank (signer) records the recovery of a defaulted receivable; the rest is written off and
+    the default no longer stops financing against the debtor."""
+    ops = Receivables(cli)
+    ops.service.record_recovery(ops.signer, rid, recovered)
     print_receivable(ops.service.show(rid))
 
 

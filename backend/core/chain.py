@@ -140,6 +140,18 @@ def call_named(fn: Any, **kwargs: Any) -> SimpleNamespace:
     return SimpleNamespace(**dict(zip(names, values, strict=True)))
 
 
+def events_in(receipt: TxReceipt, contract: Any, name: str) -> list[Any]:
+    """The `name` events `contract` emitted in `receipt`, decoded; the receipt's other logs (another
+    contract's, another event's) are left alone, not decoded against the wrong ABI."""
+    event = getattr(contract.events, name)()
+    topic = bytes.fromhex(event.topic.removeprefix("0x"))
+    return [
+        event.process_log(log)
+        for log in receipt["logs"]
+        if log["address"] == contract.address and log["topics"] and bytes(log["topics"][0]) == topic
+    ]
+
+
 def wait_for_receipt(w3: Web3, tx_hash: bytes, timeout: float = RECEIPT_TIMEOUT) -> TxReceipt:
     """The transaction's receipt once it is mined, asked for at once and then at doubling intervals
     (5 ms up to 1 s): a node that mines on arrival answers the first ask, a 12-second chain is asked

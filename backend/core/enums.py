@@ -71,6 +71,7 @@ class ReceivableStatus(SolidityEnum):
     FINANCED = 3, "Financed"
     SETTLED = 4, "Settled"
     DEFAULTED = 5, "Defaulted"
+    CURED = 6, "Cured"
 
 
 class Refusal(SolidityEnum):

@@ -107,7 +107,8 @@ def seed_supply_chain(w3: Web3, manifest: Manifest) -> bool:
         return False
     now = w3.eth.get_block("latest")["timestamp"]
     deposit(w3, manifest, BANK, 5_000_000 * TOKEN_UNIT)
-    service.set_debtor_terms(BANK, CORE.address, 3_000_000 * TOKEN_UNIT, 550)  # 5.5 % a year
+    # 5.5 % a year on 90 % of the amount (a 10 % haircut), a 0.2 % fee
+    service.set_debtor_terms(BANK, CORE.address, 3_000_000 * TOKEN_UNIT, 550, advance_rate_bps=9_000, fee_bps=20)
     invoice = Web3.keccak(text="invoice HX-2026-0815: hydraulic cylinders, 400 units")
     big = service.issue(CORE, TIER1.address, 800_000 * TOKEN_UNIT, now + 90 * DAY, invoice, "PO-2026-0815")
     small = service.issue(

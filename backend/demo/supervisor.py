@@ -9,6 +9,7 @@ processes, all stopped together.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,7 +43,7 @@ from backend.demo.seeding import (
 )
 from backend.local.broker import LocalBroker
 from backend.local.node import LocalChain
-from backend.local.process import spawn
+from backend.local.process import free_port, spawn
 from backend.services.deploy import deploy
 from backend.services.leasing import LeaseService
 from oracles.iot.simulator import fleet, rules_toml
@@ -53,6 +54,7 @@ DEMO_CREDIT_INTERVAL = 5  # seconds between a credit operator's cycles (each lea
 CREDIT_LINE_WAIT = 120  # seconds the demo waits for the co-signed line of its merchant
 ORACLE_READY_WAIT = 60  # seconds the fleet waits for each IoT oracle to subscribe
 MAX_BACKOFF = 60.0  # seconds: the longest wait before a service that exited is started again
+STATUS_EVERY = 2.0  # seconds between rewrites of the status file `yinqi status` reads
 DEMO_RULES = {
     "idle_hours": 0.03,  # the demo's idle device is flagged within two minutes, not a day
     "max_meter_rate": 2 * DEMO_SPEEDUP,  # else the oracle rejects the fast-running meters as implausible
@@ -108,7 +110,7 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest, credit: lis
     devices = fleet(5, "mixed")
     LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices])
     rules = settings.home / "iot-rules.toml"
-    rules.write_text(rules_toml(devices, **DEMO_RULES))
+    rules.write_text(rules_toml(**DEMO_RULES))  # defaults only: the oracles learn the devices from the leases
     yinqi = str(Path(sys.executable).with_name("yinqi"))
     commands = oracle_commands(settings, yinqi, credit, rules) | {
         "iot-devices": [
@@ -126,6 +128,8 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest, credit: lis
             "--speedup",
             str(DEMO_SPEEDUP),
         ],
+        # anyone may bill: the bank's keeper does, so rent falls due without anyone's call
+        "lease-keeper": [yinqi, "lease", "--signer", "dev:0", "keep", "--interval", "30s"],
         "api": [yinqi, "api", "--port", str(settings.api_port)],
     }
     services, waiting = [], []
@@ -133,7 +137,10 @@ def start_services(settings: Settings, w3: Web3, manifest: Manifest, credit: lis
         if name == "iot-devices":  # the fleet publishes once every IoT operator subscribed, or loses messages
             for service, offset in waiting:
                 _await_ready(service, offset)
-        service = Service(name, command, settings.home / f"{name}.log")
+        metrics_port = free_port() if "oracle" in name else None
+        if metrics_port is not None:
+            command = [*command, "--metrics-port", str(metrics_port)]
+        service = Service(name, command, settings.home / f"{name}.log", metrics_port=metrics_port)
         offset = service.log.stat().st_size if service.log.exists() else 0  # logs are appended to
         service.start()
         services.append(service)
@@ -151,10 +158,12 @@ class Service:
     name: str
     command: list[str]
     log: Path
+    metrics_port: int | None = None  # where it serves Prometheus metrics, if it does
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     backoff: float = 1.0
     restart_at: float | None = None
+    restarts: int = 0
 
     def start(self) -> None:
         self.process, self.started_at, self.restart_at = (
@@ -169,6 +178,7 @@ class Service:
         if self.restart_at is not None:
             if now >= self.restart_at:
                 echo(f"{self.name}: restarting")
+                self.restarts += 1
                 self.start()
             return
         if (code := self.process.poll()) is None:
@@ -178,6 +188,20 @@ class Service:
         self.restart_at = now + self.backoff
         echo(f"{self.name} exited with code {code}; restarting in {self.backoff:.0f} s (log: {self.log})")
         self.backoff = min(2 * self.backoff, MAX_BACKOFF)
+
+    def status(self) -> dict:
+        """What `yinqi status` shows of it."""
+        running = self.restart_at is None and self.process is not None and self.process.poll() is None
+        return {
+            "name": self.name,
+            "state": "running" if running else "restarting",
+            "pid": self.process.pid if running else None,
+            "restarts": self.restarts,
+            "up_seconds": round(time.monotonic() - self.started_at) if running else 0,
+            "restart_in": round(max(self.restart_at - time.monotonic(), 0)) if self.restart_at is not None else None,
+            "metrics_port": self.metrics_port,
+            "log": str(self.log),
+        }
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -190,6 +214,25 @@ class Service:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def status_path(settings: Settings) -> Path:
+    """Where a running demo keeps what it runs, for `yinqi status`."""
+    return settings.home / "demo-status.json"
+
+
+def write_status(path: Path, settings: Settings, services: list[Service]) -> None:
+    """The demo's services as they stand, written whole (a reader never sees half a file)."""
+    doc = {
+        "pid": os.getpid(),
+        "written_at": time.time(),
+        "rpc_url": settings.rpc_url,
+        "api_url": f"http://127.0.0.1:{settings.api_port}",
+        "services": [service.status() for service in services],
+    }
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(doc, indent=2))
+    partial.replace(path)
 
 
 def _await_ready(service: Service, offset: int) -> None:
@@ -292,6 +335,7 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
         if seeded:
             echo(f"Onboarded and funded {len(seeded)} demo participants.")
         echo(describe(settings, result.manifest, settings.rpc_url))
+        status, written = status_path(settings), 0.0
         while not stop.wait(0.5):
             if chain is not None and chain.exit_code() is not None:
                 raise ChainError("the local chain stopped unexpectedly; see .yinqi/anvil.log")
@@ -299,7 +343,12 @@ def run_demo(settings: Settings, stop: threading.Event, echo: Callable[[str], No
                 raise YinqiError(f"the demo's MQTT broker stopped unexpectedly; see {broker.home / 'mosquitto.log'}")
             for service in services:
                 service.watch(echo)
+            if time.monotonic() - written >= STATUS_EVERY:
+                write_status(status, settings, services)
+                written = time.monotonic()
     finally:
+        if services:
+            status_path(settings).unlink(missing_ok=True)
         for service in services:
             service.stop()
         for service in services:

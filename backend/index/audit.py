@@ -76,4 +76,6 @@ def replay_receivables(events: Iterable[Any]) -> dict[int, ReceivableState]:
             r.status = "Settled"
         elif name == "ReceivableDefaulted":
             r.status = "Defaulted"
+        elif name == "ReceivableCured":
+            r.status = "Cured"
     return states

@@ -213,8 +213,14 @@ class Kpis:
     advances_paid: int = 0  # units
     application_to_cash_seconds: float | None = None  # median; 0: the advance comes in the same transaction
     issue_to_cash_seconds: float | None = None  # median, from the receivable's issue to its financing
-    defaulted_financed: int = 0  # outstanding of financed receivables that defaulted, units
-    npl_rate: float | None = None  # defaulted / financed volume (receivables)
+    discounts_charged: int = 0  # discount the pool kept on the receivables it financed, units
+    fees_charged: int = 0  # financing fees, units
+    advance_rate: float | None = None  # advances paid / face value financed: what suppliers got for their receivables
+    defaulted_financed: int = 0  # outstanding of financed receivables in default and not cured, units
+    npl_rate: float | None = None  # defaulted (not cured) / financed volume (receivables)
+    defaults_cured: int = 0  # defaulted receivables later repaid in full or recovered
+    recovered: int = 0  # recovered after default: late repayments and recoveries the bank recorded, units
+    written_off: int = 0  # given up on the recoveries the bank recorded, units
     credit_limits: int = 0
     credit_drawn: int = 0
     credit_utilisation: float | None = None
@@ -232,6 +238,8 @@ def kpis(store: IndexStore) -> Kpis:
     to_cash: list[int] = []
     same_tx: list[int] = []
     applied_tx: dict[str, int] = {}
+    in_default: dict[int, int] = {}  # financed receivables in default → their outstanding
+    defaulted: set[int] = set()
     for e in store.query(EventFilter(contract="Receivables")):
         a = e.args
         if e.event in ("ReceivableIssued", "ReceivablePartCreated"):
@@ -242,19 +250,34 @@ def kpis(store: IndexStore) -> Kpis:
             k.financing_approvals += 1
             k.financed_volume += int(a["amount"])
             k.advances_paid += int(a["advance"])
+            k.discounts_charged += int(a["discount"])
+            k.fees_charged += int(a["fee"])
             financed.add(a["id"])
             to_cash.append(e.timestamp - issued_at.get(a["id"], e.timestamp))
         elif e.event == "FinancingRefused":
             reason = Refusal(a["reason"]).label
             k.refusals[reason] = k.refusals.get(reason, 0) + 1
-        elif e.event == "ReceivableDefaulted" and a["id"] in financed:
-            k.defaulted_financed += int(a["outstanding"])
+        elif e.event == "ReceivableDefaulted":
+            defaulted.add(a["id"])
+            if a["id"] in financed:
+                in_default[a["id"]] = int(a["outstanding"])
+        elif e.event == "ReceivableRepaid" and a["id"] in defaulted:  # a late repayment, after default
+            k.recovered += int(a["amount"])
+            if a["id"] in in_default:
+                in_default[a["id"]] = int(a["outstanding"])
+        elif e.event == "ReceivableCured":
+            k.defaults_cured += 1
+            k.recovered += int(a["recovered"])
+            k.written_off += int(a["writtenOff"])
+            in_default.pop(a["id"], None)
     for e in store.query(EventFilter(contract="FinancingPool", events=("Disbursed",))):
         if e.tx_hash in applied_tx:
             same_tx.append(e.timestamp - applied_tx[e.tx_hash])
     k.financing_applications = k.financing_approvals + sum(k.refusals.values())
     k.approval_rate = k.financing_approvals / k.financing_applications if k.financing_applications else None
+    k.defaulted_financed = sum(in_default.values())
     k.npl_rate = k.defaulted_financed / k.financed_volume if k.financed_volume else None
+    k.advance_rate = k.advances_paid / k.financed_volume if k.financed_volume else None
     k.application_to_cash_seconds = statistics.median(same_tx) if same_tx else None
     k.issue_to_cash_seconds = statistics.median(to_cash) if to_cash else None
     lines = credit_lines(store)
@@ -273,6 +296,7 @@ SERIES_EVENTS = {
     "applications": ("Receivables", ("ReceivableFinanced", "FinancingRefused")),
     "approvals": ("Receivables", ("ReceivableFinanced",)),
     "defaults": ("Receivables", ("ReceivableDefaulted",)),
+    "cures": ("Receivables", ("ReceivableCured",)),
     "credit_draws": ("CreditLine", ("Drawn",)),
     "flags_raised": ("EquipmentLease", ("RiskFlagsChanged",)),
 }

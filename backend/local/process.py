@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,13 @@ from types import TracebackType
 from typing import Self
 
 from backend.core.errors import YinqiError
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the OS's pick), for a child to serve on."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def die_with_parent() -> None:

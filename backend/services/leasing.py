@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from backend.core.chain import call_named, send
+from backend.core.chain import call_named, events_in, send
 from backend.core.enums import LeaseStatus, RiskFlag
 from backend.core.manifest import Manifest
 from backend.core.money import UNIT
+
+# The statuses of a running lease: billed, reported on, holding its device (EquipmentLease._running).
+RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class LeaseView:
     settled: int
     deposit: int
     minimum_rent: int
+    payment_term: int = 0  # seconds after a period ends before its rent is due (the lease's own settings)
+    grace_period: int = 0  # seconds after the due date before unpaid rent makes the lease defaultable
+    report_delay: int = 0  # seconds after a period ends before it is billed
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    index: int
+    usage: int  # hundredths of an hour, as reported
+    rent: int  # units; 0 until billed
+    paid: int  # units (the whole rent once assigned)
+    due_at: int
+    receivable_id: int | None  # the receivable it was assigned to
 
 
 DEMO_TERMS = LeaseTerms(
@@ -62,7 +78,7 @@ class LeaseService:
             list(terms.tiers),
         )
         receipt = self._send(lessor, call, f"offering a lease of {device_id}")
-        (event,) = self.contract.events.LeaseOffered().process_receipt(receipt)
+        (event,) = events_in(receipt, self.contract, "LeaseOffered")
         return event["args"]["leaseId"]
 
     def cancel_offer(self, signer: LocalAccount, lease_id: int) -> None:
@@ -92,7 +108,72 @@ class LeaseService:
             lease.settled,
             lease.deposit,
             lease.minimumRent,
+            lease.settings.paymentTerm,
+            lease.settings.gracePeriod,
+            lease.settings.reportDelay,
         )
+
+    def exists(self, lease_id: int) -> bool:
+        return self.lease(lease_id).status != LeaseStatus.NONE.label
+
+    def tiers(self, lease_id: int) -> list[tuple[int | None, int]]:
+        """The rent schedule: (hours up to, units per hour), the last tier's hours None (no bound)."""
+        tiers = self.contract.functions.tiersOf(lease_id).call()
+        return [(None if i == len(tiers) - 1 else t.upToHours, t.pricePerHour) for i, t in enumerate(tiers)]
+
+    def period(self, lease_id: int, index: int) -> PeriodView:
+        p = call_named(self.contract.functions.periodOf(lease_id, index))
+        return PeriodView(index, p.p.usage, p.p.rent, p.p.paid, p.dueAt, p.receivableId if p.assigned else None)
+
+    def outstanding(self, lease_id: int) -> int:
+        """Billed rent not yet paid."""
+        return self.contract.functions.outstanding(lease_id).call()
+
+    def bill(self, signer: LocalAccount, lease_id: int) -> list[int]:
+        """Bill every period whose report window has closed (anyone may); the periods billed."""
+        receipt = self._send(signer, self.contract.functions.bill(lease_id), f"billing lease {lease_id}")
+        return [e["args"]["period"] for e in events_in(receipt, self.contract, "RentBilled")]
+
+    def pay(self, payer: LocalAccount, lease_id: int, amount: int) -> None:
+        """Pay `amount` of the billed rent, oldest period first (approving exactly what is missing)."""
+        token = self.manifest.contract(self.w3, "SettlementToken")
+        if token.functions.allowance(payer.address, self.contract.address).call() < amount:
+            self._send(payer, token.functions.approve(self.contract.address, amount), "approving the rent")
+        self._send(payer, self.contract.functions.payRent(lease_id, amount), f"paying rent on lease {lease_id}")
+
+    def assign(self, lessor: LocalAccount, lease_id: int, period: int) -> int:
+        """Turn a billed, unpaid period into a receivable on the lessee held by the lessor; its id."""
+        call = self.contract.functions.assignPeriod(lease_id, period)
+        receipt = self._send(lessor, call, f"assigning period {period} of lease {lease_id}")
+        (event,) = events_in(receipt, self.contract, "PeriodAssigned")
+        return event["args"]["receivableId"]
+
+    def close(self, signer: LocalAccount, lease_id: int) -> None:
+        """Close at term end (the lessee or the lessor): the deposit goes back to the lessee."""
+        self._send(signer, self.contract.functions.close(lease_id), f"closing lease {lease_id}")
+
+    def due_for_billing(self) -> list[int]:
+        """Running leases with a period whose report window has closed and that nobody has billed yet
+        (as of the chain's latest block)."""
+        now = self.w3.eth.get_block("latest")["timestamp"]
+        due = []
+        for lease_id in range(self.contract.functions.leaseCount().call()):
+            lease = self.contract.functions.leaseOf(lease_id).call()
+            if lease.status not in RUNNING or lease.billed >= lease.periods:
+                continue
+            if lease.start + (lease.billed + 1) * lease.periodSeconds + lease.settings.reportDelay <= now:
+                due.append(lease_id)
+        return due
+
+    def lease_ids_of(self, party: str) -> list[int]:
+        """Every lease `party` offered or was offered, oldest first (from the chain's LeaseOffered events)."""
+        start = self.manifest.record("EquipmentLease").block
+        offered = self.contract.events.LeaseOffered()
+        ids = set()
+        for role in ("lessor", "lessee"):
+            for log in offered.get_logs(from_block=start, argument_filters={role: party}):
+                ids.add(log["args"]["leaseId"])
+        return sorted(ids)
 
     def open_lease(self, device_id: str) -> int | None:
         found = call_named(self.contract.functions.openLeaseOf(device_id))

@@ -20,5 +20,12 @@ def deposit(w3: Web3, manifest: Manifest, treasurer: LocalAccount, amount: int) 
     return send(w3, treasurer, pool.functions.deposit(amount), decoder=decoder, what="depositing liquidity")
 
 
+def withdraw(w3: Web3, manifest: Manifest, treasurer: LocalAccount, to: str, amount: int) -> TxReceipt:
+    """Move `amount` units of the pool's free liquidity to `to`."""
+    pool = manifest.contract(w3, "FinancingPool")
+    call = pool.functions.withdraw(to, amount)
+    return send(w3, treasurer, call, decoder=manifest.revert_decoder(), what="withdrawing liquidity")
+
+
 def available(w3: Web3, manifest: Manifest) -> int:
     return manifest.contract(w3, "FinancingPool").functions.available().call()

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from backend.core.chain import call, call_named, send
+from backend.core.chain import call, call_named, events_in, send
 from backend.core.enums import ReceivableStatus, Refusal
 from backend.core.errors import ConfigError
 from backend.core.manifest import Manifest
@@ -45,6 +44,8 @@ class FinancingOutcome:
     reason: str  # "None" when approved
     advance: int  # paid to the applicant; 0 when refused
     receipt: TxReceipt
+    discount: int = 0  # kept by the pool: interest to maturity on the advanced share
+    fee: int = 0  # the bank's one-off fee
 
 
 class ReceivablesService:
@@ -59,7 +60,8 @@ class ReceivablesService:
         return send(self.w3, signer, call, decoder=self._decoder, what=what)
 
     def _events(self, receipt: TxReceipt, name: str):
-        return getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+        """The receipt's `name` events of this contract (a receipt also holds the token's and the pool's)."""
+        return events_in(receipt, self.contract, name)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -93,7 +95,8 @@ class ReceivablesService:
         """Apply for financing; approval pays the advance in the same transaction."""
         receipt = self._send(holder, self.contract.functions.applyForFinancing(rid), f"financing #{rid}")
         if financed := self._events(receipt, "ReceivableFinanced"):
-            return FinancingOutcome(True, Refusal.NONE.label, financed[0]["args"]["advance"], receipt)
+            a = financed[0]["args"]
+            return FinancingOutcome(True, Refusal.NONE.label, a["advance"], receipt, a["discount"], a["fee"])
         refused = self._events(receipt, "FinancingRefused")[0]["args"]["reason"]
         return FinancingOutcome(False, Refusal(refused).label, 0, receipt)
 
@@ -107,9 +110,23 @@ class ReceivablesService:
     def mark_default(self, caller: LocalAccount, rid: int) -> TxReceipt:
         return self._send(caller, self.contract.functions.markDefaulted(rid), f"marking #{rid} defaulted")
 
-    def set_debtor_terms(self, bank: LocalAccount, debtor: str, limit: int, rate_bps: int) -> TxReceipt:
-        """The bank's exposure limit (units) and annual discount rate (basis points) for a debtor."""
-        call_ = self.contract.functions.setDebtorTerms(_address(debtor), limit, rate_bps)
+    def record_recovery(self, bank: LocalAccount, rid: int, recovered: int) -> TxReceipt:
+        """The bank records what came back of defaulted `rid` off chain; the default is cured."""
+        call_ = self.contract.functions.recordRecovery(rid, recovered)
+        return self._send(bank, call_, f"recording the recovery of #{rid}")
+
+    def set_debtor_terms(
+        self,
+        bank: LocalAccount,
+        debtor: str,
+        limit: int,
+        rate_bps: int,
+        advance_rate_bps: int = 10_000,
+        fee_bps: int = 0,
+    ) -> TxReceipt:
+        """The bank's factoring terms for a debtor: exposure limit (units), annual discount rate, advance
+        rate (the share advanced: 10,000 less the haircut) and one-off fee, in basis points."""
+        call_ = self.contract.functions.setDebtorTerms(_address(debtor), limit, rate_bps, advance_rate_bps, fee_bps)
         return self._send(bank, call_, f"setting terms for {debtor}")
 
     # --- reads --------------------------------------------------------------------------------

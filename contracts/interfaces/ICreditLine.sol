@@ -100,7 +100,7 @@ interface ICreditLine {
     event Drawn(address indexed merchant, uint256 amount, uint256 drawn);
     event Repaid(address indexed merchant, uint256 interestPaid, uint256 principalPaid, uint256 drawn);
     event InterestAccrued(address indexed merchant, uint256 amount, uint256 interest);
-    event LineFrozen(address indexed merchant, bytes32 reason);
+    event LineFrozen(address indexed merchant, bytes32 reason, uint256 defaultableAt);
     event LineUnfrozen(address indexed merchant);
     event LineDefaulted(address indexed merchant, uint256 principal, uint256 interest);
     /// @notice `merchant` revoked every consent to be scored signed with a nonce below `nonce` (its

@@ -39,11 +39,18 @@ interface IEquipmentLease {
     struct LeaseTerms {
         uint32 periodSeconds; // length of a billing period
         uint16 periods; // term, in periods
-        uint128 deposit; // paid by the lessee on acceptance, held until close or recall
-        uint128 minimumRent; // floor of every period's rent
+        uint96 deposit; // paid by the lessee on acceptance, held until close or recall
+        uint96 minimumRent; // floor of every period's rent
     }
 
-    /// @notice A lease as stored: three slots plus the device id.
+    /// @notice The bank's settings a lease is offered under and keeps for its life (see {setSettings}).
+    struct Settings {
+        uint32 paymentTerm; // seconds after a period ends before its rent falls due
+        uint32 gracePeriod; // seconds after the due date before unpaid rent makes the lease defaultable
+        uint32 reportDelay; // seconds after a period ends during which the oracle may still report its usage
+    }
+
+    /// @notice A lease, as {leaseOf} gives it.
     struct Lease {
         address lessee;
         uint40 start; // when the lessee accepted; period k is [start + k·periodSeconds, start + (k+1)·periodSeconds) (offered: when it was offered)
@@ -54,9 +61,9 @@ interface IEquipmentLease {
         LeaseStatus status;
         uint16 billed; // periods billed so far
         uint16 settled; // leading periods fully paid or assigned
-        uint128 deposit;
-        uint128 minimumRent; // floor of every period's rent
-        bytes32 device; // keccak256 of the device id string
+        uint96 deposit;
+        uint96 minimumRent; // floor of every period's rent
+        Settings settings; // fixed when offered
     }
 
     /// @notice One billing period.
@@ -85,18 +92,18 @@ interface IEquipmentLease {
     error LeaseInvalidDeviceId(uint256 length);
     /// @notice The rent schedule has `count` tiers; it must have 1 to `maxTiers`.
     error LeaseInvalidTierCount(uint256 count, uint256 maxTiers);
-    /// @notice Tier `index` (up to `upToHours` hours at `pricePerHour` an hour) has a zero price, or its
-    /// bound is not above the previous tier's or its price not below it.
+    /// @notice Tier `index` (up to `upToHours` hours at `pricePerHour` an hour) has a zero price or one of
+    /// 2^48 or more, or its bound is not above the previous tier's or its price not below it, or (not
+    /// the last tier) its bound reaches the hours a period has, so the tiers after it could never apply.
     error LeaseInvalidTier(uint256 index, uint256 upToHours, uint256 pricePerHour);
     /// @notice `device` is already in lease `leaseId`, which is not yet closed or recalled.
     error LeaseDeviceInUse(bytes32 device, uint256 leaseId);
     /// @notice The offer of lease `leaseId` lapsed unaccepted at `expiredAt` ({OFFER_LIFETIME} after it was made).
     error LeaseOfferLapsed(uint256 leaseId, uint256 expiredAt);
-    /// @notice A period's rent could reach `mostRent` (every hour at the first tier's price, or the minimum
-    /// rent), beyond the 96 bits a period's rent is kept in.
-    error LeaseRentTooLarge(uint256 mostRent);
     /// @notice `account` offered a lease to itself: the lessor and the lessee must be different parties.
     error LeaseSelfDealing(address account);
+    /// @notice The settings were changed 65,536 times: no more versions can be kept.
+    error LeaseTooManySettings();
     /// @notice A payment of zero was given.
     error LeaseZeroAmount();
     /// @notice Lease `leaseId` has `outstanding` billed and unpaid, less than the `amount` offered.
@@ -129,7 +136,7 @@ interface IEquipmentLease {
         LeaseTerms terms,
         Tier[] tiers
     );
-    event LeaseAccepted(uint256 indexed leaseId, uint40 start, uint128 deposit);
+    event LeaseAccepted(uint256 indexed leaseId, uint40 start, uint96 deposit);
     /// @notice The offer of lease `leaseId` was withdrawn by `by` (its lessor, or the bank); its device is free.
     event LeaseOfferCancelled(uint256 indexed leaseId, address by);
     /// @notice The offer of lease `leaseId` lapsed unaccepted and a new offer took its device.

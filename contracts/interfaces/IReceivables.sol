@@ -10,14 +10,15 @@ pragma solidity ^0.8.24;
 /// `receivables`, `nextId`, {FinancingApplied}) with its meaning, so its client works unchanged.
 interface IReceivables {
     /// @notice Life cycle. ReceivableStatus only moves forward (numerically up):
-    /// Active → Split | Financed | Settled | Defaulted; Financed → Settled | Defaulted.
+    /// Active → Split | Financed | Settled | Defaulted; Financed → Settled | Defaulted; Defaulted → Cured.
     enum ReceivableStatus {
         None, // never issued
         Active, // held by a supplier, may be split, transferred, financed, repaid
         Split, // replaced by its parts (the parent token is burned; its record stays for lineage)
         Financed, // held by the pool, which paid the advance
         Settled, // repaid in full
-        Defaulted // not repaid by maturity plus grace; terminal on chain (recovery is off chain)
+        Defaulted, // not repaid by maturity plus grace; the debtor may still repay it late
+        Cured // defaulted, then repaid in full late or its recovery recorded by the bank: no longer counts against the debtor
     }
 
     /// @notice Why a financing application was refused. Refusals do not revert: they are recorded
@@ -41,18 +42,28 @@ interface IReceivables {
         uint40 dueDate; // unix time the face amount is due
         ReceivableStatus status;
         bool financed; // true once financed; stays true after settlement or default
+        uint32 gracePeriod; // seconds after the due date repayment is still on time: the bank's setting at issue
         uint96 amount; // face amount in settlement-token units
         uint96 repaid; // repaid so far
         uint64 parentPlusOne; // an OptionalId: parent id + 1 for a part made by {split}; 0 for an issued one
         bytes32 invoiceHash; // hash of the invoice kept off chain (zero via the seed interface)
     }
 
-    /// @notice The bank's terms for one core enterprise, packed into one slot.
+    /// @notice The bank's factoring terms for one core enterprise and its standing, packed into one slot.
     struct DebtorTerms {
         uint96 limit; // most the pool may have financed against this debtor at once
         uint96 exposure; // outstanding face amount of financed receivables (defaulted included)
-        uint16 rateBps; // annual discount rate in basis points
-        uint32 openDefaults; // defaulted receivables of this debtor
+        uint16 rateBps; // annual discount rate in basis points, charged on the advanced share
+        uint16 openDefaults; // defaulted receivables of this debtor not yet cured
+        uint16 advanceRateBps; // share of the outstanding amount the pool advances (10,000 − the haircut)
+        uint16 feeBps; // one-off fee on the outstanding amount, taken from the advance
+    }
+
+    /// @notice What financing a receivable pays: `advance` = the advanced share less `discount` and `fee`.
+    struct Price {
+        uint256 advance;
+        uint256 discount;
+        uint256 fee;
     }
 
     /// @notice No receivable has id `id` (never issued).
@@ -85,16 +96,21 @@ interface IReceivables {
     error ReceivableSplitSumMismatch(uint256 id, uint256 amount, uint256 sum);
     /// @notice Receivable `id` has `repaid` repaid already, so it can no longer be split.
     error ReceivableSplitPartiallyRepaid(uint256 id, uint256 repaid);
-    /// @notice Receivable `id` is `status`, neither active nor financed: nothing left to repay or default.
+    /// @notice Receivable `id` is `status`: not one this call can repay, default or cure.
     error ReceivableNotRepayable(uint256 id, ReceivableStatus status);
-    /// @notice Repayment of receivable `id` closed at `deadline` (due date plus grace period).
-    error ReceivableRepaymentClosed(uint256 id, uint256 deadline);
     /// @notice Receivable `id` has `outstanding` left to repay, less than the `amount` offered.
     error ReceivableRepaymentTooLarge(uint256 id, uint256 outstanding, uint256 amount);
     /// @notice Receivable `id` cannot be marked defaulted before its `deadline` has passed.
     error ReceivableNotOverdue(uint256 id, uint256 deadline);
     /// @notice A discount rate of `rateBps` is above the cap of `maxRateBps` basis points.
     error ReceivableRateTooHigh(uint256 rateBps, uint256 maxRateBps);
+    /// @notice An advance rate of `advanceRateBps` (1 to 10,000) or a fee of `feeBps` (at most `maxFeeBps`)
+    /// basis points is out of range.
+    error ReceivableFactoringTermsOutOfRange(uint256 advanceRateBps, uint256 feeBps, uint256 maxFeeBps);
+    /// @notice `debtor` has 65,535 defaults not yet cured: no more can be counted.
+    error ReceivableTooManyDefaults(address debtor);
+    /// @notice A recovery of `recovered` was recorded for receivable `id`, more than its `outstanding`.
+    error ReceivableRecoveryTooLarge(uint256 id, uint256 outstanding, uint256 recovered);
     /// @notice A grace period of `gracePeriod` seconds is above the cap of `maxGracePeriod`.
     error ReceivableGracePeriodTooLong(uint256 gracePeriod, uint256 maxGracePeriod);
 
@@ -118,8 +134,8 @@ interface IReceivables {
     /// @notice `creditor` financed receivable `id` of outstanding `amount` (the article's event).
     event FinancingApplied(uint256 indexed id, address indexed creditor, uint256 amount);
 
-    /// @notice The pool paid `advance` for `amount` of `debtor`'s receivable `id` at `rateBps`;
-    /// the debtor's exposure is now `exposure`.
+    /// @notice The pool paid `advance` for `amount` of `debtor`'s receivable `id`: `advanceRateBps` of the
+    /// amount, less a `discount` at `rateBps` a year and a `fee`; the debtor's exposure is now `exposure`.
     event ReceivableFinanced(
         uint256 indexed id,
         address indexed debtor,
@@ -127,7 +143,10 @@ interface IReceivables {
         uint256 amount,
         uint256 advance,
         uint16 rateBps,
-        uint256 exposure
+        uint256 exposure,
+        uint16 advanceRateBps,
+        uint256 discount,
+        uint256 fee
     );
 
     /// @notice `applicant`'s application to finance `id` was refused for `reason`.
@@ -148,8 +167,20 @@ interface IReceivables {
     /// @notice `markedBy` marked `debtor`'s receivable `id` defaulted with `outstanding` unpaid.
     event ReceivableDefaulted(uint256 indexed id, address indexed debtor, uint256 outstanding, address markedBy);
 
-    /// @notice The bank set `debtor`'s exposure limit to `limit` and its discount rate to `rateBps`.
-    event DebtorTermsSet(address indexed debtor, uint256 limit, uint16 rateBps);
+    /// @notice The bank set `debtor`'s factoring terms: exposure limit `limit`, discount rate `rateBps` a
+    /// year, advance rate `advanceRateBps` and fee `feeBps` (basis points).
+    event DebtorTermsSet(address indexed debtor, uint256 limit, uint16 rateBps, uint16 advanceRateBps, uint16 feeBps);
+
+    /// @notice Defaulted receivable `id` of `debtor` was cured by `by`: repaid in full late (the debtor),
+    /// or its recovery recorded by the bank, `recovered` off chain and `writtenOff` given up.
+    /// It no longer counts against the debtor; a financed one's exposure is released.
+    event ReceivableCured(
+        uint256 indexed id,
+        address indexed debtor,
+        uint256 recovered,
+        uint256 writtenOff,
+        address by
+    );
 
     /// @notice Repayment is now accepted up to `gracePeriod` seconds after the due date.
     event GracePeriodSet(uint64 gracePeriod);

@@ -5,10 +5,11 @@ import { getLang, setLang, t } from "./i18n.js";
 import { h } from "./ui.js";
 import { Wallet } from "./wallet.js";
 
-const VIEWS = ["dashboard", "core", "supplier", "bank", "merchant", "lessee", "auditor"];
+const VIEWS = ["dashboard", "core", "supplier", "bank", "merchant", "lessor", "lessee", "auditor"];
 const ROLE_OF_VIEW = {
   core: "CORE_ENTERPRISE",
   supplier: "SUPPLIER",
+  lessor: "SUPPLIER", // a lessor offers leases as a supplier of equipment
   bank: "BANK",
   merchant: "MERCHANT",
   lessee: "LESSEE",

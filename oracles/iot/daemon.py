@@ -41,6 +41,7 @@ from backend.core.errors import ChainError, ConfigError, YinqiError
 from backend.core.feeds import IOT_FEED
 from backend.core.manifest import Manifest
 from oracles.cosign import CoSigner, NoQuorum, NotLeader, Proposal, Verdict
+from oracles.errors import DataError
 from oracles.gateway import ReportPublisher
 from oracles.iot.agree import applied_items, check_iot
 from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
@@ -109,6 +110,9 @@ class IotOracle:
         self._sync_lock = threading.Lock()
         self.leases: dict[str, LeaseInfo] = {}
         self._leases_read_at = 0.0
+        self._rules_mtime = config.rules.stat().st_mtime_ns
+        self.chain_devices: set[str] = set()  # every device id the lease contract has seen offered
+        self._devices_from_block = self.manifest.record("EquipmentLease").block
         self.errors: Counter[str] = Counter()  # loop iterations that raised, by loop
         self.skipped: set[str] = set()  # report items that cannot be packed (logged once each)
         with self._flush_lock():
@@ -125,9 +129,15 @@ class IotOracle:
             self.outbox.close()
 
     def refresh_leases(self) -> None:
-        """Which of the rules file's devices is under a running lease, as the chain says now."""
+        """Which device is under a running lease, as the chain says now: the devices come from the lease
+        contract's offers (and the rules file's overrides), not from a list kept by hand. The oracle
+        takes messages from those devices only, and one silent since its lease began is timed idle
+        from then. The rules file is re-read first if it changed."""
+        self.reload_rules()
+        self._learn_devices()
+        engine = self.store.engine
         leases = {}
-        for device in self.store.engine.book.devices:
+        for device in sorted(self.chain_devices | set(engine.book.overrides)):
             found = call_named(self.lease_contract.functions.openLeaseOf(device))
             if not found.found:
                 continue
@@ -136,8 +146,44 @@ class IotOracle:
                 leases[device] = LeaseInfo(found.leaseId, lease.start, lease.periodSeconds, lease.periods)
         if leases != self.leases:
             log.info("devices under lease: %s", {d: i.lease_id for d, i in leases.items()})
+        engine.devices = set(engine.book.overrides) | set(leases)
+        if silent := self.store.expect({device: float(info.start) for device, info in leases.items()}):
+            log.info("leased devices not heard from yet, timed idle from their lease's start: %s", silent)
         self.leases = leases
         self._leases_read_at = time.monotonic()
+
+    def _learn_devices(self) -> None:
+        """Add the device ids of leases offered since the last look (the contract's LeaseOffered events)."""
+        latest = self.w3.eth.block_number
+        if self._devices_from_block > latest:
+            return
+        offered = self.lease_contract.events.LeaseOffered()
+        for event in offered.get_logs(from_block=self._devices_from_block, to_block=latest):
+            self.chain_devices.add(event["args"]["deviceId"])
+        self._devices_from_block = latest + 1
+
+    def reload_rules(self) -> bool:
+        """Re-read the rules file if it changed since it was read; True if new rules apply. A file that
+        does not read (bad TOML, a setting of the wrong type) is logged and the rules in force stay."""
+        try:
+            mtime = self.config.rules.stat().st_mtime_ns
+        except OSError as exc:
+            log.error("rules file %s unreadable, keeping the rules in force: %s", self.config.rules, exc)
+            return False
+        if mtime == self._rules_mtime:
+            return False
+        self._rules_mtime = mtime
+        try:
+            book = RuleBook.load(self.config.rules)
+        except DataError as exc:
+            self.failed("rules")
+            log.error("%s; keeping the rules in force", exc)
+            return False
+        engine = self.store.engine
+        engine.book = book
+        engine.devices = set(book.overrides) | set(self.leases)
+        log.info("rules file %s re-read: %d device override(s)", self.config.rules, len(book.overrides))
+        return True
 
     def flush(self) -> int:
         """Put on chain what the store holds and the chain lacks; how many reports that took. Each
@@ -329,7 +375,7 @@ async def run(config: IotOracleConfig, *, shutdown_trigger: asyncio.Event | None
         await mqtt_connect(client, config.broker_host, config.broker_port, attempts=config.connect_attempts, stop=stop)
         await asyncio.wait_for(subscribed.wait(), timeout=30)
         print(
-            json.dumps({"ready": True, "devices": len(oracle.store.engine.book.devices), "leases": len(oracle.leases)}),
+            json.dumps({"ready": True, "devices": len(oracle.store.engine.devices), "leases": len(oracle.leases)}),
             flush=True,
         )
         await stop.wait()

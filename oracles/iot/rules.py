@@ -2,7 +2,12 @@
 that raises one flag and, with hysteresis, one clear — never a flag per message.
 
 Idle is also evaluated on a timer (:meth:`RuleEngine.tick`), so a device that falls silent is
-caught, which the article's sample (checking only when a message arrives) never does.
+caught, which the article's sample (checking only when a message arrives) never does; so is a leased
+device that never sends a first message (:meth:`RuleEngine.expect`).
+
+The rules file holds the bank's defaults and per-device overrides only; which devices exist is the
+chain's business (the oracle learns them from the lease contract). It is read against a schema: a
+setting of the wrong type or out of range is refused when the file is read, naming the setting.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -42,40 +48,86 @@ class DeviceRules:
     )
 
 
+# The schema of a rules table: each setting's kind (geofence has its own check).
+_INT_SETTINGS = {"geofence_confirm", "tamper_clear_messages"}
+_NUMBER_SETTINGS = {f.name for f in fields(DeviceRules)} - _INT_SETTINGS - {"geofence"}
+
+
 @dataclass(frozen=True)
 class RuleBook:
-    devices: dict[str, DeviceRules]
+    defaults: DeviceRules
+    overrides: dict[str, DeviceRules]  # device id → its rules, where the bank set any of its own
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_RULES) -> RuleBook:
         path = Path(path)
         try:
             doc = tomllib.loads(path.read_text())
-            names = {f.name for f in fields(DeviceRules)}
-            base = _rules(DeviceRules(), doc.get("defaults", {}), names)
-            return cls({device: _rules(base, over, names) for device, over in doc.get("devices", {}).items()})
+            unknown = set(doc) - {"defaults", "devices"}
+            if unknown:
+                raise ValueError(f"unknown tables {sorted(unknown)}: a rules file has [defaults] and [devices.*]")
+            base = _rules(DeviceRules(), _table(doc.get("defaults", {}), "[defaults]"), "[defaults]")
+            devices = _table(doc.get("devices", {}), "[devices]")
+            return cls(
+                base,
+                {d: _rules(base, _table(over, f'[devices."{d}"]'), f'[devices."{d}"]') for d, over in devices.items()},
+            )
         except FileNotFoundError:
             raise DataError(f"no rules file at {path}") from None
         except (tomllib.TOMLDecodeError, TypeError, ValueError) as exc:
-            raise DataError(f"rules file {path} is invalid ({exc})") from None
+            raise DataError(f"rules file {path} is invalid: {exc}") from None
 
     def for_device(self, device_id: str) -> DeviceRules:
-        try:
-            return self.devices[device_id]
-        except KeyError:
-            raise BadMessage(Rejection.UNKNOWN_DEVICE, device_id[:64]) from None
+        return self.overrides.get(device_id, self.defaults)
 
 
-def _rules(base: DeviceRules, values: dict, names: set[str]) -> DeviceRules:
-    unknown = set(values) - names
-    if unknown:
-        raise ValueError(f"unknown settings {sorted(unknown)}")
-    if "geofence" in values:
-        values = {
-            **values,
-            "geofence": tuple(tuple((float(a), float(b)) for a, b in poly) for poly in values["geofence"]),
-        }
-    return replace(base, **values)
+def _table(value: object, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be a table")
+    return value
+
+
+def _rules(base: DeviceRules, values: dict, where: str) -> DeviceRules:
+    """`base` with `values` applied, each checked against the schema."""
+    checked = {}
+    for name, value in values.items():
+        if name in _NUMBER_SETTINGS:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{where} {name} must be a number, got {value!r}")
+            if value <= 0:
+                raise ValueError(f"{where} {name} must be above 0, got {value!r}")
+            checked[name] = float(value)
+        elif name in _INT_SETTINGS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{where} {name} must be a whole number of at least 1, got {value!r}")
+            checked[name] = value
+        elif name == "geofence":
+            checked[name] = _geofence(value, where)
+        else:
+            raise ValueError(f"{where} has an unknown setting {name!r}")
+    return replace(base, **checked)
+
+
+def _geofence(value: object, where: str) -> tuple[tuple[tuple[float, float], ...], ...]:
+    problem = f"{where} geofence must be a list of polygons, each of 3 or more [lat, lon] corners"
+    if not isinstance(value, list) or not value:
+        raise ValueError(problem)
+    polygons = []
+    for polygon in value:
+        if not isinstance(polygon, list) or len(polygon) < 3:
+            raise ValueError(problem)
+        corners = []
+        for corner in polygon:
+            if (
+                not isinstance(corner, list)
+                or len(corner) != 2
+                or any(isinstance(x, bool) or not isinstance(x, int | float) for x in corner)
+                or not (-90 <= corner[0] <= 90 and -180 <= corner[1] <= 180)
+            ):
+                raise ValueError(f"{problem}; got corner {corner!r}")
+            corners.append((float(corner[0]), float(corner[1])))
+        polygons.append(tuple(corners))
+    return tuple(polygons)
 
 
 @dataclass(frozen=True)
@@ -102,12 +154,25 @@ class DeviceState:
 
 
 class RuleEngine:
-    def __init__(self, book: RuleBook) -> None:
+    def __init__(self, book: RuleBook, devices: Iterable[str] = ()) -> None:
         self.book = book
+        # The devices it takes messages from: those under lease (the daemon keeps this to the chain's)
+        # and those the rules file names.
+        self.devices: set[str] = set(book.overrides) | set(devices)
         self.states: dict[str, DeviceState] = {}
+
+    def expect(self, device_id: str, since: float) -> bool:
+        """A device leased since `since` that the engine has not heard from: the idle timer counts its
+        silence from then. True if it was new."""
+        if device_id in self.states:
+            return False
+        self.states[device_id] = DeviceState(last_work_at=since)
+        return True
 
     def observe(self, t: Telemetry, now: float) -> list[FlagChange]:
         """Apply one parsed message; the flags it raised or cleared."""
+        if t.device_id not in self.devices:
+            raise BadMessage(Rejection.UNKNOWN_DEVICE, t.device_id[:64])
         rules = self.book.for_device(t.device_id)
         known = self.states.get(t.device_id)
         last = known.last if known else None

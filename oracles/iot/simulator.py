@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from oracles.iot.mqtt import FlowControlledClient, connect
@@ -69,8 +70,10 @@ def fleet(count: int, scenario: str = "mixed", prefix: str = "EXC-") -> list[Sim
     return devices
 
 
-def rules_toml(devices: list[SimDevice], **defaults) -> str:
-    """A rules file listing `devices`, with `defaults` overriding the bank's defaults (tests, demo)."""
+def rules_toml(devices: Iterable[SimDevice] = (), **defaults) -> str:
+    """A rules file with `defaults` overriding the bank's defaults and an (empty) override table for
+    each of `devices` (tests, demo). The oracle learns the leased devices from the chain: a device
+    needs a table only to have rules of its own, or to be taken without a lease (a store on its own)."""
     lines = ["[defaults]"] + [f"{k} = {json.dumps(v)}" for k, v in defaults.items()]
     lines += [f'[devices."{d.device_id}"]' for d in devices]
     return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from backend.core.enums import LeaseStatus, RiskFlag
+from backend.core.enums import RiskFlag
 from oracles.iot.rules import DeviceState, FlagChange, RuleEngine
 from oracles.iot.telemetry import BadMessage, Telemetry, parse
 
@@ -53,9 +53,6 @@ CREATE TABLE IF NOT EXISTS meta (           -- the store's own facts: observed_a
     value REAL NOT NULL
 );
 """
-
-
-RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)  # lease statuses that take reports
 
 
 @dataclass(frozen=True)
@@ -170,6 +167,19 @@ class DeviceStore(StoreReader):
             self._save(now, result.changes, usage, {"accepted": result.accepted, **rejected})
         return result
 
+    def expect(self, since: dict[str, float]) -> list[str]:
+        """Devices under lease since the given times that this store has never heard from: the idle timer
+        counts their silence from their lease's start. The devices it took on."""
+        if not since:
+            return []
+        with self._transaction():
+            self._load(set(since))
+            new = [device for device, at in sorted(since.items()) if self.engine.expect(device, at)]
+            self.engine.states = {device: self.engine.states[device] for device in new}  # save only these
+            if new:
+                self._save_states()
+        return new
+
     def tick(self, now: float) -> list[FlagChange]:
         """The idle timer over every known device, silent ones included."""
         with self._transaction():
@@ -197,11 +207,7 @@ class DeviceStore(StoreReader):
             "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
             (now,),
         )
-        self._db.executemany(
-            "INSERT INTO devices (device_id, state) VALUES (?, ?) "
-            "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
-            [(d, _state_to_json(state)) for d, state in self.engine.states.items()],
-        )
+        self._save_states()
         for c in changes:
             (n,) = self._db.execute(
                 "SELECT COALESCE(MAX(n), 0) + 1 FROM flag_changes WHERE device_id = ?", (c.device_id,)
@@ -219,6 +225,13 @@ class DeviceStore(StoreReader):
             "INSERT INTO counters (name, count) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET count = count + excluded.count",
             [(name, n) for name, n in counts.items() if n],
+        )
+
+    def _save_states(self) -> None:
+        self._db.executemany(
+            "INSERT INTO devices (device_id, state) VALUES (?, ?) "
+            "ON CONFLICT (device_id) DO UPDATE SET state = excluded.state",
+            [(d, _state_to_json(state)) for d, state in self.engine.states.items()],
         )
 
     def _transaction(self):

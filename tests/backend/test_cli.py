@@ -116,10 +116,10 @@ def _anvils_of(settings) -> list[int]:
 
 
 def _children_of(settings) -> list[int]:
-    """PIDs of the demo's broker, IoT oracle, simulator and API (their command lines name this test's
-    home or its ports)."""
-    marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}", f"--port\x00{settings.api_port}")
-    names = ("mosquitto", "iot-oracle", "credit-oracle", "devices", "api")
+    """PIDs of the demo's broker, IoT oracle, simulator, lease keeper and API (their command lines name
+    this test's home or its ports; the keeper, its command: only a demo runs one in the tests)."""
+    marks = (str(settings.home), f"127.0.0.1:{settings.mqtt_port}", f"--port\x00{settings.api_port}", "keep\x00--")
+    names = ("mosquitto", "iot-oracle", "credit-oracle", "devices", "api", "lease")
     return _pids(lambda cmdline: any(n in cmdline for n in names) and any(m in cmdline for m in marks))
 
 
@@ -159,7 +159,8 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         assert "Auditor" in out
         assert len(_anvils_of(settings)) == 1
         assert f"MQTT broker: 127.0.0.1:{settings.mqtt_port}" in out
-        assert len(_children_of(settings)) == 9  # broker, three IoT and three credit oracles, device simulator, API
+        # broker, three IoT and three credit oracles, device simulator, lease keeper, API
+        assert len(_children_of(settings)) == 10
         assert f"Web UI and API: http://127.0.0.1:{settings.api_port}/" in out
         _assert_feeds_co_signed(settings)
         (killed,) = _pids(lambda cmdline: f"{settings.home}/iot-oracle-1.sqlite" in cmdline)
@@ -170,12 +171,23 @@ def test_demo_comes_up_prints_how_to_connect_and_stops_clean(settings, env_for):
         ]:
             assert time.monotonic() < deadline, "the killed IoT oracle was not restarted"
             time.sleep(0.2)
+        time.sleep(2.5)  # the status file is rewritten every 2 s
+        env = env_for(settings, YINQI_API_PORT=str(settings.api_port))
+        status = run(["status"], env)
+        assert status.returncode == 0, status.stderr
+        lines = {line.split()[0]: line for line in status.stdout.splitlines()}
+        assert lines["chain"].startswith("chain      up          block ")
+        assert "1 restart(s)" in lines["iot-oracle-1"] and "up " in lines["iot-oracle-1"]
+        assert "data lag" in lines["iot-oracle-2"] and "report(s) pending" in lines["credit-oracle-1"]
+        assert "index" in lines["api"] and "block(s) behind" in lines["api"]
+        assert set(lines) >= {"lease-keeper", "iot-devices", "credit-oracle-3", "iot-oracle-3"}
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "iot-oracle-1 exited with code -9; restarting in 1 s" in out and "iot-oracle-1: restarting" in out
     assert not _anvils_of(settings) and not _children_of(settings)
+    assert_one_line_error(run(["status"], env_for(settings)), "no demo is running")
 
     # A second start resumes the saved chain: nothing to deploy, nobody to onboard.
     proc, out = _start_demo(settings, env_for)
@@ -367,3 +379,211 @@ def test_receivable_bad_input_is_one_line(deployed_env, args, fragment):
 
 def test_receivable_without_deployment_is_one_line(settings, local_chain, env_for):
     assert_one_line_error(run(["receivable", "show", "0"], env_for(settings)), "run `yinqi deploy`")
+
+
+# --- yinqi lease, participant, pool, debtor-terms -------------------------------------------------
+
+
+def _advance(settings, seconds):
+    from backend.core.chain import connect
+
+    w3 = connect(settings.rpc_url)
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
+
+
+def test_lease_commands_walk_the_flow(settings, deployed_env):
+    """Lessor offers, lessee accepts, rent is billed, the lessor assigns a billed period and finances it,
+    the lessee pays the rest and the lease closes: every step from the command line."""
+    from backend.core.dev_accounts import dev_account
+
+    lessee = dev_account(6).address
+    offer = ["lease", "--signer", "dev:1", "offer", "--lessee", lessee, "--device", "CLI-EXC-1", "--period", "1d"]
+    offer += ["--periods", "2", "--deposit", "100", "--minimum-rent", "50", "--tier", "8:150", "--tier", "*:100"]
+    out = run(offer, deployed_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("#0 Offered") and "up to 8 h at 150.00/h, above at 100.00/h" in out.stdout
+    assert "offer stands until" in out.stdout
+
+    out = run([*offer[:-10], "--periods", "2", "--deposit", "0", "--minimum-rent", "1", "--tier", "1:1"], deployed_env)
+    assert_one_line_error(out, "LeaseDeviceInUse")  # the device is held by the open offer
+    other = run([*offer[:7], "CLI-EXC-2", *offer[8:]], deployed_env)
+    assert other.returncode == 0 and other.stdout.startswith("#1 Offered")
+    out = run(["lease", "--signer", "dev:1", "cancel", "1"], deployed_env)
+    assert out.returncode == 0 and out.stdout.startswith("#1 Cancelled")
+
+    out = run(["lease", "--signer", "dev:6", "accept", "0"], deployed_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("#0 Active") and "period 0: 0.00 h so far, not billed" in out.stdout
+
+    _advance(settings, 2 * 86_400 + 60)  # period 0 ended a day ago: its report window closed
+    out = run(["lease", "--signer", "dev:2", "bill", "0"], deployed_env)  # anyone may bill
+    assert out.returncode == 0 and "Billed period(s) 0." in out.stdout and "rent 50.00, paid 0.00" in out.stdout
+
+    out = run(["lease", "--signer", "dev:1", "assign", "0", "--period", "0", "--finance"], deployed_env)
+    assert out.returncode == 0, out.stderr
+    assert "is receivable #" in out.stdout and "Financing refused: NoFacility" in out.stdout
+    out = run(["lease", "--signer", "dev:1", "assign", "0", "--period", "0"], deployed_env)
+    assert_one_line_error(out, "LeasePeriodNotAssignable(0, 0)")  # assigned already
+
+    _advance(settings, 86_400)
+    out = run(["lease", "--signer", "dev:6", "pay", "0"], deployed_env)  # all that is billed: period 1
+    assert out.returncode == 0 and "Paid 50.00 DCNY." in out.stdout and "outstanding 0.00 DCNY" in out.stdout
+    out = run(["lease", "--signer", "dev:6", "close", "0"], deployed_env)
+    assert out.returncode == 0 and out.stdout.startswith("#0 Closed")
+    out = run(["lease", "list", "--party", lessee], deployed_env)
+    assert out.returncode == 0 and "#0 Closed" in out.stdout and "#1 Cancelled" in out.stdout
+
+
+def test_an_assigned_rent_period_is_financed_from_the_cli_on_the_banks_terms(settings, deployed_env):
+    from backend.core.dev_accounts import dev_account
+
+    lessee = dev_account(6).address
+    out = run(
+        [
+            "debtor-terms",
+            "--signer",
+            "dev:0",
+            "set",
+            lessee,
+            "--limit",
+            "1,000,000",
+            "--rate",
+            "5.5%",
+            "--advance-rate",
+            "90%",
+            "--fee",
+            "0.2",
+        ],
+        deployed_env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "discount 5.5% a year on 90% advanced (haircut 10%), fee 0.2%" in out.stdout
+    assert run(["pool", "--signer", "dev:0", "deposit", "--amount", "100,000"], deployed_env).returncode == 0
+    offer = ["lease", "--signer", "dev:1", "offer", "--lessee", lessee, "--device", "CLI-EXC-9", "--periods", "3"]
+    offer += ["--deposit", "0", "--minimum-rent", "1,000", "--tier", "*:100"]
+    assert run(offer, deployed_env).returncode == 0
+    assert run(["lease", "--signer", "dev:6", "accept", "0"], deployed_env).returncode == 0
+    _advance(settings, 2 * 86_400 + 60)
+    out = run(["lease", "--signer", "dev:1", "assign", "0", "--period", "0", "--finance"], deployed_env)
+    assert out.returncode == 0, out.stderr
+    assert "Financed: " in out.stdout and "fee 2.00)" in out.stdout and not out.stderr  # 0.2 % of 1,000
+    out = run(["debtor-terms", "show", lessee], deployed_env)
+    assert "exposure 1,000.00 DCNY" in out.stdout
+
+
+def test_bank_staff_onboard_fund_the_pool_and_suspend_from_the_cli(deployed_env, tmp_path):
+    newcomer = "0x" + "5a" * 20
+    dossier = tmp_path / "kyc.pdf"
+    dossier.write_bytes(b"KYC dossier of Newco")
+    out = run(
+        [
+            "participant",
+            "--signer",
+            "dev:0",
+            "onboard",
+            newcomer,
+            "--name",
+            "Newco 新公司",
+            "--roles",
+            "supplier,lessee",
+            "--kyc",
+            str(dossier),
+        ],
+        deployed_env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "active    Newco 新公司 [supplier,lessee]" in out.stdout
+    out = run(["participant", "--signer", "dev:0", "roles", newcomer, "--roles", "merchant"], deployed_env)
+    assert out.returncode == 0 and "[merchant]" in out.stdout
+    out = run(["participant", "--signer", "dev:0", "suspend", newcomer, "--reason", "KYC expired"], deployed_env)
+    assert out.returncode == 0 and "SUSPENDED" in out.stdout
+    out = run(["participant", "list"], deployed_env)
+    assert out.returncode == 0 and "Yinqi Demo Bank" in out.stdout and "SUSPENDED Newco" in out.stdout
+    out = run(["participant", "--signer", "dev:0", "reinstate", newcomer], deployed_env)
+    assert out.returncode == 0 and "active" in out.stdout
+
+    before = run(["pool", "show"], deployed_env).stdout
+    out = run(["pool", "--signer", "dev:0", "deposit", "--amount", "1,000"], deployed_env)
+    assert out.returncode == 0 and "Deposited 1,000.00 DCNY." in out.stdout
+    out = run(["pool", "--signer", "dev:0", "withdraw", "--amount", "1,000"], deployed_env)
+    assert out.returncode == 0, out.stderr
+    assert run(["pool", "show"], deployed_env).stdout == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            ["participant", "--signer", "dev:0", "onboard", "0x" + "5b" * 20, "--name", "X", "--roles", "boss"],
+            "unknown role",
+        ),
+        (
+            ["participant", "--signer", "dev:2", "onboard", "0x" + "5b" * 20, "--name", "X", "--roles", "supplier"],
+            "AccessControlUnauthorizedAccount",
+        ),
+        (["participant", "--signer", "dev:0", "suspend", "0x" + "5b" * 20, "--reason", "r" * 33], "at most 32 bytes"),
+        (
+            ["participant", "--signer", "dev:0", "onboard", "nobody", "--name", "X", "--roles", "supplier"],
+            "not an address",
+        ),
+        (
+            ["debtor-terms", "--signer", "dev:0", "set", "0x" + "5b" * 20, "--limit", "1", "--rate", "50%"],
+            "out of range",
+        ),
+        (
+            ["debtor-terms", "--signer", "dev:0", "set", "0x" + "5b" * 20, "--limit", "1", "--rate", "x"],
+            "not a percentage",
+        ),
+        (["pool", "--signer", "dev:2", "deposit", "--amount", "1"], "AccessControlUnauthorizedAccount"),
+        (["pool", "--signer", "dev:0", "withdraw", "--amount", "999,999,999"], "Pool"),
+        (["lease", "show", "42"], "no lease #42"),
+        (
+            [
+                "lease",
+                "--signer",
+                "dev:1",
+                "offer",
+                "--lessee",
+                "0x" + "5b" * 20,
+                "--device",
+                "D",
+                "--periods",
+                "1",
+                "--deposit",
+                "0",
+                "--minimum-rent",
+                "0",
+                "--tier",
+                "8-150",
+            ],
+            "HOURS:PRICE",
+        ),
+        (
+            [
+                "lease",
+                "--signer",
+                "dev:1",
+                "offer",
+                "--lessee",
+                "0x" + "5b" * 20,
+                "--device",
+                "D",
+                "--period",
+                "1 week",
+                "--periods",
+                "1",
+                "--deposit",
+                "0",
+                "--minimum-rent",
+                "0",
+                "--tier",
+                "*:1",
+            ],
+            "a duration is",
+        ),
+        (["lease", "--signer", "dev:6", "accept", "7"], "no lease #7"),
+    ],
+)
+def test_bank_and_lease_bad_input_is_one_line(deployed_env, args, fragment):
+    assert_one_line_error(run(args, deployed_env), fragment)

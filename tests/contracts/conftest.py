@@ -142,7 +142,7 @@ def receivables(project, bank, registry, token, pool, debtor, supplier, supplier
     pool.deposit(5_000_000 * UNIT, sender=bank)
     token.mint(debtor, 5_000_000 * UNIT, sender=bank)
     token.approve(contract, 2**256 - 1, sender=debtor)
-    contract.setDebtorTerms(debtor, 2_000_000 * UNIT, 600, sender=bank)  # 6 % a year
+    contract.setDebtorTerms(debtor, 2_000_000 * UNIT, 600, 10_000, 0, sender=bank)  # 6 % a year
     return contract
 
 

@@ -200,7 +200,7 @@ def machine(
             elif row.status == LeaseStatus.ACTIVE:
                 overdue = (
                     row.settled < row.billed
-                    and chain.pending_timestamp > lease.periodOf(lease_id, row.settled)[1] + lease.gracePeriod()
+                    and chain.pending_timestamp > lease.periodOf(lease_id, row.settled)[1] + row.settings.gracePeriod
                 )
                 if overdue:
                     lease.markDefaulted(lease_id, sender=bank)

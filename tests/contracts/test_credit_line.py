@@ -238,7 +238,8 @@ def test_the_bank_confirms_only_the_raise_it_saw(credit_line, report, line, merc
 def test_freeze_unfreeze_and_default_rule(credit_line, line, merchant, bank, chain):
     credit_line.draw(5_000 * UNIT, sender=merchant)
     tx = credit_line.freeze(merchant, REASON, sender=bank)
-    assert tx.events == [credit_line.LineFrozen(merchant, REASON)]
+    assert tx.events == [credit_line.LineFrozen(merchant, REASON, tx.timestamp + 90 * DAY)]
+    assert credit_line.defaultableAt(merchant) == tx.timestamp + 90 * DAY
     with ape.reverts(credit_line.CreditLineNotActive, merchant=merchant.address, status=FROZEN):
         credit_line.draw(1, sender=merchant)
     credit_line.repay(1 * UNIT, sender=merchant)  # repaying is never blocked
@@ -260,6 +261,18 @@ def test_only_a_frozen_line_can_be_unfrozen(credit_line, line, merchant, supplie
         credit_line.unfreeze(merchant, sender=bank)
     with ape.reverts(credit_line.CreditLineNotFrozen, merchant=supplier.address, status=NONE):
         credit_line.unfreeze(supplier, sender=bank)
+
+
+def test_the_time_frozen_before_default_is_fixed_when_the_line_is_frozen(credit_line, line, merchant, bank, chain):
+    """A later, shorter setting does not make an already frozen line defaultable sooner."""
+    credit_line.draw(5_000 * UNIT, sender=merchant)
+    frozen = credit_line.freeze(merchant, REASON, sender=bank)
+    credit_line.setBounds(500_000 * UNIT, 30 * DAY, 100_000 * UNIT, DAY, 1_800, sender=bank)
+    chain.mine(deltatime=2 * DAY)
+    with ape.reverts(credit_line.CreditLineNotDefaultable, merchant=merchant.address):
+        credit_line.markDefaulted(merchant, sender=bank)
+    chain.mine(timestamp=frozen.timestamp + 90 * DAY)
+    credit_line.markDefaulted(merchant, sender=bank)
 
 
 def test_line_without_debt_cannot_default(credit_line, line, merchant, bank, chain):

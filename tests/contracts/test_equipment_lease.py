@@ -174,15 +174,23 @@ def test_a_lessor_cannot_lease_to_itself(lease, lessor, registry, bank, roles):
 
 
 def test_an_offer_whose_rent_could_pass_96_bits_is_refused(lease, lessor, lessee):
-    """Billing casts a period's rent to 96 bits: an offer that could bill more is refused up front, so
-    no lease is left that can be neither paid, closed nor recalled."""
-    with ape.reverts(lease.LeaseRentTooLarge, mostRent=2**96):
-        lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 2**96), TIERS, sender=lessor)  # the minimum rent
-    price = 2**95 // (PERIOD // 3600) + 1  # every hour of the period at this price passes 2^95 … ×2 below
-    most = -(-(PERIOD // 36) * (2 * price) // 100)
-    with ape.reverts(lease.LeaseRentTooLarge, mostRent=most):
-        lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 0), [(10, 2 * price), (0xFFFFFFFF, 1)], sender=lessor)
-    lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 2**96 - 1), TIERS, sender=lessor)  # the most that fits
+    """Billing casts a period's rent to 96 bits: a price per hour of 2^48 or more is refused up front
+    (8,784 hours at most in a period), so no lease is left that can be neither paid, closed nor recalled."""
+    with ape.reverts(lease.LeaseInvalidTier, index=0, upToHours=10, pricePerHour=2**48):
+        lease.offer(lessee, "EXC-002", (PERIOD, 1, 0, 0), [(10, 2**48), (0xFFFFFFFF, 1)], sender=lessor)
+    most = 2**48 - 1
+    lease.offer(lessee, "EXC-002", (366 * DAY, 1, 0, 2**96 - 1), [(0xFFFFFFFF, most)], sender=lessor)
+    assert lease.rentFor(0, 366 * 24 * 100) == 2**96 - 1  # the minimum rent, the most that fits
+    assert lease.rentFor(0, 366 * 24 * 100) >= 366 * 24 * most  # every hour at the highest price fits too
+
+
+def test_tier_bounds_must_leave_every_tier_reachable(lease, lessor, lessee):
+    """A tier bound (but the last, which has none) at or past the hours a period has would make the
+    tiers after it unreachable: refused, naming the tier."""
+    with ape.reverts(lease.LeaseInvalidTier, index=1, upToHours=720, pricePerHour=40 * UNIT):
+        lease.offer(lessee, "EXC-002", TERMS, [(100, 50 * UNIT), (720, 40 * UNIT), (800, 30 * UNIT)], sender=lessor)
+    lease.offer(lessee, "EXC-002", TERMS, [(100, 50 * UNIT), (719, 40 * UNIT), (10**9, 30 * UNIT)], sender=lessor)
+    assert [tuple(t) for t in lease.tiersOf(0)] == [(100, 50 * UNIT), (719, 40 * UNIT), (0xFFFFFFFF, 30 * UNIT)]
 
 
 @pytest.mark.parametrize(
@@ -303,15 +311,82 @@ def test_late_grace_default_then_recall_settles_the_deposit(
         lease.recall(active, sender=stranger)
     lessor_before, lessee_before = token.balanceOf(lessor), token.balanceOf(lessee)
     tx = lease.recall(active, sender=bank)
+    running = -(-2_000 * UNIT * (tx.timestamp - end) // PERIOD)  # period 1 ran from `end`: its minimum pro rata
+    assert [(e.period, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(1, running)]
+    owed = 2_000 * UNIT + running
     (event,) = tx.events.filter(lease.LeaseRecalled)
-    assert (event.depositToLessor, event.depositToLessee) == (2_000 * UNIT, 8_000 * UNIT)
-    assert token.balanceOf(lessor) == lessor_before + 2_000 * UNIT
-    assert token.balanceOf(lessee) == lessee_before + 8_000 * UNIT
+    assert (event.depositToLessor, event.depositToLessee) == (owed, 10_000 * UNIT - owed)
+    assert token.balanceOf(lessor) == lessor_before + owed
+    assert token.balanceOf(lessee) == lessee_before + 10_000 * UNIT - owed
     assert token.balanceOf(lease) == 0
     assert lease.leaseOf(active).status == RECALLED and lease.outstanding(active) == 0
     assert lease.openLeaseOf("EXC-001") == (False, 0)
     with ape.reverts(lease.LeaseWrongStatus, leaseId=0, status=RECALLED):
         lease.recall(active, sender=bank)
+
+
+def test_recall_bills_every_ended_period_and_the_running_one_before_the_deposit_is_split(
+    lease, active, report, token, bank, lessor, lessee, chain
+):
+    """A period that ended less than the report delay ago is billed at recall on the usage reported so far,
+    and the running period for its time so far: the deposit no longer goes back to a lessee who owes it."""
+    report(pack_lease_word(active, 0, 150_00))  # 150 h: 100 × 50 + 50 × 40 = 7,000
+    lease.freeze(active, REASON, sender=bank)
+    end = end_of_period(lease, active, 0)
+    chain.mine(timestamp=end + REPORT_DELAY // 2)  # period 0 ended; its report window is still open
+    lessor_before = token.balanceOf(lessor)
+    tx = lease.recall(active, sender=bank)
+    running = -(-2_000 * UNIT * (tx.timestamp - end) // PERIOD)
+    assert [(e.period, e.usage, e.rent) for e in tx.events.filter(lease.RentBilled)] == [
+        (0, 150_00, 7_000 * UNIT),
+        (1, 0, running),
+    ]
+    (event,) = tx.events.filter(lease.LeaseRecalled)
+    assert event.depositToLessor == 7_000 * UNIT + running
+    assert token.balanceOf(lessor) == lessor_before + 7_000 * UNIT + running
+    assert lease.leaseOf(active).billed == 2 and lease.outstanding(active) == 0
+
+
+def test_recall_bills_the_running_period_on_its_usage_when_that_is_above_the_pro_rata_minimum(
+    lease, active, report, token, bank, lessee, chain
+):
+    """Past what the deposit covers, the rest stays owed and may still be paid."""
+    chain.mine(timestamp=lease.leaseOf(active).start + DAY)
+    report(pack_lease_word(active, 0, 24_00))  # 24 h: 1,200 by the tiers, above a day's pro rata minimum
+    lease.freeze(active, REASON, sender=bank)
+    tx = lease.recall(active, sender=bank)
+    assert [(e.period, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, 24 * 50 * UNIT)]
+    assert lease.outstanding(active) == 0
+
+
+def test_recall_bills_the_running_period_on_no_more_hours_than_have_passed(lease, active, report, bank, chain):
+    """Usage reported for the running period counts at recall for at most the hours since it began."""
+    start = lease.leaseOf(active).start
+    chain.mine(timestamp=start + DAY)
+    report(pack_lease_word(active, 0, 600_00))  # 600 h claimed a day into a 30-day period
+    lease.freeze(active, REASON, sender=bank)
+    tx = lease.recall(active, sender=bank)
+    ran = (tx.timestamp - start) // 36  # hundredths of an hour since the period began
+    hundredths = min(ran, 100_00) * 50 * UNIT + max(ran - 100_00, 0) * 40 * UNIT  # tiers 1 and 2
+    assert [(e.period, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, -(-hundredths // 100))]
+
+
+def test_settings_apply_to_leases_offered_after_them_only(lease, active, report, bank, lessor, lessee, chain):
+    """The bank's settings are fixed per lease when it is offered: a later change does not shorten an
+    open lease's grace period, report window or payment term."""
+    lease.setSettings(DAY, 0, 3600, sender=bank)
+    assert tuple(lease.leaseOf(active).settings) == (PAYMENT_TERM, GRACE, REPORT_DELAY)
+    assert tuple(lease.currentSettings()) == (DAY, 0, 3600)
+    end = end_of_period(lease, active, 0)
+    chain.mine(timestamp=end + 3600 + 1)
+    lease.bill(active, sender=bank)
+    assert lease.leaseOf(active).billed == 0  # its own report delay (a day) has not passed
+    chain.mine(timestamp=end + PAYMENT_TERM + 1)
+    with ape.reverts(lease.LeaseNotDefaultable, leaseId=0):
+        lease.markDefaulted(active, sender=bank)  # its own grace period (15 days) runs
+    assert lease.periodOf(active, 0)[1] == end + PAYMENT_TERM
+    lease.offer(lessee, "EXC-002", TERMS, TIERS, sender=lessor)
+    assert tuple(lease.leaseOf(1).settings) == (DAY, 0, 3600)
 
 
 def test_freeze_is_the_banks_and_recall_needs_a_frozen_or_defaulted_lease(lease, active, bank, stranger, lessee):

@@ -11,7 +11,7 @@ from tests.contracts.conftest import DAY, GRACE, UNIT
 ZERO = "0x0000000000000000000000000000000000000000"
 INVOICE = b"\xaa" * 32
 ACTIVE, SPLIT, FINANCED = ReceivableStatus.ACTIVE, ReceivableStatus.SPLIT, ReceivableStatus.FINANCED
-SETTLED, DEFAULTED = ReceivableStatus.SETTLED, ReceivableStatus.DEFAULTED
+SETTLED, DEFAULTED, CURED = ReceivableStatus.SETTLED, ReceivableStatus.DEFAULTED, ReceivableStatus.CURED
 MATURED, DEBTOR_NOT_AUTHORIZED, NO_FACILITY = Refusal.MATURED, Refusal.DEBTOR_NOT_AUTHORIZED, Refusal.NO_FACILITY
 DEBTOR_IN_DEFAULT, EXPOSURE_LIMIT = Refusal.DEBTOR_IN_DEFAULT, Refusal.EXPOSURE_LIMIT_EXCEEDED
 NO_LIQUIDITY, POOL_PAUSED, ADVANCE_TOO_SMALL = (
@@ -44,10 +44,17 @@ def due_of(receivables, rid):
     return receivables.receivable(rid).dueDate
 
 
-def expected_advance(outstanding, seconds, rate_bps=RATE):
-    exact = Fraction(outstanding * rate_bps * seconds, 10_000 * YEAR)
+def expected_price(outstanding, seconds, rate_bps=RATE, advance_rate_bps=10_000, fee_bps=0):
+    """(advance, discount, fee) as the contract's description prices them."""
+    base = outstanding * advance_rate_bps // 10_000
+    exact = Fraction(base * rate_bps * seconds, 10_000 * YEAR)
     discount = -(-exact.numerator // exact.denominator)  # ceil
-    return outstanding - discount
+    fee = -(-outstanding * fee_bps // 10_000)
+    return max(base - discount - fee, 0), discount, fee
+
+
+def expected_advance(outstanding, seconds, rate_bps=RATE):
+    return expected_price(outstanding, seconds, rate_bps)[0]
 
 
 # --- issue ------------------------------------------------------------------------------------
@@ -306,11 +313,13 @@ def test_financing_moves_receivable_to_pool_and_pays_advance_in_one_tx(
     due = due_of(receivables, rid)
     pool_before, supplier_before = token.balanceOf(pool), token.balanceOf(supplier)
     tx = receivables.applyForFinancing(rid, sender=supplier)
-    advance = expected_advance(100_000 * UNIT, due - tx.timestamp)
+    advance, discount, _ = expected_price(100_000 * UNIT, due - tx.timestamp)
     assert tx.events == [
         receivables.Transfer(supplier, pool, rid),
         receivables.FinancingApplied(rid, supplier, 100_000 * UNIT),
-        receivables.ReceivableFinanced(rid, debtor, supplier, 100_000 * UNIT, advance, RATE, 100_000 * UNIT),
+        receivables.ReceivableFinanced(
+            rid, debtor, supplier, 100_000 * UNIT, advance, RATE, 100_000 * UNIT, 10_000, discount, 0
+        ),
         pool.Disbursed(receivables, supplier, advance, pool_before - advance),
         token.Transfer(pool, supplier, advance),
     ]
@@ -328,7 +337,7 @@ def test_quote_matches_the_financing(receivables, issue, supplier, chain):
     due = due_of(receivables, rid)
     chain.pending_timestamp = due - 20 * DAY
     chain.mine()  # the quote is priced at the latest block's time
-    assert receivables.quote(rid) == (0, expected_advance(777_777, 20 * DAY - 0))
+    assert receivables.quote(rid) == (0, expected_price(777_777, 20 * DAY))
     receivables.applyForFinancing(rid, sender=supplier)
     with ape.reverts(receivables.ReceivableNotActive, id=rid, status=FINANCED):
         receivables.quote(rid)
@@ -341,10 +350,52 @@ def test_quote_matches_the_financing(receivables, issue, supplier, chain):
     rate=st.integers(0, 4_000),
 )
 def test_advance_is_rounded_once_in_the_pools_favour_by_less_than_one_unit(receivables, outstanding, seconds, rate):
-    advance = receivables.priceAdvance(outstanding, seconds, rate)
+    advance = receivables.priceAdvance(outstanding, seconds, (0, 0, rate, 0, 10_000, 0))[0]
     exact = outstanding * (1 - Fraction(rate * seconds, 10_000 * YEAR))
     assert advance == expected_advance(outstanding, seconds, rate)
     assert 0 <= exact - advance < 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    outstanding=st.integers(1, 2**96 - 1),
+    seconds=st.integers(0, 730 * DAY),
+    rate=st.integers(0, 4_000),
+    advance_rate=st.integers(1, 10_000),
+    fee=st.integers(0, 1_000),
+)
+def test_a_haircut_and_a_fee_price_as_described(receivables, outstanding, seconds, rate, advance_rate, fee):
+    """The advanced share (the rest is the haircut), less the discount on it and the fee on the whole."""
+    price = tuple(receivables.priceAdvance(outstanding, seconds, (0, 0, rate, 0, advance_rate, fee)))
+    assert price == expected_price(outstanding, seconds, rate, advance_rate, fee)
+    assert price[0] <= outstanding * advance_rate // 10_000
+
+
+def test_the_debtors_factoring_terms_price_the_quote_the_event_and_the_advance(
+    receivables, pool, token, issue, bank, debtor, supplier, chain
+):
+    receivables.setDebtorTerms(debtor, 2_000_000 * UNIT, RATE, 8_000, 50, sender=bank)  # 80 % advanced, 0.5 % fee
+    rid = issue(amount=100_000 * UNIT, days=90)
+    chain.mine()
+    seconds = due_of(receivables, rid) - chain.blocks.head.timestamp
+    reason, (advance, discount, fee) = receivables.quote(rid)
+    assert (advance, discount, fee) == expected_price(100_000 * UNIT, seconds, RATE, 8_000, 50)
+    assert reason == Refusal.NONE and fee == 500 * UNIT and advance < 80_000 * UNIT - 500 * UNIT
+    before = token.balanceOf(supplier)
+    tx = receivables.applyForFinancing(rid, sender=supplier)
+    advance, discount, fee = expected_price(100_000 * UNIT, due_of(receivables, rid) - tx.timestamp, RATE, 8_000, 50)
+    (event,) = tx.events.filter(receivables.ReceivableFinanced)
+    assert (event.advance, event.discount, event.fee, event.advanceRateBps) == (advance, discount, fee, 8_000)
+    assert event.exposure == 100_000 * UNIT  # the face amount: the pool is owed all of it
+    assert token.balanceOf(supplier) == before + advance
+
+
+def test_factoring_terms_out_of_range_are_refused(receivables, bank, debtor):
+    for advance_rate, fee in ((0, 0), (10_001, 0), (10_000, 1_001)):
+        with ape.reverts(
+            receivables.ReceivableFactoringTermsOutOfRange, advanceRateBps=advance_rate, feeBps=fee, maxFeeBps=1_000
+        ):
+            receivables.setDebtorTerms(debtor, 1, RATE, advance_rate, fee, sender=bank)
 
 
 def test_a_debtor_cannot_issue_to_itself(receivables, registry, debtor, bank, chain, roles):
@@ -407,9 +458,11 @@ def _refusal_setups(receivables, registry, pool, bank, debtor, supplier, chain, 
     return {
         MATURED: lambda rid: chain.mine(timestamp=due_of(receivables, rid)),
         DEBTOR_NOT_AUTHORIZED: lambda rid: registry.suspend(debtor, b"\x00" * 32, sender=bank),
-        NO_FACILITY: lambda rid: receivables.setDebtorTerms(debtor, 0, RATE, sender=bank),
+        NO_FACILITY: lambda rid: receivables.setDebtorTerms(debtor, 0, RATE, 10_000, 0, sender=bank),
         DEBTOR_IN_DEFAULT: lambda rid: _default_another(receivables, issue, supplier, chain),
-        EXPOSURE_LIMIT: lambda rid: receivables.setDebtorTerms(debtor, 100_000 * UNIT - 1, RATE, sender=bank),
+        EXPOSURE_LIMIT: lambda rid: receivables.setDebtorTerms(
+            debtor, 100_000 * UNIT - 1, RATE, 10_000, 0, sender=bank
+        ),
         NO_LIQUIDITY: lambda rid: pool.withdraw(bank, pool.available(), sender=bank),
         POOL_PAUSED: lambda rid: pool.pause(sender=bank),
         ADVANCE_TOO_SMALL: lambda rid: None,
@@ -440,7 +493,7 @@ def test_credit_refusal_is_recorded_with_its_reason_and_moves_nothing(
 
 
 def test_exposure_limit_counts_every_financed_receivable(receivables, issue, debtor, supplier, bank):
-    receivables.setDebtorTerms(debtor, 250 * UNIT, RATE, sender=bank)
+    receivables.setDebtorTerms(debtor, 250 * UNIT, RATE, 10_000, 0, sender=bank)
     first, second, third = issue(amount=100 * UNIT), issue(amount=100 * UNIT), issue(amount=100 * UNIT)
     receivables.applyForFinancing(first, sender=supplier)
     receivables.applyForFinancing(second, sender=supplier)
@@ -497,14 +550,26 @@ def test_repayment_of_financed_receivable_goes_to_pool_and_releases_exposure(
     assert receivables.receivables(rid)[4]  # stays marked as financed
 
 
-def test_repayment_within_grace_is_accepted_after_it_is_closed(receivables, issue, debtor, chain):
+def test_a_repayment_after_grace_is_late_it_marks_the_default_and_paying_up_cures_it(
+    receivables, issue, debtor, supplier, chain
+):
+    """On time within grace; after it, the debtor may still pay (nobody need mark the default first):
+    the receivable is in default from then, and paying the rest cures it."""
     rid = issue(amount=10, days=5)
     deadline = due_of(receivables, rid) + GRACE
     chain.mine(timestamp=deadline - 10)
-    receivables.repay(rid, 1, sender=debtor)
+    tx = receivables.repay(rid, 1, sender=debtor)
+    assert not list(tx.events.filter(receivables.ReceivableDefaulted))
     chain.mine(timestamp=deadline + 1)
-    with ape.reverts(receivables.ReceivableRepaymentClosed, id=rid, deadline=deadline):
-        receivables.repay(rid, 1, sender=debtor)
+    tx = receivables.repay(rid, 4, sender=debtor)
+    assert [e.event_name for e in tx.events if e.contract_address == receivables.address] == [
+        "ReceivableDefaulted",
+        "ReceivableRepaid",
+    ]
+    assert receivables.receivable(rid).status == DEFAULTED and receivables.debtorTerms(debtor).openDefaults == 1
+    tx = receivables.repay(rid, 5, sender=debtor)
+    assert receivables.ReceivableCured(rid, debtor, 0, 0, debtor) in tx.events
+    assert receivables.receivable(rid).status == CURED and receivables.debtorTerms(debtor).openDefaults == 0
 
 
 def test_repayment_errors(receivables, issue, debtor, supplier):
@@ -555,8 +620,76 @@ def test_default_only_after_grace_by_anyone(receivables, issue, debtor, supplier
     assert (terms.openDefaults, terms.exposure) == (1, 70 * UNIT)  # the bank keeps the loss exposure
     with ape.reverts(receivables.ReceivableNotRepayable, id=rid, status=DEFAULTED):
         receivables.markDefaulted(rid, sender=stranger)
-    with ape.reverts(receivables.ReceivableNotRepayable, id=rid, status=DEFAULTED):
-        receivables.repay(rid, 1, sender=debtor)
+
+
+def test_a_late_repayment_in_full_cures_the_default_and_financing_resumes(
+    receivables, pool, token, issue, debtor, supplier, stranger, chain
+):
+    """One default stops financing against the debtor; paying it late, in full, cures it."""
+    small = issue(amount=1, days=1)  # a 1-unit receivable nobody financed
+    rid = issue(amount=100 * UNIT, days=30)
+    chain.mine(timestamp=due_of(receivables, small) + GRACE + 1)
+    receivables.markDefaulted(small, sender=stranger)
+    assert receivables.quote(rid)[0] == DEBTOR_IN_DEFAULT
+    tx = receivables.repay(small, 1, sender=debtor)  # late: after the default
+    assert tx.events == [
+        receivables.ReceivableRepaid(small, debtor, supplier, 1, 0),
+        receivables.ReceivableCured(small, debtor, 0, 0, debtor),
+        token.Transfer(debtor, supplier, 1),
+    ]
+    assert receivables.receivable(small).status == CURED
+    assert receivables.debtorTerms(debtor).openDefaults == 0
+    assert receivables.quote(rid)[0] == Refusal.NONE
+    with ape.reverts(receivables.ReceivableNotRepayable, id=small, status=CURED):
+        receivables.repay(small, 1, sender=debtor)
+
+
+def test_the_bank_records_a_recovery_which_cures_the_default_and_releases_exposure(
+    receivables, issue, bank, debtor, supplier, stranger, chain
+):
+    rid = issue(amount=100 * UNIT, days=30)
+    receivables.applyForFinancing(rid, sender=supplier)
+    receivables.repay(rid, 30 * UNIT, sender=debtor)
+    chain.mine(timestamp=due_of(receivables, rid) + GRACE + 1)
+    receivables.markDefaulted(rid, sender=stranger)
+    receivables.repay(rid, 10 * UNIT, sender=debtor)  # a late part-payment goes to the pool, no cure yet
+    assert receivables.debtorTerms(debtor).exposure == 60 * UNIT
+    assert receivables.receivable(rid).status == DEFAULTED
+    with ape.reverts(receivables.AccessControlUnauthorizedAccount):
+        receivables.recordRecovery(rid, 0, sender=stranger)
+    with ape.reverts(receivables.ReceivableRecoveryTooLarge, id=rid, outstanding=60 * UNIT, recovered=60 * UNIT + 1):
+        receivables.recordRecovery(rid, 60 * UNIT + 1, sender=bank)
+    tx = receivables.recordRecovery(rid, 45 * UNIT, sender=bank)  # collateral sold off chain
+    assert tx.events == [receivables.ReceivableCured(rid, debtor, 45 * UNIT, 15 * UNIT, bank)]
+    terms = receivables.debtorTerms(debtor)
+    assert (terms.openDefaults, terms.exposure) == (0, 0)
+    assert receivables.receivable(rid).status == CURED
+    with ape.reverts(receivables.ReceivableNotRepayable, id=rid, status=CURED):
+        receivables.recordRecovery(rid, 0, sender=bank)
+    other = issue(amount=10, days=30)
+    with ape.reverts(receivables.ReceivableNotRepayable, id=other, status=ACTIVE):
+        receivables.recordRecovery(other, 0, sender=bank)  # only a default is cured
+
+
+def test_a_receivable_keeps_the_grace_period_it_was_issued_with(receivables, issue, bank, debtor, supplier, chain):
+    """A shorter grace period set later does not make an open receivable defaultable sooner; its parts
+    keep it too. Receivables issued after the change get the new one."""
+    rid = issue(amount=10, days=5)
+    first = (
+        receivables.split(rid, [4, 6], [supplier, supplier], sender=supplier)
+        .events.filter(receivables.ReceivablePartCreated)[0]
+        .id
+    )
+    receivables.setGracePeriod(DAY, sender=bank)
+    later = issue(amount=10, days=5)
+    assert receivables.receivable(first).gracePeriod == GRACE
+    assert receivables.receivable(later).gracePeriod == DAY
+    chain.mine(timestamp=due_of(receivables, first) + DAY + 1)
+    with ape.reverts(receivables.ReceivableNotOverdue, id=first, deadline=due_of(receivables, first) + GRACE):
+        receivables.markDefaulted(first, sender=bank)
+    receivables.repay(first, 1, sender=debtor)  # still on time under its own grace period
+    chain.mine(timestamp=due_of(receivables, later) + DAY + 1)
+    receivables.markDefaulted(later, sender=bank)
 
 
 def test_settled_receivable_cannot_default(receivables, issue, debtor, stranger, chain):
@@ -579,21 +712,21 @@ def test_split_parent_cannot_default(receivables, issue, supplier, stranger, cha
 
 
 def test_set_debtor_terms_emits(receivables, bank, debtor):
-    tx = receivables.setDebtorTerms(debtor, 5 * UNIT, 450, sender=bank)
-    assert tx.events == [receivables.DebtorTermsSet(debtor, 5 * UNIT, 450)]
+    tx = receivables.setDebtorTerms(debtor, 5 * UNIT, 450, 9_000, 25, sender=bank)
+    assert tx.events == [receivables.DebtorTermsSet(debtor, 5 * UNIT, 450, 9_000, 25)]
     terms = receivables.debtorTerms(debtor)
-    assert (terms.limit, terms.rateBps) == (5 * UNIT, 450)
+    assert (terms.limit, terms.rateBps, terms.advanceRateBps, terms.feeBps) == (5 * UNIT, 450, 9_000, 25)
 
 
 def test_set_debtor_terms_checks(receivables, bank, debtor, supplier, roles):
     with ape.reverts(receivables.ReceivableRateTooHigh, rateBps=4001, maxRateBps=4000):
-        receivables.setDebtorTerms(debtor, 1, 4001, sender=bank)
+        receivables.setDebtorTerms(debtor, 1, 4001, 10_000, 0, sender=bank)
     with ape.reverts(receivables.ReceivableAmountTooLarge, amount=2**96):
-        receivables.setDebtorTerms(debtor, 2**96, 1, sender=bank)
+        receivables.setDebtorTerms(debtor, 2**96, 1, 10_000, 0, sender=bank)
     with ape.reverts(
         receivables.ReceivableParticipantNotAuthorized, account=supplier.address, requiredRoles=roles["CORE_ENTERPRISE"]
     ):
-        receivables.setDebtorTerms(supplier, 1, 1, sender=bank)
+        receivables.setDebtorTerms(supplier, 1, 1, 10_000, 0, sender=bank)
 
 
 def test_grace_period(receivables, bank):
@@ -622,8 +755,9 @@ def test_pause_flag_shares_its_slot_with_the_id_counter(receivables, issue, bank
 
 
 GUARDED = {
-    "setDebtorTerms": ("CREDIT_MANAGER_ROLE", lambda a: (a, 1, 1)),
+    "setDebtorTerms": ("CREDIT_MANAGER_ROLE", lambda a: (a, 1, 1, 10_000, 0)),
     "setGracePeriod": ("CREDIT_MANAGER_ROLE", lambda a: (1,)),
+    "recordRecovery": ("CREDIT_MANAGER_ROLE", lambda a: (0, 0)),
     "pause": ("PAUSER_ROLE", lambda a: ()),
     "unpause": ("PAUSER_ROLE", lambda a: ()),
 }

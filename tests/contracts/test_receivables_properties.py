@@ -30,7 +30,7 @@ def machine(receivables, registry, pool, token, bank, debtor, supplier, supplier
         @initialize()
         def setup(self):
             self.snapshot = chain.snapshot()
-            receivables.setDebtorTerms(debtor, LIMIT, 1_200, sender=bank)
+            receivables.setDebtorTerms(debtor, LIMIT, 1_200, 10_000, 0, sender=bank)
             pool.withdraw(bank, pool.available() - POOL_CASH, sender=bank)  # a small pool: refusals happen
             self.wallets = [pool, bank, debtor, *suppliers]
             self.total = sum(token.balanceOf(w) for w in self.wallets)

@@ -391,3 +391,74 @@ def test_bank_confirms_a_held_limit_raise(stack, browser, tmp_path):
     page.wait_for_function("!document.querySelector('[data-testid=held-limits] tbody tr')")  # re-rendered
     shot(page, "bank-held-limit")
     assert not page.errors
+
+
+def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_and_financed(stack, browser, tmp_path):
+    """The whole lease from the UI: the lessor offers on a tier schedule, the lessee reads the terms and
+    accepts, the IoT oracle's usage arrives, the keeper bills the period, the bank sets the lessee's
+    factoring terms, and the lessor assigns the billed period and finances it in one click."""
+    base, w3, manifest, _ = stack
+    lease = manifest.contract(w3, "EquipmentLease")
+    receivables = manifest.contract(w3, "Receivables")
+    lessor = wallet_page(browser, base, LESSOR)
+    open_as(lessor, base, "lessor")
+    form = lessor.get_by_test_id("offer-form")
+    form.locator("input[name=lessee]").fill(LESSEE.address)
+    form.locator("input[name=device]").fill("EXC-UI-1")
+    form.locator("input[name=periods]").fill("3")
+    form.locator("input[name=deposit]").fill("100")
+    form.locator("input[name=minimumRent]").fill("50")
+    form.locator("input[name=hours0]").fill("8")
+    form.locator("input[name=price0]").fill("150")
+    form.locator("input[name=price1]").fill("100")
+    form.locator("button[type=submit]").click()
+    settle(lessor, 1)
+    lease_id = lease.functions.leaseCount().call() - 1
+    assert [tuple(t) for t in lease.functions.tiersOf(lease_id).call()] == [(8, 150 * UNIT), (0xFFFFFFFF, 100 * UNIT)]
+    lessor.get_by_test_id(f"cancel-{lease_id}").wait_for()  # the lessor sees its offer, and may withdraw it
+
+    lessee = wallet_page(browser, base, LESSEE)
+    open_as(lessee, base, "lessee")
+    terms = lessee.get_by_test_id(f"terms-{lease_id}")
+    assert "150.00" in terms.inner_text() and "100.00" in terms.inner_text() and "50.00" in terms.inner_text()
+    lessee.get_by_test_id(f"accept-{lease_id}").click()
+    settle(lessee, 2)  # approve the deposit, accept
+    assert lease.functions.leaseOf(lease_id).call().status == LeaseStatus.ACTIVE
+
+    outbox = Outbox(tmp_path / "iot-outbox.sqlite")  # the IoT oracle reports 10 hours worked in period 0
+    ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED).publish(
+        lease_payload([pack_lease_word(lease_id, 0, 10_00)]),
+        {f"usage:{lease_id}:0": "1000"},
+        as_of=w3.eth.get_block("latest")["timestamp"],
+    )
+    outbox.close()
+    w3.provider.make_request("evm_increaseTime", [2 * 86_400 + 60])  # period 0 over, its report window too
+    w3.provider.make_request("evm_mine", [])
+    service = LeaseService(w3, manifest)
+    assert lease_id in service.due_for_billing()  # what the demo's keeper (`yinqi lease keep`) does
+    service.bill(BANK, lease_id)
+    rent = 8 * 150 * UNIT + 2 * 100 * UNIT
+    assert service.period(lease_id, 0).rent == rent
+
+    bank = wallet_page(browser, base, BANK)
+    open_as(bank, base, "bank")
+    form = bank.get_by_test_id("terms-form")
+    form.locator("input[name=debtor]").fill(LESSEE.address)
+    form.locator("input[name=limit]").fill("1,000,000")
+    form.locator("input[name=rate]").fill("600")
+    form.locator("input[name=advanceRate]").fill("9000")
+    form.locator("input[name=fee]").fill("20")
+    form.locator("button[type=submit]").click()
+    settle(bank, 1)
+
+    wait_indexed(base)
+    lessor = wallet_page(browser, base, LESSOR)
+    open_as(lessor, base, "lessor")
+    lessor.get_by_test_id(f"finance-{lease_id}-0").click()
+    settle(lessor, 2)  # assign, finance
+    lessor.get_by_test_id("lessor-result").filter(has_text="Advance received").wait_for()
+    rid = service.period(lease_id, 0).receivable_id
+    assert rid is not None and receivables.functions.receivable(rid).call().status == ReceivableStatus.FINANCED
+    assert "fee 2.80" in lessor.get_by_test_id("lessor-result").inner_text()  # 0.2 % of 1,400
+    shot(lessor, "lessor")
+    assert not (lessor.errors or lessee.errors or bank.errors)

@@ -66,7 +66,7 @@ def network(settings, local_chain, tmp_path, env_for):
     terms = LeaseTerms(86_400, 24, 1_000 * UNIT, 10 * UNIT, ((10, 50 * UNIT), (1_000, 40 * UNIT)))
     leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices], terms)
     rules = tmp_path / "rules.toml"
-    rules.write_text(rules_toml(devices, **RULES))
+    rules.write_text(rules_toml(**RULES))
     env = env_for(settings, **{f"YINQI_IOT{i}_KEY": a.key.hex() for i, a in enumerate(OPERATORS)})
     return w3, manifest, devices, leases, rules, env
 
@@ -167,7 +167,7 @@ def test_an_operator_that_sees_no_fuel_alarm_withholds_and_the_other_two_land_it
     report that carries the alarm, says why, and the other two land it."""
     w3, manifest, devices, leases, rules, env = network
     lenient = tmp_path / "lenient.toml"
-    lenient.write_text(rules_toml(devices, **{**RULES, "fuel_min_hours": 1_000.0}))
+    lenient.write_text(rules_toml(**{**RULES, "fuel_min_hours": 1_000.0}))
     operators += [Operator(tmp_path, broker, rules, env, i) for i in range(2)]
     operators.append(Operator(tmp_path, broker, lenient, env, 2))
     time.sleep(4)

@@ -22,7 +22,7 @@ from backend.index.audit import decoded_logs
 from backend.services.deploy import deploy
 from backend.services.leasing import LeaseService, LeaseTerms
 from oracles.iot.rules import RuleBook, RuleEngine
-from oracles.iot.simulator import fleet, rules_toml, simulate
+from oracles.iot.simulator import SimDevice, fleet, rules_toml, simulate
 from oracles.iot.store import DeviceStore
 from tests.conftest import free_port
 from tests.oracles.conftest import scrape
@@ -62,7 +62,7 @@ def world(settings, local_chain, tmp_path, env_for):
     terms = LeaseTerms(86_400, 24, 1_000 * UNIT, 10 * UNIT, ((10, 50 * UNIT), (1_000, 40 * UNIT)))
     leases = LeaseService(w3, manifest).lease_fleet(LESSOR, LESSEE, [d.device_id for d in devices], terms)
     rules = tmp_path / "rules.toml"
-    rules.write_text(rules_toml(devices, **RULES))
+    rules.write_text(rules_toml(**RULES))  # defaults only: the oracle learns the devices from the chain
     return World(w3, manifest, devices, leases, rules, env_for(settings))
 
 
@@ -482,3 +482,42 @@ def test_a_loop_iteration_that_raises_is_logged_counted_and_the_loop_goes_on(cap
     assert len(calls) == 4 and errors == {"flusher": 2}
     failures = [r for r in caplog.records if "flusher failed" in r.getMessage()]
     assert len(failures) == 2 and all(r.exc_info for r in failures)  # with the traceback
+
+
+def test_devices_follow_the_chain_and_the_rules_file_is_reread_without_a_restart(world, broker, tmp_path):
+    """No device list: a device leased after the oracle started is taken at its next look at the chain;
+    never heard from, it is flagged idle, timed from its lease's start; once it works, its usage reaches
+    the chain. A rules file edited to a value of the wrong type is logged and the rules in force stay;
+    a good edit applies — all without a restart."""
+    daemon = Daemon(tmp_path, broker, world.rules, world.env)
+    daemon.args[daemon.args.index("--lease-refresh") + 1] = "1"
+    daemon.start()
+    try:
+        terms = LeaseTerms(86_400, 24, 0, 10 * UNIT, ((10, 50 * UNIT), (1_000, 40 * UNIT)))
+        new = LeaseService(world.w3, world.manifest).lease_fleet(LESSOR, LESSEE, ["EXC-NEW"], terms)
+        leases = {**world.leases, **new}
+        wait_for(
+            lambda: ("IDLE", True) in chain_flag_changes(world.w3, world.manifest, leases)["EXC-NEW"],
+            60,
+            "the idle flag of a leased device never heard from",
+        )
+        device = SimDevice("EXC-NEW", "normal")
+        asyncio.run(simulate(broker.host, broker.port, [device], rate=20, duration=2, speedup=3600))
+        wait_for(
+            lambda: any(lease == new["EXC-NEW"] for lease, _ in chain_usage(world.w3, world.manifest)[0]),
+            60,
+            "the new device's usage on chain",
+        )
+
+        good = world.rules.read_text()
+        world.rules.write_text(good.replace("idle_hours = 0.002", 'idle_hours = "24"'))
+        wait_for(lambda: "keeping the rules in force" in daemon.err.read_text(), 30, "the bad edit refused")
+        assert "idle_hours must be a number, got '24'" in daemon.err.read_text()
+        world.rules.write_text(good + '[devices."EXC-001"]\nidle_hours = 48\n')
+        wait_for(lambda: "1 device override(s)" in daemon.err.read_text(), 30, "the good edit applied")
+        assert daemon.process.poll() is None
+        stopped = daemon.stop()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.kill()
+    assert stopped["counters"]["accepted"] > 0

@@ -130,7 +130,7 @@ def test_a_thousand_mutated_messages_are_each_counted_by_reason():
 
 @pytest.fixture
 def engine():
-    return RuleEngine(RuleBook.load(DEFAULT_RULES))
+    return RuleEngine(RuleBook.load(DEFAULT_RULES), devices={"EXC-001"})  # as if EXC-001 were under lease
 
 
 def feed(
@@ -228,8 +228,58 @@ def test_bad_rules_file_is_refused(tmp_path):
 
     path = tmp_path / "rules.toml"
     path.write_text("[defaults]\nidle_hourz = 3\n")
-    with pytest.raises(DataError, match="unknown settings"):
+    with pytest.raises(DataError, match="unknown setting 'idle_hourz'"):
         RuleBook.load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[defaults]\nidle_hours = "24"\n', "[defaults] idle_hours must be a number, got '24'"),
+        ("[defaults]\nidle_hours = true\n", "idle_hours must be a number"),
+        ("[defaults]\nidle_hours = -1\n", "idle_hours must be above 0"),
+        ("[defaults]\nidle_hours = nan\n", "idle_hours must be a number"),
+        ("[defaults]\ngeofence_confirm = 1.5\n", "geofence_confirm must be a whole number"),
+        ('[devices."EXC-001"]\nfuel_max_l_per_hour = "ten"\n', '[devices."EXC-001"] fuel_max_l_per_hour'),
+        ("[defaults]\ngeofence = [[[30, 110], [30, 120]]]\n", "geofence must be a list of polygons"),
+        ("[defaults]\ngeofence = [[[30, 110], [30, 120], [95, 120]]]\n", "got corner [95, 120]"),
+        ('[defaults]\ngeofence = [[[30, 110], [30, 120], [40, "x"]]]\n', "geofence must be"),
+        ("[defaults]\n[devices]\nEXC = 3\n", '[devices."EXC"] must be a table'),
+        ("[rules]\nidle_hours = 3\n", "unknown tables ['rules']"),
+    ],
+)
+def test_a_rules_file_is_read_against_a_schema(tmp_path, text, fragment):
+    """A setting of the wrong type or out of range is refused when the file is read, naming the
+    setting: never loaded, to make every message raise later."""
+    from oracles.errors import DataError
+
+    path = tmp_path / "rules.toml"
+    path.write_text(text)
+    with pytest.raises(DataError) as caught:
+        RuleBook.load(path)
+    assert fragment in str(caught.value)
+
+
+def test_the_rules_file_keeps_defaults_and_overrides_only(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text('[defaults]\nidle_hours = 12\n[devices."EXC-002"]\nidle_hours = 48\n')
+    book = RuleBook.load(path)
+    assert book.for_device("EXC-009").idle_hours == 12  # any device: the defaults
+    assert book.for_device("EXC-002").idle_hours == 48
+    assert RuleBook.load(DEFAULT_RULES).overrides == {}  # the shipped file lists no devices
+
+
+def test_the_engine_takes_only_the_devices_it_is_given_and_times_a_silent_one_from_its_lease(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text("[defaults]\nidle_hours = 2\n")
+    engine = RuleEngine(RuleBook.load(path), devices={"EXC-007"})
+    with pytest.raises(BadMessage) as caught:
+        engine.observe(Telemetry("EXC-008", T0, 31.0, 115.0, 1.0, 1.0), now=T0)
+    assert caught.value.reason == Rejection.UNKNOWN_DEVICE
+    assert engine.expect("EXC-007", since=T0) and not engine.expect("EXC-007", since=T0 + 1)
+    assert engine.tick(T0 + 2 * HOUR) == []
+    (change,) = engine.tick(T0 + 2 * HOUR + 1)  # never heard from, two hours after its lease began
+    assert (change.device_id, change.flag, change.raised) == ("EXC-007", RiskFlag.IDLE, True)
 
 
 def test_an_older_message_arriving_late_is_stale_not_tamper(engine):
@@ -273,7 +323,7 @@ def test_a_first_message_beyond_any_meter_is_rejected_and_leaves_no_state(engine
 
 def test_the_meter_rate_is_a_rule_a_simulator_may_raise(tmp_path):
     path = tmp_path / "rules.toml"
-    path.write_text('[defaults]\nmax_meter_rate = 60\n[devices."EXC-001"]\n')
+    path.write_text('[defaults]\nmax_meter_rate = 60\n[devices."EXC-001"]\n')  # a table: taken without a lease
     engine = RuleEngine(RuleBook.load(path))
     feed(engine, steps=3, hours_per_step=50.0, litres_per_hour=6.0)  # 50 engine hours per hour of clock
     assert engine.states["EXC-001"].worked_hours == pytest.approx(100.0)
@@ -282,7 +332,7 @@ def test_the_meter_rate_is_a_rule_a_simulator_may_raise(tmp_path):
 def test_the_store_counts_an_implausible_meter_and_keeps_it_out_of_usage(tmp_path):
     from oracles.iot.store import DeviceStore, LeaseInfo, Message
 
-    store = DeviceStore(tmp_path / "iot.sqlite", RuleEngine(RuleBook.load(DEFAULT_RULES)))
+    store = DeviceStore(tmp_path / "iot.sqlite", RuleEngine(RuleBook.load(DEFAULT_RULES), devices={"EXC-001"}))
     leases = {"EXC-001": LeaseInfo(lease_id=7, start=T0 - HOUR, period_seconds=86_400, periods=30)}
     meters = [(T0, 1000.0), (T0 + HOUR, 1001.0), (T0 + 2 * HOUR, 1e30), (T0 + 3 * HOUR, 1002.5)]
     result = store.apply(

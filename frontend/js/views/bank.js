@@ -52,11 +52,21 @@ export async function render(ctx) {
       field(t("address"), "debtor", { required: true, size: 44 }),
       field(t("limit"), "limit", { required: true }),
       field(t("rate"), "rate", { required: true, type: "number", min: 0, max: 4000 }),
+      field(t("advanceRate"), "advanceRate", { required: true, type: "number", min: 1, max: 10000, value: "9000" }),
+      field(t("feeBps"), "fee", { required: true, type: "number", min: 0, max: 1000, value: "0" }),
     ],
     t("submit"),
     async (v) => {
       const receivables = contract("Receivables", await ctx.signer());
-      await send(t("terms"), () => receivables.setDebtorTerms(v.debtor.trim(), units(v.limit), Number(v.rate)));
+      await send(t("terms"), () =>
+        receivables.setDebtorTerms(
+          v.debtor.trim(),
+          units(v.limit),
+          Number(v.rate),
+          Number(v.advanceRate),
+          Number(v.fee),
+        ),
+      );
     },
   );
   const liquidity = form(

@@ -16,6 +16,9 @@ export async function render() {
     card(t("approvalRate"), pct(k.approval_rate), "kpi-approval-rate"),
     card(t("nplRate"), pct(k.npl_rate), "kpi-npl-rate"),
     card(t("financedVolume"), money(k.financed_volume), "kpi-financed"),
+    card(t("advanceRateKpi"), pct(k.advance_rate), "kpi-advance-rate"),
+    card(t("feesCharged"), money(k.fees_charged), "kpi-fees"),
+    card(t("defaultsCured"), k.defaults_cured, "kpi-cured"),
     card(
       t("appToCash"),
       k.application_to_cash_seconds === 0 ? t("sameTx") : (k.application_to_cash_seconds ?? "—"),

@@ -1,8 +1,9 @@
 // Lessee (承租人): my leases with usage, flags and periods; accept an offer (pays the deposit), pay rent.
 import { api } from "../api.js";
 import { contract, sendWithApproval } from "../chain.js";
-import { money, t, when } from "../i18n.js";
-import { h, section, table } from "../ui.js";
+import { money, t } from "../i18n.js";
+import { periodsTable, termsBlock } from "../leases.js";
+import { h, section } from "../ui.js";
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("lessee"), h("p", {}, t("connectFirst")));
@@ -26,17 +27,6 @@ export async function render(ctx) {
           `${t("payRent")} ${money(lease.outstanding)}`,
         ),
       );
-    const periods = table(
-      [t("period"), t("usage"), t("rent"), t("paid"), t("due")],
-      lease.periods.map((p) => [
-        p.period + 1,
-        p.usage_hours.toFixed(2),
-        p.billed ? money(p.rent) : "—",
-        money(p.paid),
-        when(p.due_at),
-      ]),
-      `periods-${lease.id}`,
-    );
     blocks.push(
       section(
         `#${lease.id} ${lease.device_id} · ${lease.status}`,
@@ -52,7 +42,8 @@ export async function render(ctx) {
           h("b", { "data-testid": `outstanding-${lease.id}` }, money(lease.outstanding)),
         ),
         h("div", {}, actions),
-        periods,
+        termsBlock(lease),
+        periodsTable(lease),
       ),
     );
   }
