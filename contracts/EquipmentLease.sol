@@ -63,13 +63,26 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     uint256 private constant _TIER_BITS = 64;
     uint256 private constant _PRICE_BITS = 48;
     uint256 private constant _PRICE_MASK = (1 << _PRICE_BITS) - 1;
+    // Where {LeaseRecord}'s slot-0 members start, as Solidity packs the struct (first member in the lowest
+    // bits: start at 0). {_applyItem} reads and writes the slot whole with these; tests pin them to the struct.
+    uint256 private constant _REC_SECONDS_OFFSET = 40;
+    uint256 private constant _REC_PERIODS_OFFSET = 72;
+    uint256 private constant _REC_FLAGS_OFFSET = 88;
+    uint256 private constant _REC_STATUS_OFFSET = 96;
+    uint256 private constant _REC_BILLED_OFFSET = 104;
+    uint256 private constant _REC_SETTINGS_OFFSET = 136;
+    uint256 private constant _REC_OPEN_USAGE_OFFSET = 152;
+    uint256 private constant _REC_OPEN_PERIOD_OFFSET = 216;
 
     IParticipantRegistry public immutable registry;
     IERC20 public immutable settlementToken;
     IReceivables public immutable receivables;
     address public immutable gateway;
 
-    /// @dev A lease as stored. Slot 0 holds all a report, a bill and a payment read; the parties follow.
+    /// @dev A lease as stored. Slot 0 holds all a report reads and writes: the usage of the period
+    /// reported on last (the open period) lives here, so a report of it touches no other slot; it moves
+    /// to {_periods} when a report opens a later period, and is recorded there when billed. The
+    /// parties, the deposit and the minimum rent follow.
     struct LeaseRecord {
         uint40 start; // accepted at (while offered: offered at); period k is [start + k·periodSeconds, +periodSeconds)
         uint32 periodSeconds;
@@ -79,10 +92,12 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint16 billed;
         uint16 settled;
         uint16 settings; // index into {_settings}: the settings in force when it was offered
-        uint96 minimumRent;
+        uint64 openUsage; // the usage of period `openPeriod` (see {_usageOf})
+        uint16 openPeriod; // only ever moves forward; periods after it have no usage yet
         address lessee;
         uint96 deposit;
         address lessor;
+        uint96 minimumRent;
     }
 
     // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag and counter at once.
@@ -161,8 +176,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
             terms.periods,
             LeaseStatus.Offered
         );
-        (l.settings, l.minimumRent) = (uint16(_settings.length - 1), terms.minimumRent); // < 2^16: {_setSettings}
-        (l.lessee, l.deposit, l.lessor) = (lessee, terms.deposit, msg.sender);
+        l.settings = uint16(_settings.length - 1); // < 2^16: {_setSettings}
+        (l.lessee, l.deposit, l.lessor, l.minimumRent) = (lessee, terms.deposit, msg.sender, terms.minimumRent);
         _tiers[leaseId] = tierWord;
         emit LeaseOffered(leaseId, msg.sender, lessee, device, deviceId, terms, tiers);
     }
@@ -210,38 +225,109 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         }
     }
 
+    /// @dev One report item. Reads the lease's slot 0 once and writes it at most once (besides billing,
+    /// which goes through the struct): a report of the open period touches no other slot.
     function _applyItem(uint256 word, uint64 asOf) private {
         uint256 leaseId = word >> _LEASE_ID_SHIFT;
         uint256 period = uint32(word >> _PERIOD_SHIFT);
         LeaseRecord storage l = _leases[leaseId];
-        if (!_running(l.status)) {
+        uint256 rec = _loadRecord(l);
+        if (!_running(LeaseStatus(uint8(rec >> _REC_STATUS_OFFSET)))) {
             emit ReportItemIgnored(leaseId, period, IgnoredReason.NotRunning);
             return;
         }
+        uint256 updated = rec;
         if (word & _HAS_FLAGS_BIT != 0) {
-            uint8 flags = uint8(word >> _FLAGS_SHIFT) & ALL_FLAGS;
-            uint8 previous = l.flags;
+            uint256 flags = (word >> _FLAGS_SHIFT) & ALL_FLAGS;
+            uint256 previous = uint8(rec >> _REC_FLAGS_OFFSET);
             if (flags != previous) {
-                l.flags = flags;
-                emit RiskFlagsChanged(leaseId, previous, flags, asOf);
+                updated = _setField(updated, _REC_FLAGS_OFFSET, 0xff, flags);
+                emit RiskFlagsChanged(leaseId, uint8(previous), uint8(flags), asOf);
             }
         }
-        _bill(leaseId, l);
+        if (_billDue(rec)) {
+            if (updated != rec) _storeRecord(l, updated); // the flags first: billing reads and writes the slot
+            _bill(leaseId, l);
+            rec = updated = _loadRecord(l);
+        }
         uint64 usage = uint64(word >> _USAGE_SHIFT);
-        IgnoredReason why;
-        if (period < l.billed) why = IgnoredReason.AlreadyBilled;
-        else if (period >= l.periods || uint256(l.start) + period * l.periodSeconds > asOf)
-            why = IgnoredReason.NotStarted;
-        else if (uint256(usage) * _SECONDS_PER_HUNDREDTH > l.periodSeconds) why = IgnoredReason.Impossible;
-        if (why != IgnoredReason.None) {
-            emit ReportItemIgnored(leaseId, period, why);
-            return;
+        IgnoredReason why = _whyIgnored(rec, period, usage, asOf);
+        bool rose = false;
+        if (why == IgnoredReason.None) (updated, rose) = _recordUsage(leaseId, updated, period, usage);
+        if (updated != rec) _storeRecord(l, updated);
+        if (why != IgnoredReason.None) emit ReportItemIgnored(leaseId, period, why);
+        else if (rose) emit UsageReported(leaseId, period, usage, asOf);
+    }
+
+    /// @dev Whether the lease in slot-0 word `rec` has a period to bill now (its report window closed).
+    function _billDue(uint256 rec) private view returns (bool) {
+        uint256 billed = uint16(rec >> _REC_BILLED_OFFSET);
+        if (billed >= uint16(rec >> _REC_PERIODS_OFFSET)) return false;
+        uint256 ends = uint40(rec) + (billed + 1) * uint32(rec >> _REC_SECONDS_OFFSET);
+        if (ends > block.timestamp) return false; // still running: no need to read the report delay
+        return ends + _settings[uint16(rec >> _REC_SETTINGS_OFFSET)].reportDelay <= block.timestamp;
+    }
+
+    /// @dev Why a report of `usage` for `period` as of `asOf` cannot apply to the lease in `rec`, or None.
+    function _whyIgnored(uint256 rec, uint256 period, uint64 usage, uint64 asOf) private pure returns (IgnoredReason) {
+        uint256 length = uint32(rec >> _REC_SECONDS_OFFSET);
+        if (period < uint16(rec >> _REC_BILLED_OFFSET)) return IgnoredReason.AlreadyBilled;
+        if (period >= uint16(rec >> _REC_PERIODS_OFFSET) || uint40(rec) + period * length > asOf)
+            return IgnoredReason.NotStarted;
+        if (uint256(usage) * _SECONDS_PER_HUNDREDTH > length) return IgnoredReason.Impossible;
+        return IgnoredReason.None;
+    }
+
+    /// @dev Records `usage` for unbilled `period` if it rises: in the slot-0 word `rec` (returned) when it
+    /// is the open period or opens a later one, in {_periods} for an earlier one.
+    function _recordUsage(
+        uint256 leaseId,
+        uint256 rec,
+        uint256 period,
+        uint64 usage
+    ) private returns (uint256, bool rose) {
+        uint256 open = uint16(rec >> _REC_OPEN_PERIOD_OFFSET);
+        uint256 openUsage = uint64(rec >> _REC_OPEN_USAGE_OFFSET);
+        if (period == open) {
+            rose = usage > openUsage;
+            if (rose) rec = _setField(rec, _REC_OPEN_USAGE_OFFSET, type(uint64).max, usage);
+        } else if (period < open) {
+            Period storage p = _periods[leaseId][period]; // a late report of an earlier, unbilled period
+            rose = usage > p.usage;
+            if (rose) p.usage = usage;
+        } else {
+            // a later period opens: the open one's usage moves to its record (a billed one has it there)
+            if (open >= uint16(rec >> _REC_BILLED_OFFSET) && openUsage != 0) {
+                _periods[leaseId][open].usage = uint64(openUsage);
+            }
+            rec = _setField(rec, _REC_OPEN_PERIOD_OFFSET, type(uint16).max, period); // period < MAX_PERIODS
+            rec = _setField(rec, _REC_OPEN_USAGE_OFFSET, type(uint64).max, usage);
+            rose = usage != 0;
         }
-        Period storage p = _periods[leaseId][period];
-        if (usage > p.usage) {
-            p.usage = usage;
-            emit UsageReported(leaseId, period, usage, asOf);
+        return (rec, rose);
+    }
+
+    function _loadRecord(LeaseRecord storage l) private view returns (uint256 rec) {
+        assembly ("memory-safe") {
+            rec := sload(l.slot)
         }
+    }
+
+    function _storeRecord(LeaseRecord storage l, uint256 rec) private {
+        assembly ("memory-safe") {
+            sstore(l.slot, rec)
+        }
+    }
+
+    /// @dev `rec` with the member at `offset` (of `mask`'s width) set to `value` (which fits the mask).
+    function _setField(uint256 rec, uint256 offset, uint256 mask, uint256 value) private pure returns (uint256) {
+        return (rec & ~(mask << offset)) | (value << offset);
+    }
+
+    /// @dev The usage reported for `period` of `l`: in the record while it is the open period, else in
+    /// {_periods} (a period after the open one has none yet).
+    function _usageOf(uint256 leaseId, LeaseRecord storage l, uint256 period) private view returns (uint64) {
+        return period == l.openPeriod ? l.openUsage : _periods[leaseId][period].usage;
     }
 
     /// @notice Bills every period of `leaseId` whose report window has closed.
@@ -260,16 +346,19 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (billed >= periods || start + (billed + 1) * length + reportDelay > block.timestamp) return;
         uint256 paymentTerm = _settings[l.settings].paymentTerm;
         do {
-            _billPeriod(leaseId, billed, rentFor(leaseId, _periods[leaseId][billed].usage), start, length, paymentTerm);
+            uint64 usage = _usageOf(leaseId, l, billed);
+            _billPeriod(leaseId, billed, usage, rentFor(leaseId, usage), start, length, paymentTerm);
             ++billed;
         } while (billed < periods && start + (billed + 1) * length + reportDelay <= block.timestamp);
         l.billed = uint16(billed);
         _advanceSettled(leaseId, l);
     }
 
+    /// @dev Records `period`'s usage and rent: from now on both are fixed in {_periods}.
     function _billPeriod(
         uint256 leaseId,
         uint256 period,
+        uint64 usage,
         uint256 rent,
         uint256 start,
         uint256 length,
@@ -278,8 +367,8 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         Period storage p = _periods[leaseId][period];
         // Fits: at most 8,784 hours at a price below 2^48 ({_packTiers}), or the 96-bit minimum rent.
         uint96 rent96 = SafeCast.toUint96(rent);
-        p.rent = rent96;
-        emit RentBilled(leaseId, period, p.usage, rent96, uint40(start + (period + 1) * length + paymentTerm));
+        (p.usage, p.rent) = (usage, rent96);
+        emit RentBilled(leaseId, period, usage, rent96, uint40(start + (period + 1) * length + paymentTerm));
     }
 
     /// @notice The rent of one period of `leaseId` in which the device worked `usage` hundredths
@@ -411,16 +500,17 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint256 start = l.start;
         uint256 paymentTerm = _settings[l.settings].paymentTerm;
         for (; billed < periods && start + (billed + 1) * length <= block.timestamp; ++billed) {
-            _billPeriod(leaseId, billed, rentFor(leaseId, _periods[leaseId][billed].usage), start, length, paymentTerm);
+            uint64 usage = _usageOf(leaseId, l, billed);
+            _billPeriod(leaseId, billed, usage, rentFor(leaseId, usage), start, length, paymentTerm);
         }
         uint256 began = start + billed * length;
         if (billed < periods && began < block.timestamp) {
             uint256 elapsed = block.timestamp - began;
             uint256 minimum = Math.mulDiv(l.minimumRent, elapsed, length, Math.Rounding.Ceil);
             // the usage reported, at most the hours that have passed since the period began
-            uint64 usage = uint64(Math.min(_periods[leaseId][billed].usage, elapsed / _SECONDS_PER_HUNDREDTH));
+            uint64 usage = uint64(Math.min(_usageOf(leaseId, l, billed), elapsed / _SECONDS_PER_HUNDREDTH));
             uint256 rent = Math.max(_tieredRent(leaseId, usage), minimum);
-            _billPeriod(leaseId, billed, rent, start, length, paymentTerm);
+            _billPeriod(leaseId, billed, usage, rent, start, length, paymentTerm);
             ++billed;
         }
         l.billed = uint16(billed);
@@ -497,7 +587,9 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     ) external view returns (Period memory p, uint256 dueAt, bool assigned, uint256 receivableId) {
         LeaseRecord storage l = _existing(leaseId);
         (assigned, receivableId) = OptionalId.unwrap(_receivableOf[leaseId][period]);
-        return (_periods[leaseId][period], _dueAt(l, period), assigned, receivableId);
+        p = _periods[leaseId][period];
+        p.usage = _usageOf(leaseId, l, period);
+        return (p, _dueAt(l, period), assigned, receivableId);
     }
 
     /// @notice The rent schedule of `leaseId` (the last tier's bound reads as 2^32 − 1: it has none).
@@ -524,7 +616,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         (uint256 k, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
         uint256 reportDelay = _settings[l.settings].reportDelay;
         for (; k < periods && uint256(l.start) + (k + 1) * length + reportDelay <= block.timestamp; ++k) {
-            owed += rentFor(leaseId, _periods[leaseId][k].usage);
+            owed += rentFor(leaseId, _usageOf(leaseId, l, k));
         }
     }
 

@@ -58,6 +58,7 @@ class Lease(MethodView):
         return {
             **lease.__dict__,
             "device_id": device,
+            "term_periods": lease.periods,  # the term; "periods" below lists the periods so far
             "outstanding": fn.outstanding(lease_id).call(),
             "tiers": [
                 {"up_to_hours": tier.upToHours, "price_per_hour": tier.pricePerHour}

@@ -3,6 +3,7 @@ cancel, assign a billed period and finance it), the lessee (accept, pay) and eit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -12,7 +13,8 @@ from backend.cli.onchain import Amount, Duration, OnChain, chain_group, checksum
 from backend.core.enums import LeaseStatus
 from backend.core.errors import ConfigError, YinqiError
 from backend.core.money import format_amount, parse_amount
-from backend.services.leasing import RUNNING, LeaseService, LeaseTerms, LeaseView
+from backend.core.statuses import RUNNING_LEASE
+from backend.services.leasing import LeaseService, LeaseTerms, LeaseView
 from backend.services.receivables import ReceivablesService
 
 
@@ -29,7 +31,7 @@ class Tier(click.ParamType):
         return (0xFFFFFFFF if hours.strip() == "*" else int(hours)), parse_amount(price)
 
 
-_RUNNING = {s.label for s in RUNNING}
+_RUNNING = {s.label for s in RUNNING_LEASE}
 
 
 class Leases(OnChain):
@@ -88,6 +90,14 @@ def print_lease(ops: Leases, view: LeaseView, *, detail: bool = False) -> None:
     click.echo(f"  outstanding {format_amount(ops.service.outstanding(view.id))} DCNY")
 
 
+def _act(cli: CliContext, lease_id: int, act: Callable[[Leases], object], *, detail: bool = False) -> None:
+    """Do `act` on an existing lease, then show it as it stands."""
+    ops = Leases(cli)
+    ops.existing(lease_id)
+    act(ops)
+    print_lease(ops, ops.service.lease(lease_id), detail=detail)
+
+
 @chain_group("Equipment leases: offer, accept, cancel, pay, assign, close, bill, keep, show, list.")
 def lease() -> None:
     pass
@@ -131,10 +141,7 @@ def lease_offer(
 @pass_cli
 def lease_accept(cli: CliContext, lease_id: int) -> None:
     """The lessee (signer) accepts an offer and pays its deposit; the lease starts now."""
-    ops = Leases(cli)
-    ops.existing(lease_id)
-    ops.service.accept(ops.signer, lease_id)
-    print_lease(ops, ops.service.lease(lease_id), detail=True)
+    _act(cli, lease_id, lambda ops: ops.service.accept(ops.signer, lease_id), detail=True)
 
 
 @lease.command("cancel")
@@ -142,10 +149,7 @@ def lease_accept(cli: CliContext, lease_id: int) -> None:
 @pass_cli
 def lease_cancel(cli: CliContext, lease_id: int) -> None:
     """Withdraw an offer not yet accepted (its lessor, or the bank): its device is free again."""
-    ops = Leases(cli)
-    ops.existing(lease_id)
-    ops.service.cancel_offer(ops.signer, lease_id)
-    print_lease(ops, ops.service.lease(lease_id))
+    _act(cli, lease_id, lambda ops: ops.service.cancel_offer(ops.signer, lease_id))
 
 
 @lease.command("bill")
@@ -153,11 +157,12 @@ def lease_cancel(cli: CliContext, lease_id: int) -> None:
 @pass_cli
 def lease_bill(cli: CliContext, lease_id: int) -> None:
     """Bill every period whose report window has closed (anyone may; paying and reporting bill too)."""
-    ops = Leases(cli)
-    ops.existing(lease_id)
-    billed = ops.service.bill(ops.signer, lease_id)
-    click.echo(f"Billed period(s) {', '.join(map(str, billed))}." if billed else "Nothing to bill yet.")
-    print_lease(ops, ops.service.lease(lease_id), detail=True)
+
+    def bill(ops: Leases) -> None:
+        billed = ops.service.bill(ops.signer, lease_id)
+        click.echo(f"Billed period(s) {', '.join(map(str, billed))}." if billed else "Nothing to bill yet.")
+
+    _act(cli, lease_id, bill, detail=True)
 
 
 @lease.command("pay")
@@ -205,10 +210,7 @@ def lease_assign(cli: CliContext, lease_id: int, period: int, finance: bool) -> 
 @pass_cli
 def lease_close(cli: CliContext, lease_id: int) -> None:
     """Close a lease at term end, every period settled (the lessee or the lessor): the deposit goes back."""
-    ops = Leases(cli)
-    ops.existing(lease_id)
-    ops.service.close(ops.signer, lease_id)
-    print_lease(ops, ops.service.lease(lease_id))
+    _act(cli, lease_id, lambda ops: ops.service.close(ops.signer, lease_id))
 
 
 @lease.command("show")

@@ -12,9 +12,7 @@ from backend.core.chain import call_named, events_in, send
 from backend.core.enums import LeaseStatus, RiskFlag
 from backend.core.manifest import Manifest
 from backend.core.money import UNIT
-
-# The statuses of a running lease: billed, reported on, holding its device (EquipmentLease._running).
-RUNNING = (LeaseStatus.ACTIVE, LeaseStatus.FROZEN, LeaseStatus.DEFAULTED)
+from backend.core.statuses import RUNNING_LEASE
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ class LeaseService:
         due = []
         for lease_id in range(self.contract.functions.leaseCount().call()):
             lease = self.contract.functions.leaseOf(lease_id).call()
-            if lease.status not in RUNNING or lease.billed >= lease.periods:
+            if lease.status not in RUNNING_LEASE or lease.billed >= lease.periods:
                 continue
             if lease.start + (lease.billed + 1) * lease.periodSeconds + lease.settings.reportDelay <= now:
                 due.append(lease_id)

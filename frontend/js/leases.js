@@ -1,7 +1,7 @@
 // What the lessor's and the lessee's pages both show of a lease: its terms (the rent schedule, the
 // minimum rent, the deposit, the settings it keeps for life) and its periods, so a bill can be checked.
 import { money, t, when } from "./i18n.js";
-import { h, table } from "./ui.js";
+import { h, section, table } from "./ui.js";
 
 const NO_BOUND = 0xffffffff; // the last tier's bound: it has none
 
@@ -19,7 +19,7 @@ export function termsBlock(lease) {
     h(
       "p",
       {},
-      `${t("periodLength")}: ${hours(lease.period_seconds)} × ${lease.periods}`,
+      `${t("periodLength")}: ${hours(lease.period_seconds)} × ${lease.term_periods}`,
       " · ",
       `${t("minimumRent")}: ${money(lease.minimum_rent)}`,
       " · ",
@@ -49,5 +49,28 @@ export function periodsTable(lease) {
       when(p.due_at),
     ]),
     `periods-${lease.id}`,
+  );
+}
+
+// One lease as a section: device and status, the other party (`party`: "lessor" or "lessee", the role
+// shown), flags and rent due (its test id `outstandingId`), the viewer's `actions`, terms and periods.
+export function leaseSection(lease, { party, outstandingId, actions }) {
+  return section(
+    `#${lease.id} ${lease.device_id} · ${lease.status}`,
+    h(
+      "p",
+      {},
+      party ? [`${t(party)}: ${lease[party]}`, " · "] : [],
+      t("flags"),
+      ": ",
+      lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
+      " · ",
+      t("outstandingRent"),
+      ": ",
+      h("b", { "data-testid": outstandingId }, money(lease.outstanding)),
+    ),
+    h("div", {}, actions),
+    termsBlock(lease),
+    periodsTable(lease),
   );
 }

@@ -28,8 +28,9 @@ from collections.abc import Callable, Mapping
 from web3.logs import DISCARD
 
 from backend.core.codec import split_words, unpack_lease_word
+from backend.core.statuses import RUNNING_LEASE
 from oracles.cosign import Proposal, Verdict
-from oracles.iot.store import RUNNING, LeaseInfo, StoreReader
+from oracles.iot.store import LeaseInfo, StoreReader
 
 USAGE_TOLERANCE = (5, 0.005)  # hundredths of an hour, share of the count: the larger is allowed above it
 FLAG_GRACE = 5.0  # seconds before the as-of in which a device's earlier flags may still be signed
@@ -88,7 +89,7 @@ def check_iot(
         if item.lease_id not in chain:
             chain[item.lease_id] = lease_of(item.lease_id).call()
         on_chain = chain[item.lease_id]
-        if on_chain.status not in RUNNING:
+        if on_chain.status not in RUNNING_LEASE:
             continue  # the lease ignores the whole word
         if item.lease_id not in leases:
             return Verdict(False, "unknown_lease")

@@ -40,6 +40,7 @@ from backend.core.config import Settings
 from backend.core.errors import ChainError, ConfigError, YinqiError
 from backend.core.feeds import IOT_FEED
 from backend.core.manifest import Manifest
+from backend.core.statuses import RUNNING_LEASE
 from oracles.cosign import CoSigner, NoQuorum, NotLeader, Proposal, Verdict
 from oracles.errors import DataError
 from oracles.gateway import ReportPublisher
@@ -47,7 +48,7 @@ from oracles.iot.agree import applied_items, check_iot
 from oracles.iot.mqtt import TOPIC, FlowControlledClient, shared
 from oracles.iot.mqtt import connect as mqtt_connect
 from oracles.iot.rules import DEFAULT_RULES, RuleBook, RuleEngine
-from oracles.iot.store import RUNNING, DeviceStore, LeaseInfo, Message, StoreReader
+from oracles.iot.store import DeviceStore, LeaseInfo, Message, StoreReader
 from oracles.metrics import OracleMetrics
 from oracles.outbox import Outbox
 
@@ -142,7 +143,7 @@ class IotOracle:
             if not found.found:
                 continue
             lease = self.lease_contract.functions.leaseOf(found.leaseId).call()
-            if lease.status in RUNNING:
+            if lease.status in RUNNING_LEASE:
                 leases[device] = LeaseInfo(found.leaseId, lease.start, lease.periodSeconds, lease.periods)
         if leases != self.leases:
             log.info("devices under lease: %s", {d: i.lease_id for d, i in leases.items()})

@@ -15,6 +15,7 @@ CANCELLED = LeaseStatus.CANCELLED
 IGNORED_NOT_RUNNING, IGNORED_BILLED = IgnoredReason.NOT_RUNNING, IgnoredReason.ALREADY_BILLED
 IGNORED_NOT_STARTED, IGNORED_IMPOSSIBLE = IgnoredReason.NOT_STARTED, IgnoredReason.IMPOSSIBLE
 IDLE, GEOFENCE, FUEL, TAMPER = RiskFlag.IDLE, RiskFlag.GEOFENCE, RiskFlag.FUEL, RiskFlag.TAMPER
+ALL_FLAGS = int(IDLE | GEOFENCE | FUEL | TAMPER)
 PERIOD = 30 * DAY
 TIERS = [(100, 50 * UNIT), (300, 40 * UNIT), (0xFFFFFFFF, 30 * UNIT)]  # hours up to, price per hour
 TERMS = (PERIOD, 3, 10_000 * UNIT, 2_000 * UNIT)  # period, periods, deposit, minimum rent
@@ -357,6 +358,30 @@ def test_recall_bills_the_running_period_on_its_usage_when_that_is_above_the_pro
     tx = lease.recall(active, sender=bank)
     assert [(e.period, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, 24 * 50 * UNIT)]
     assert lease.outstanding(active) == 0
+
+
+def test_the_report_path_reads_and_writes_the_record_as_the_struct_lays_it_out(lease, lessor, lessee, report, chain):
+    """Reports read and write a lease's first slot as one word with hand-written bit offsets; leaseOf and
+    periodOf read it through the compiler's layout. Members at large values pin the offsets: the longest
+    period, the most periods, every flag, the most usage a period can hold, the open period moving on."""
+    year = 366 * DAY
+    lease.offer(lessee, "EXC-PIN", (year, 120, 0, 1), [(0xFFFFFFFF, 1)], sender=lessor)
+    lease.accept(0, sender=lessee)
+    most = year // 36  # 878,400 hundredths: every hour of the period
+    tx = report(pack_lease_word(0, 0, most, ALL_FLAGS))
+    assert [(e.period, e.usage) for e in tx.events.filter(lease.UsageReported)] == [(0, most)]
+    row = lease.leaseOf(0)
+    assert (row.flags, row.status, row.periods, row.periodSeconds, row.billed) == (ALL_FLAGS, ACTIVE, 120, year, 0)
+    assert lease.periodOf(0, 0)[0][0] == most
+    chain.mine(timestamp=row.start + year + 10)
+    tx = report(pack_lease_word(0, 1, 5, 0))  # period 1 opens; period 0 (its window open) keeps its usage
+    assert lease.periodOf(0, 0)[0][0] == most and lease.periodOf(0, 1)[0][0] == 5
+    assert [(e.previous, e.flags) for e in tx.events.filter(lease.RiskFlagsChanged)] == [(ALL_FLAGS, 0)]
+    report(pack_lease_word(0, 0, most - 1))  # lower: nothing
+    chain.mine(timestamp=row.start + year + REPORT_DELAY + 10)
+    tx = report(pack_lease_word(0, 1, 6))  # bills period 0 first, at every hour of it
+    assert [(e.period, e.usage, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, most, most // 100)]
+    assert lease.leaseOf(0).billed == 1 and lease.periodOf(0, 1)[0][0] == 6
 
 
 def test_recall_bills_the_running_period_on_no_more_hours_than_have_passed(lease, active, report, bank, chain):

@@ -420,7 +420,8 @@ def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_a
     lessee = wallet_page(browser, base, LESSEE)
     open_as(lessee, base, "lessee")
     terms = lessee.get_by_test_id(f"terms-{lease_id}")
-    assert "150.00" in terms.inner_text() and "100.00" in terms.inner_text() and "50.00" in terms.inner_text()
+    text = terms.inner_text()
+    assert "24 h × 3" in text and "150 DCNY" in text and "100 DCNY" in text and "50 DCNY" in text
     lessee.get_by_test_id(f"accept-{lease_id}").click()
     settle(lessee, 2)  # approve the deposit, accept
     assert lease.functions.leaseOf(lease_id).call().status == LeaseStatus.ACTIVE
@@ -459,6 +460,6 @@ def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_a
     lessor.get_by_test_id("lessor-result").filter(has_text="Advance received").wait_for()
     rid = service.period(lease_id, 0).receivable_id
     assert rid is not None and receivables.functions.receivable(rid).call().status == ReceivableStatus.FINANCED
-    assert "fee 2.80" in lessor.get_by_test_id("lessor-result").inner_text()  # 0.2 % of 1,400
+    assert "(fee 2.8 DCNY)" in lessor.get_by_test_id("lessor-result").inner_text()  # 0.2 % of 1,400
     shot(lessor, "lessor")
     assert not (lessor.errors or lessee.errors or bank.errors)

@@ -21,7 +21,7 @@ export async function render(ctx) {
         t("roles"),
         h(
           "div",
-          {},
+          { class: "checks" },
           roles.map(([name], i) => h("label", {}, h("input", { type: "checkbox", name: `role${i}` }), name)),
         ),
       ),

@@ -2,7 +2,7 @@
 import { api } from "../api.js";
 import { contract, sendWithApproval } from "../chain.js";
 import { money, t } from "../i18n.js";
-import { periodsTable, termsBlock } from "../leases.js";
+import { leaseSection } from "../leases.js";
 import { h, section } from "../ui.js";
 
 export async function render(ctx) {
@@ -27,25 +27,7 @@ export async function render(ctx) {
           `${t("payRent")} ${money(lease.outstanding)}`,
         ),
       );
-    blocks.push(
-      section(
-        `#${lease.id} ${lease.device_id} · ${lease.status}`,
-        h(
-          "p",
-          {},
-          t("flags"),
-          ": ",
-          lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
-          " · ",
-          t("outstandingRent"),
-          ": ",
-          h("b", { "data-testid": `outstanding-${lease.id}` }, money(lease.outstanding)),
-        ),
-        h("div", {}, actions),
-        termsBlock(lease),
-        periodsTable(lease),
-      ),
-    );
+    blocks.push(leaseSection(lease, { outstandingId: `outstanding-${lease.id}`, actions }));
   }
   return h("div", {}, section(t("myLeases"), h("p", { class: "muted" }, leases.length ? "" : t("none"))), blocks);
 }

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { contract, send, units } from "../chain.js";
 import { enumName } from "../facts.js";
 import { money, t } from "../i18n.js";
-import { periodsTable, termsBlock } from "../leases.js";
+import { leaseSection } from "../leases.js";
 import { field, form, h, section } from "../ui.js";
 
 const TIER_ROWS = 4; // the contract's MAX_TIERS
@@ -96,25 +96,7 @@ async function leaseBlock(ctx, lease) {
       ),
     );
   }
-  return section(
-    `#${lease.id} ${lease.device_id} · ${lease.status}`,
-    h(
-      "p",
-      {},
-      `${t("lessee")}: ${lease.lessee}`,
-      " · ",
-      t("flags"),
-      ": ",
-      lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
-      " · ",
-      t("outstandingRent"),
-      ": ",
-      h("b", { "data-testid": `lessor-outstanding-${lease.id}` }, money(lease.outstanding)),
-    ),
-    h("div", {}, actions),
-    termsBlock(lease),
-    periodsTable(lease),
-  );
+  return leaseSection(lease, { party: "lessee", outstandingId: `lessor-outstanding-${lease.id}`, actions });
 }
 
 async function cancel(ctx, lease) {
