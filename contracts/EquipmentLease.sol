@@ -59,7 +59,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     uint256 private constant _USAGE_SHIFT = 96;
     uint256 private constant _FLAGS_SHIFT = 8;
     uint256 private constant _HAS_FLAGS_BIT = 1;
-    // A tier in the packed schedule (see {_tiers}): 64 bits, the price per hour in the low 48.
+    // A tier in the packed schedule (see {_rateCards}): 64 bits, the price per hour in the low 48.
     uint256 private constant _TIER_BITS = 64;
     uint256 private constant _PRICE_BITS = 48;
     uint256 private constant _PRICE_MASK = (1 << _PRICE_BITS) - 1;
@@ -94,21 +94,27 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         uint16 settings; // index into {_settings}: the settings in force when it was offered
         uint64 openUsage; // the usage of period `openPeriod` (see {_usageOf})
         uint16 openPeriod; // only ever moves forward; periods after it have no usage yet
+        uint24 rateCard; // its rent schedule: a key of {_rateCards}
         address lessee;
         uint96 deposit;
         address lessor;
         uint96 minimumRent;
     }
 
-    // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag and counter at once.
+    // Packed with the pause flag (see {AccessControlPausable}): an offer reads flag and counters at once.
     uint64 private _nextId;
+    // How many rent schedules {_rateCards} holds.
+    uint24 private _rateCardCount;
 
     // Every version of the settings, the last in force for new offers; a lease keeps the one it was offered under.
     Settings[] private _settings;
     mapping(uint256 leaseId => LeaseRecord) private _leases;
-    // The rent schedule in one word: tier i in bits [64·i, 64·i + 64), `upToHours << 48 | pricePerHour`;
-    // the tiers end at the first zero price (prices are non-zero).
-    mapping(uint256 leaseId => uint256 tierWord) private _tiers;
+    // Rent schedules (rate cards), each stored once however many leases use it, as a lessor's price list
+    // is: card 1, 2, … → the schedule in one word, tier i in bits [64·i, 64·i + 64),
+    // `upToHours << 48 | pricePerHour`, the tiers ending at the first zero price (prices are non-zero).
+    mapping(uint256 card => uint256 tierWord) private _rateCards;
+    // The card of each schedule stored, or 0 for none yet.
+    mapping(uint256 tierWord => uint256 card) private _rateCardOf;
     mapping(uint256 leaseId => mapping(uint256 period => Period)) private _periods;
     // {OptionalId}s: the id + 1, or 0 for none.
     mapping(uint256 leaseId => mapping(uint256 period => uint256 receivableId)) private _receivableOf;
@@ -176,9 +182,11 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
             terms.periods,
             LeaseStatus.Offered
         );
-        l.settings = uint16(_settings.length - 1); // < 2^16: {_setSettings}
+        (l.settings, l.rateCard) = (
+            uint16(_settings.length - 1), // < 2^16: {_setSettings}
+            _rateCardFor(tierWord)
+        );
         (l.lessee, l.deposit, l.lessor, l.minimumRent) = (lessee, terms.deposit, msg.sender, terms.minimumRent);
-        _tiers[leaseId] = tierWord;
         emit LeaseOffered(leaseId, msg.sender, lessee, device, deviceId, terms, tiers);
     }
 
@@ -259,13 +267,30 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         else if (rose) emit UsageReported(leaseId, period, usage, asOf);
     }
 
-    /// @dev Whether the lease in slot-0 word `rec` has a period to bill now (its report window closed).
+    /// @dev Whether the lease in slot-0 word `rec` has a period to bill now (see {_billable}).
     function _billDue(uint256 rec) private view returns (bool) {
+        (uint256 start, uint256 length) = (uint40(rec), uint32(rec >> _REC_SECONDS_OFFSET));
         uint256 billed = uint16(rec >> _REC_BILLED_OFFSET);
-        if (billed >= uint16(rec >> _REC_PERIODS_OFFSET)) return false;
-        uint256 ends = uint40(rec) + (billed + 1) * uint32(rec >> _REC_SECONDS_OFFSET);
-        if (ends > block.timestamp) return false; // still running: no need to read the report delay
-        return ends + _settings[uint16(rec >> _REC_SETTINGS_OFFSET)].reportDelay <= block.timestamp;
+        if (start + (billed + 1) * length > block.timestamp) return false; // the usual case on the report path
+        uint256 periods = uint16(rec >> _REC_PERIODS_OFFSET);
+        return _billable(start, length, periods, billed, uint16(rec >> _REC_SETTINGS_OFFSET)) > billed;
+    }
+
+    /// @dev The rule of when rent is billed, in one place: how many periods of a lease (begun at `start`,
+    /// `periods` of `length` seconds, `billed` of them billed, under settings version `settings`) are
+    /// billable now. Period k is once its report window has closed: at `start + (k + 1)·length +
+    /// reportDelay`. The settings are read only once the first unbilled period has ended.
+    function _billable(
+        uint256 start,
+        uint256 length,
+        uint256 periods,
+        uint256 billed,
+        uint256 settings
+    ) private view returns (uint256) {
+        if (billed >= periods || start + (billed + 1) * length > block.timestamp) return billed;
+        uint256 delay = _settings[settings].reportDelay;
+        if (start + delay > block.timestamp) return billed;
+        return Math.max(billed, Math.min(periods, (block.timestamp - start - delay) / length));
     }
 
     /// @dev Why a report of `usage` for `period` as of `asOf` cannot apply to the lease in `rec`, or None.
@@ -340,16 +365,14 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
     /// reported usage sets. Does nothing unless the lease is running.
     function _bill(uint256 leaseId, LeaseRecord storage l) private {
         if (!_running(l.status)) return;
-        (uint256 billed, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
-        uint256 start = l.start;
-        uint256 reportDelay = _settings[l.settings].reportDelay;
-        if (billed >= periods || start + (billed + 1) * length + reportDelay > block.timestamp) return;
+        (uint256 billed, uint256 length, uint256 start) = (l.billed, l.periodSeconds, l.start);
+        uint256 billable = _billable(start, length, l.periods, billed, l.settings);
+        if (billable <= billed) return; // never below: {_billable} counts on from `billed`
         uint256 paymentTerm = _settings[l.settings].paymentTerm;
-        do {
+        for (; billed < billable; ++billed) {
             uint64 usage = _usageOf(leaseId, l, billed);
             _billPeriod(leaseId, billed, usage, rentFor(leaseId, usage), start, length, paymentTerm);
-            ++billed;
-        } while (billed < periods && start + (billed + 1) * length + reportDelay <= block.timestamp);
+        }
         l.billed = uint16(billed);
         _advanceSettled(leaseId, l);
     }
@@ -379,7 +402,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
 
     /// @dev The rent `usage` comes to on the tiers alone (no minimum), rounded up to a whole unit.
     function _tieredRent(uint256 leaseId, uint64 usage) private view returns (uint256) {
-        uint256 word = _tiers[leaseId];
+        uint256 word = _rateCards[_leases[leaseId].rateCard];
         uint256 below;
         uint256 hundredths; // Σ hundredths of an hour × price per hour
         for (uint256 i; i < MAX_TIERS && usage > below; ++i) {
@@ -594,7 +617,7 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
 
     /// @notice The rent schedule of `leaseId` (the last tier's bound reads as 2^32 − 1: it has none).
     function tiersOf(uint256 leaseId) external view returns (Tier[] memory tiers) {
-        uint256 word = _tiers[leaseId];
+        uint256 word = _rateCards[_leases[leaseId].rateCard];
         uint256 n;
         while (n < MAX_TIERS && (word >> (n * _TIER_BITS)) & _PRICE_MASK != 0) ++n;
         tiers = new Tier[](n);
@@ -613,11 +636,16 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         LeaseRecord storage l = _existing(leaseId);
         owed = _outstanding(leaseId, l);
         if (!_running(l.status)) return owed;
-        (uint256 k, uint256 periods, uint256 length) = (l.billed, l.periods, l.periodSeconds);
-        uint256 reportDelay = _settings[l.settings].reportDelay;
-        for (; k < periods && uint256(l.start) + (k + 1) * length + reportDelay <= block.timestamp; ++k) {
-            owed += rentFor(leaseId, _usageOf(leaseId, l, k));
-        }
+        uint256 billable = _billable(l.start, l.periodSeconds, l.periods, l.billed, l.settings);
+        for (uint256 k = l.billed; k < billable; ++k) owed += rentFor(leaseId, _usageOf(leaseId, l, k));
+    }
+
+    /// @notice How many periods of `leaseId` {bill} would bill now: ended, their report window closed,
+    /// not yet billed (0 for a lease not running). What a billing keeper looks for.
+    function unbilledPeriods(uint256 leaseId) external view returns (uint256) {
+        LeaseRecord storage l = _existing(leaseId);
+        if (!_running(l.status)) return 0;
+        return _billable(l.start, l.periodSeconds, l.periods, l.billed, l.settings) - l.billed;
     }
 
     /// @notice How many leases were ever offered (ids run from 0).
@@ -698,7 +726,16 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (!lesseeOk) revert LeaseParticipantNotAuthorized(lessee, ROLE_LESSEE);
     }
 
-    /// @dev Checks the rent schedule (see {offer}) and packs it into one word (see {_tiers}).
+    /// @dev The rate card of the schedule `tierWord`, stored now if it is the first lease on it.
+    function _rateCardFor(uint256 tierWord) private returns (uint24 card) {
+        card = uint24(_rateCardOf[tierWord]); // a key of {_rateCards}: < 2^24
+        if (card != 0) return card;
+        if (_rateCardCount == type(uint24).max) revert LeaseTooManyRateCards();
+        card = ++_rateCardCount;
+        (_rateCards[card], _rateCardOf[tierWord]) = (tierWord, card);
+    }
+
+    /// @dev Checks the rent schedule (see {offer}) and packs it into one word (see {_rateCards}).
     function _packTiers(Tier[] calldata tiers, uint256 periodSeconds) private pure returns (uint256 word) {
         uint256 n = tiers.length;
         if (n == 0 || n > MAX_TIERS) revert LeaseInvalidTierCount(n, MAX_TIERS);

@@ -19,8 +19,21 @@ class Leases(MethodView):
     @blp.arguments(PartyPageArgs, location="query")
     @blp.response(200, Page)
     def get(self, args):
-        """Every lease (or those `party` leases out or in), as the index has them."""
-        return page_of(ctx().view(views.leases, args["party"]), args)
+        """Every lease (or those `party` leases out or in), as the index has them; an offer says when it
+        lapses unaccepted and whether it has, by the chain's clock."""
+        c = ctx()
+        page = page_of(c.view(views.leases, args["party"]), args)
+        offers = [row for row in page["items"] if row["status"] == LeaseStatus.OFFERED.label]
+        if offers:
+            now = c.w3.eth.get_block("latest")["timestamp"]
+            lapse = {row["id"]: row["offered_at"] + c.leases.offer_lifetime for row in offers}
+            page["items"] = [
+                row | {"offer_lapses_at": lapse[row["id"]], "offer_lapsed": now > lapse[row["id"]]}
+                if row["id"] in lapse
+                else row
+                for row in page["items"]
+            ]
+        return page
 
 
 _NO_PERIODS = (LeaseStatus.OFFERED.label, LeaseStatus.CANCELLED.label)  # never started: `start` is the offer's time
@@ -30,7 +43,8 @@ _NO_PERIODS = (LeaseStatus.OFFERED.label, LeaseStatus.CANCELLED.label)  # never 
 class Lease(MethodView):
     @blp.response(200)
     def get(self, lease_id):
-        """One lease now: terms, flags, each period's usage, rent, payment and due date, its history."""
+        """One lease now: terms, flags, each period's usage, rent, payment and due date (`period_details`,
+        the periods begun so far; `periods` is the term), its history."""
         c = ctx()
         if lease_id >= c.leases.contract.functions.leaseCount().call():
             abort(404, f"no lease #{lease_id}")
@@ -58,13 +72,12 @@ class Lease(MethodView):
         return {
             **lease.__dict__,
             "device_id": device,
-            "term_periods": lease.periods,  # the term; "periods" below lists the periods so far
             "outstanding": fn.outstanding(lease_id).call(),
             "tiers": [
                 {"up_to_hours": tier.upToHours, "price_per_hour": tier.pricePerHour}
                 for tier in fn.tiersOf(lease_id).call()
             ],
-            "periods": periods,
+            "period_details": periods,  # the periods begun or billed so far; "periods" is the term
             "offer_lapses_at": c.leases.lapses_at(lease),
             "offer_lapsed": c.leases.lapsed(lease, now),
             "history": [e.to_json() for e in history],

@@ -3,6 +3,7 @@ reinstate, list)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +47,15 @@ def print_participant(p: ParticipantView) -> None:
     click.echo(f"{p.address} {state:<9} {p.name or '-'} [{roles}] since {when(p.onboarded_at)}")
 
 
-def _one(ops: OnChain, address: str) -> ParticipantView:
-    for p in registry.participants(ops.w3, ops.manifest):
-        if p.address == address:
-            return p
-    raise YinqiError(f"{address} is not onboarded")
+def _act(cli: CliContext, address: str, action: Callable[[OnChain, str], Any]) -> None:
+    """`action(ops, account)` by the signer, then the participant as it now stands."""
+    ops = OnChain(cli)
+    account = checksum(address)
+    action(ops, account)
+    found = registry.participant(ops.w3, ops.manifest, account)
+    if found is None:
+        raise YinqiError(f"{account} is not onboarded")
+    print_participant(found)
 
 
 @chain_group("The participant register: onboard, roles, suspend, reinstate, list.")
@@ -75,15 +80,16 @@ def participant_onboard(
     cli: CliContext, address: str, name: str, roles: Role, kyc: str | None, merchant_id: str | None
 ) -> None:
     """A registrar (signer) admits a participant in its roles."""
-    ops = OnChain(cli)
-    account = checksum(address)
     if merchant_id is not None and not roles & Role.MERCHANT:
         raise ConfigError("--merchant-id is for a participant onboarded as a merchant")
     kyc_hash = Web3.keccak(Path(kyc).read_bytes()) if kyc else bytes(32)
-    registry.onboard(ops.w3, ops.manifest, ops.signer, account, roles, name, kyc_hash)
-    if merchant_id:
-        bind_merchant_id(ops.w3, ops.manifest, ops.signer, account, merchant_id)
-    print_participant(_one(ops, account))
+
+    def admit(ops: OnChain, account: str) -> None:
+        registry.onboard(ops.w3, ops.manifest, ops.signer, account, roles, name, kyc_hash)
+        if merchant_id:
+            bind_merchant_id(ops.w3, ops.manifest, ops.signer, account, merchant_id)
+
+    _act(cli, address, admit)
 
 
 @participant.command("roles")
@@ -92,10 +98,7 @@ def participant_onboard(
 @pass_cli
 def participant_roles(cli: CliContext, address: str, roles: Role) -> None:
     """A registrar (signer) replaces a participant's roles."""
-    ops = OnChain(cli)
-    account = checksum(address)
-    registry.set_roles(ops.w3, ops.manifest, ops.signer, account, roles)
-    print_participant(_one(ops, account))
+    _act(cli, address, lambda ops, account: registry.set_roles(ops.w3, ops.manifest, ops.signer, account, roles))
 
 
 @participant.command("suspend")
@@ -104,10 +107,7 @@ def participant_roles(cli: CliContext, address: str, roles: Role) -> None:
 @pass_cli
 def participant_suspend(cli: CliContext, address: str, reason: str) -> None:
     """A registrar (signer) stops a participant acting in every product until reinstated."""
-    ops = OnChain(cli)
-    account = checksum(address)
-    registry.suspend(ops.w3, ops.manifest, ops.signer, account, reason)
-    print_participant(_one(ops, account))
+    _act(cli, address, lambda ops, account: registry.suspend(ops.w3, ops.manifest, ops.signer, account, reason))
 
 
 @participant.command("reinstate")
@@ -115,10 +115,7 @@ def participant_suspend(cli: CliContext, address: str, reason: str) -> None:
 @pass_cli
 def participant_reinstate(cli: CliContext, address: str) -> None:
     """A registrar (signer) lifts a suspension."""
-    ops = OnChain(cli)
-    account = checksum(address)
-    registry.reinstate(ops.w3, ops.manifest, ops.signer, account)
-    print_participant(_one(ops, account))
+    _act(cli, address, lambda ops, account: registry.reinstate(ops.w3, ops.manifest, ops.signer, account))
 
 
 @participant.command("list")

@@ -8,6 +8,7 @@ import time
 import urllib.request
 
 import click
+from prometheus_client.parser import text_string_to_metric_families
 
 from backend.cli.common import CliContext, pass_cli
 from backend.core.chain import connect
@@ -24,10 +25,9 @@ def _get(url: str) -> bytes:
 
 def _metric(text: str, suffix: str) -> float | None:
     """The first sample of a metric whose name ends in `suffix`, in Prometheus's text format."""
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if not line.startswith("#") and name.split("{")[0].endswith(suffix):
-            return float(value)
+    for family in text_string_to_metric_families(text):
+        if family.name.endswith(suffix) and family.samples:
+            return family.samples[0].value
     return None
 
 

@@ -4,6 +4,7 @@ to offer, accept and pay leases. Every write is signed by the caller's own accou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -12,7 +13,6 @@ from backend.core.chain import call_named, events_in, send
 from backend.core.enums import LeaseStatus, RiskFlag
 from backend.core.manifest import Manifest
 from backend.core.money import UNIT
-from backend.core.statuses import RUNNING_LEASE
 
 
 @dataclass(frozen=True)
@@ -151,17 +151,10 @@ class LeaseService:
         self._send(signer, self.contract.functions.close(lease_id), f"closing lease {lease_id}")
 
     def due_for_billing(self) -> list[int]:
-        """Running leases with a period whose report window has closed and that nobody has billed yet
-        (as of the chain's latest block)."""
-        now = self.w3.eth.get_block("latest")["timestamp"]
-        due = []
-        for lease_id in range(self.contract.functions.leaseCount().call()):
-            lease = self.contract.functions.leaseOf(lease_id).call()
-            if lease.status not in RUNNING_LEASE or lease.billed >= lease.periods:
-                continue
-            if lease.start + (lease.billed + 1) * lease.periodSeconds + lease.settings.reportDelay <= now:
-                due.append(lease_id)
-        return due
+        """Leases with periods to bill now (the contract's rule: ended, report window closed, not billed),
+        as of the chain's latest block."""
+        fn = self.contract.functions
+        return [i for i in range(fn.leaseCount().call()) if fn.unbilledPeriods(i).call()]
 
     def lease_ids_of(self, party: str) -> list[int]:
         """Every lease `party` offered or was offered, oldest first (from the chain's LeaseOffered events)."""
@@ -194,11 +187,16 @@ class LeaseService:
             leases[device_id] = lease_id
         return leases
 
+    @cached_property
+    def offer_lifetime(self) -> int:
+        """Seconds an offer stands unaccepted (the contract's constant)."""
+        return self.contract.functions.OFFER_LIFETIME().call()
+
     def lapses_at(self, lease: LeaseView) -> int | None:
         """When an offer lapses unaccepted (the chain then refuses its acceptance); None if not an offer."""
         if lease.status != LeaseStatus.OFFERED.label:
             return None
-        return lease.start + self.contract.functions.OFFER_LIFETIME().call()
+        return lease.start + self.offer_lifetime
 
     def lapsed(self, lease: LeaseView, now: int | None = None) -> bool:
         """Whether `lease` is an offer nobody accepted in time (as of `now`, the chain's time by default)."""

@@ -80,18 +80,25 @@ def reinstate(w3: Web3, manifest: Manifest, registrar: LocalAccount, account: st
 def participants(w3: Web3, manifest: Manifest) -> list[ParticipantView]:
     """Everyone onboarded, in onboarding order, with the name each was onboarded under."""
     registry = manifest.contract(w3, "ParticipantRegistry")
-    start = manifest.record("ParticipantRegistry").block
-    names = {
-        log["args"]["account"]: log["args"]["name"]
-        for log in registry.events.ParticipantOnboarded().get_logs(from_block=start)
-    }
-    out = []
-    for i in range(registry.functions.participantCount().call()):
-        address = registry.functions.participantAt(i).call()
-        p = registry.functions.participant(address).call()
-        out.append(
-            ParticipantView(
-                address, names.get(address, ""), Role(p.roles), p.suspended, p.onboardedAt, bytes(p.kycHash)
-            )
+    logs = registry.events.ParticipantOnboarded().get_logs(from_block=manifest.record("ParticipantRegistry").block)
+    names = {log["args"]["account"]: log["args"]["name"] for log in logs}
+    return [
+        _view(registry, address, names.get(address, ""))
+        for address in (
+            registry.functions.participantAt(i).call() for i in range(registry.functions.participantCount().call())
         )
-    return out
+    ]
+
+
+def participant(w3: Web3, manifest: Manifest, account: str) -> ParticipantView | None:
+    """One participant (a checksum address) as :func:`participants` has it, or None if not onboarded."""
+    registry = manifest.contract(w3, "ParticipantRegistry")
+    logs = registry.events.ParticipantOnboarded().get_logs(
+        from_block=manifest.record("ParticipantRegistry").block, argument_filters={"account": account}
+    )
+    return _view(registry, account, logs[-1]["args"]["name"]) if logs else None
+
+
+def _view(registry, address: str, name: str) -> ParticipantView:
+    p = registry.functions.participant(address).call()
+    return ParticipantView(address, name, Role(p.roles), p.suspended, p.onboardedAt, bytes(p.kycHash))

@@ -104,6 +104,8 @@ interface IEquipmentLease {
     error LeaseSelfDealing(address account);
     /// @notice The settings were changed 65,536 times: no more versions can be kept.
     error LeaseTooManySettings();
+    /// @notice 16,777,215 different rent schedules are stored: no more can be kept.
+    error LeaseTooManyRateCards();
     /// @notice A payment of zero was given.
     error LeaseZeroAmount();
     /// @notice Lease `leaseId` has `outstanding` billed and unpaid, less than the `amount` offered.

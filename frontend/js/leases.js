@@ -19,7 +19,7 @@ export function termsBlock(lease) {
     h(
       "p",
       {},
-      `${t("periodLength")}: ${hours(lease.period_seconds)} × ${lease.term_periods}`,
+      `${t("periodLength")}: ${hours(lease.period_seconds)} × ${lease.periods}`,
       " · ",
       `${t("minimumRent")}: ${money(lease.minimum_rent)}`,
       " · ",
@@ -41,7 +41,7 @@ export function termsBlock(lease) {
 export function periodsTable(lease) {
   return table(
     [t("period"), t("usage"), t("rent"), t("paid"), t("due")],
-    lease.periods.map((p) => [
+    lease.period_details.map((p) => [
       p.period + 1,
       p.usage_hours.toFixed(2),
       p.billed ? money(p.rent) : "—",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from eth_hash.auto import keccak
 from web3 import Web3
-from web3.logs import DISCARD
 
+from backend.core.chain import events_in
 from backend.core.codec import split_words, unpack_credit_word
 from oracles.cosign import Proposal, Verdict
 
@@ -47,8 +47,8 @@ def applied_payload(credit_line, receipt, accepted) -> bytes | None:
     """The payload of the report `accepted` (a gateway's ReportAccepted event) names, as the CreditLine
     (a web3 contract) recorded it: its ScoresApplied event that follows in the same transaction. Never
     the submitter's calldata, which another contract may wrap or pad."""
-    for e in credit_line.events.ScoresApplied().process_receipt(receipt, errors=DISCARD):
-        if e["address"] == credit_line.address and e["logIndex"] > accepted["logIndex"]:
+    for e in events_in(receipt, credit_line, "ScoresApplied"):
+        if e["logIndex"] > accepted["logIndex"]:
             args = e["args"]
             return bytes(args["modelHash"]) + bytes(args["featuresRoot"]) + bytes(args["updates"])
     return None

@@ -25,8 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from web3.logs import DISCARD
-
+from backend.core.chain import events_in
 from backend.core.codec import split_words, unpack_lease_word
 from backend.core.statuses import RUNNING_LEASE
 from oracles.cosign import Proposal, Verdict
@@ -115,17 +114,12 @@ def applied_items(lease_contract, receipt, accepted) -> dict[str, str]:
     after = [log["logIndex"] for log in receipt["logs"] if log["address"] == accepted["address"]]
     end = min((i for i in after if i > accepted["logIndex"]), default=float("inf"))
 
-    def own(event):
-        return [
-            e
-            for e in event.process_receipt(receipt, errors=DISCARD)
-            if e["address"] == lease_contract.address and accepted["logIndex"] < e["logIndex"] < end
-        ]
+    def own(name):
+        return [e for e in events_in(receipt, lease_contract, name) if accepted["logIndex"] < e["logIndex"] < end]
 
     found = {
-        f"usage:{e['args']['leaseId']}:{e['args']['period']}": str(e["args"]["usage"])
-        for e in own(lease_contract.events.UsageReported())
+        f"usage:{e['args']['leaseId']}:{e['args']['period']}": str(e["args"]["usage"]) for e in own("UsageReported")
     }
-    for e in own(lease_contract.events.RiskFlagsChanged()):
+    for e in own("RiskFlagsChanged"):
         found[f"flags:{e['args']['leaseId']}"] = str(e["args"]["flags"])
     return found

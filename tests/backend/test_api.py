@@ -183,7 +183,7 @@ def test_leases_alerts_and_kpis(client, world):
     flagged = next(r for r in rows if r["device_id"] == "EXC-002")
     assert flagged["flags"] == ["GEOFENCE"] and flagged["status"] == "Active"
     detail = ok(client.get(f"/api/leases/{world.leases['EXC-002']}"))
-    assert detail["flags"] == ["GEOFENCE"] and detail["periods"][0]["usage_hours"] == 1.5
+    assert detail["flags"] == ["GEOFENCE"] and detail["period_details"][0]["usage_hours"] == 1.5
     assert detail["tiers"][0]["up_to_hours"] == 8 and detail["device_id"] == "EXC-002"
     alerts = ok(client.get("/api/alerts"))["items"]
     assert [(a["device_id"], a["raised"]) for a in alerts] == [("EXC-002", ["GEOFENCE"])]
@@ -221,9 +221,9 @@ def test_a_withdrawn_offer_is_indexed_cancelled_and_its_device_free(client, worl
     service = LeaseService(world.w3, world.manifest)
     device = f"EXC-WITHDRAWN-{uuid4().hex[:6]}"
     lease_id = service.offer(LESSOR, LESSEE.address, device, LEASE_TERMS)
-    assert ok(client.get(f"/api/leases/{lease_id}"))["periods"] == []  # an offer has no periods yet
+    assert ok(client.get(f"/api/leases/{lease_id}"))["period_details"] == []  # an offer has no periods yet
     service.cancel_offer(LESSOR, lease_id)
-    assert ok(client.get(f"/api/leases/{lease_id}"))["periods"] == []
+    assert ok(client.get(f"/api/leases/{lease_id}"))["period_details"] == []
     index = Indexer(world.w3, world.manifest, IndexStore(tmp_path / "index.sqlite"))
     index.sync()
     (row,) = [r for r in views.leases(index.store) if r["id"] == lease_id]
@@ -243,6 +243,11 @@ def test_an_offer_nobody_accepted_in_time_is_shown_lapsed(client, world):
         rpc("evm_increaseTime", [14 * 86_400 + 1])
         rpc("evm_mine", [])
         assert ok(client.get(f"/api/leases/{lease_id}"))["offer_lapsed"] and service.lapsed(service.lease(lease_id))
+        total = ok(client.get("/api/leases", query_string={"page_size": 1}))["total"]
+        (row,) = ok(client.get("/api/leases", query_string={"page_size": 1, "page": total}))["items"]
+        assert row["id"] == lease_id  # the newest; the list says it lapsed too, though no event marks it
+        assert row["status"] == LeaseStatus.OFFERED.label and row["offer_lapsed"]
+        assert row["offer_lapses_at"] == detail["offer_lapses_at"]
     finally:
         rpc("evm_revert", [snapshot])
 

@@ -90,6 +90,8 @@ def test_lease_gas_bench_reports_operations_and_batches(tmp_path, monkeypatch):
     lease_gas.main()
     rows = {row["operation"]: row for row in json.loads((tmp_path / "lease_gas.json").read_text())}
     assert rows["reference ERC-721 mint"]["vs reference mint"] == 1.0
-    assert {"offer (3 tiers)", "accept (pays the deposit)", "bill one period", "pay a period's rent"} <= rows.keys()
+    offers = ("offer (3 tiers), a new schedule", "offer (3 tiers), a schedule in use")
+    assert {*offers, "accept (pays the deposit)", "bill one period", "pay a period's rent"} <= rows.keys()
+    assert rows[offers[1]]["gas"] < rows[offers[0]]["gas"]  # the schedule in use is not stored again
     batch = rows["usage report, usage again, batch of 100"]
     assert batch["vs floor"] > 1 and batch["per lease"] < rows["usage report, usage again, batch of 1"]["per lease"]

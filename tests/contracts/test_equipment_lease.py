@@ -273,9 +273,12 @@ def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(
     report(pack_lease_word(active, 0, 150_00))
     end = end_of_period(lease, active, 0)
     chain.mine(timestamp=end + REPORT_DELAY - 5)
+    assert lease.unbilledPeriods(active) == 0
     assert not list(lease.bill(active, sender=stranger).events.filter(lease.RentBilled))  # window still open
     chain.mine(timestamp=end + REPORT_DELAY)
+    assert lease.unbilledPeriods(active) == 1  # what a keeper looks for
     tx = lease.bill(active, sender=stranger)
+    assert lease.unbilledPeriods(active) == 0
     rent = 7_000 * UNIT
     assert [(e.period, e.usage, e.rent, e.dueAt) for e in tx.events.filter(lease.RentBilled)] == [
         (0, 150_00, rent, end + PAYMENT_TERM)
@@ -292,6 +295,18 @@ def test_billing_fixes_rent_from_usage_and_payment_goes_to_the_lessor(
     lease.payRent(active, 4_000 * UNIT, sender=lessee)
     assert token.balanceOf(lessor) == before + rent
     assert lease.outstanding(active) == 0 and lease.leaseOf(active).settled == 1
+
+
+def test_unbilled_periods_counts_what_bill_would_bill(lease, offered, lessee, stranger, chain):
+    """Many periods at once, never past the term, none for a lease not running; bill bills exactly them."""
+    assert lease.unbilledPeriods(offered) == 0
+    lease.accept(offered, sender=lessee)
+    chain.mine(timestamp=end_of_period(lease, offered, 1) + REPORT_DELAY)
+    assert lease.unbilledPeriods(offered) == 2
+    chain.mine(timestamp=end_of_period(lease, offered, 9) + REPORT_DELAY)  # the term is 3 periods
+    assert lease.unbilledPeriods(offered) == 3
+    billed = lease.bill(offered, sender=stranger).events.filter(lease.RentBilled)
+    assert [e.period for e in billed] == [0, 1, 2] and lease.unbilledPeriods(offered) == 0
 
 
 def test_late_grace_default_then_recall_settles_the_deposit(
@@ -382,6 +397,22 @@ def test_the_report_path_reads_and_writes_the_record_as_the_struct_lays_it_out(l
     tx = report(pack_lease_word(0, 1, 6))  # bills period 0 first, at every hour of it
     assert [(e.period, e.usage, e.rent) for e in tx.events.filter(lease.RentBilled)] == [(0, most, most // 100)]
     assert lease.leaseOf(0).billed == 1 and lease.periodOf(0, 1)[0][0] == 6
+    assert [tuple(t) for t in lease.tiersOf(0)] == [(0xFFFFFFFF, 1)]  # the rate card, last in the slot, kept
+
+
+def test_leases_on_one_schedule_share_its_rate_card(lease, lessor, lessee, chain):
+    """A rent schedule is stored once however many leases use it: a later offer on it writes one slot
+    fewer, and every lease still reads and bills by its own schedule, in any order of offers."""
+    other = [(50, 9 * UNIT), (0xFFFFFFFF, 8 * UNIT)]
+    first = lease.offer(lessee, "EXC-A", TERMS, TIERS, sender=lessor)
+    second = lease.offer(lessee, "EXC-B", TERMS, other, sender=lessor)
+    third = lease.offer(lessee, "EXC-C", TERMS, TIERS, sender=lessor)
+    assert third.gas_used < first.gas_used - 15_000  # no new schedule slot
+    assert [tuple(t) for t in lease.tiersOf(0)] == [tuple(t) for t in lease.tiersOf(2)] == TIERS
+    assert [tuple(t) for t in lease.tiersOf(1)] == other
+    assert lease.rentFor(1, 300_00) == 50 * 9 * UNIT + 250 * 8 * UNIT
+    assert lease.rentFor(0, 300_00) == lease.rentFor(2, 300_00) == 100 * 50 * UNIT + 200 * 40 * UNIT
+    assert second.gas_used > third.gas_used + 15_000  # a new schedule is stored once, by its first lease
 
 
 def test_recall_bills_the_running_period_on_no_more_hours_than_have_passed(lease, active, report, bank, chain):
