@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from backend.api import alerts, audit, credit, frontend, health, kpis, leases, participants, receivables
 from backend.api.config import ApiConfig
 from backend.api.context import YinqiContext
+from backend.api.wire import JsSafeJSONProvider
 from backend.core.errors import ChainError, YinqiError
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,19 @@ class YinqiApi(Api):
 def create_app(config: ApiConfig | None = None) -> Flask:
     config = config or ApiConfig.from_env()
     app = Flask(__name__, static_folder=None)
+    app.json = JsSafeJSONProvider(app)
     app.config.update(
         API_TITLE="Yinqi API",
         API_VERSION="1",
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Amounts are integers in token units (1 DCNY = 10^6); one beyond 2^53 − 1, "
+                "which JavaScript cannot hold exactly, comes as a decimal string."
+            }
+        },
     )
     app.extensions["yinqi"] = YinqiContext(config)
     api = YinqiApi(app)

@@ -32,6 +32,11 @@ SUBJECT_ARGS = {
 }
 
 
+# How events are stored; an index in another format is rebuilt from the chain. 2: integers exact at any
+# size (1 kept those beyond 2^53 as strings, which every reader then had to know).
+INDEX_FORMAT = 2
+
+
 class Indexer:
     def __init__(self, w3: Web3, manifest: Manifest, store: IndexStore) -> None:
         self.w3, self.manifest, self.store = w3, manifest, store
@@ -43,7 +48,7 @@ class Indexer:
                     key = (contract.address.lower(), event_abi_to_log_topic(item))
                     self._decoders[key] = (name, getattr(contract.events, item["name"])())
         self._addresses = sorted({address for address, _ in self._decoders})
-        identity = f"{manifest.chain_id}:{manifest.deploy_block}:{','.join(self._addresses)}"
+        identity = f"v{INDEX_FORMAT}:{manifest.chain_id}:{manifest.deploy_block}:{','.join(self._addresses)}"
         if store.get("deployment") != identity:
             with store.transaction():
                 store.clear()
@@ -135,13 +140,10 @@ class Indexer:
 
 
 def _json(value: Any) -> Any:
-    """A decoded argument as JSON: bytes as 0x-hex, integers beyond JavaScript's safe range as strings."""
+    """A decoded argument as JSON: bytes as 0x-hex, integers as they are (exact at any size: the API,
+    not the index, makes them safe for JavaScript)."""
     if isinstance(value, (bytes, bytearray, HexBytes)):
         return "0x" + bytes(value).hex()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) <= 2**53 - 1 else str(value)
     if isinstance(value, (list, tuple)):
         return [_json(v) for v in value]
     if isinstance(value, Mapping):

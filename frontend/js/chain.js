@@ -2,7 +2,7 @@
 // with its pending / confirmed / failed states, reverts explained as sentences.
 import { ethers } from "/vendor/ethers.min.js";
 import { api } from "./api.js";
-import { decimals, setFacts } from "./facts.js";
+import { setFacts } from "./facts.js";
 import { explainError, money, t } from "./i18n.js";
 
 export let manifest = null;
@@ -125,6 +125,4 @@ async function indexed(block, timeoutMs = 5000) {
   }
 }
 
-// An amount typed in DCNY ("1,000.5") as token units (a BigInt): never through a float.
-export const units = (dcny) => ethers.parseUnits(String(dcny).replace(/,/g, "").trim(), decimals());
 export { ethers };

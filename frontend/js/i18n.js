@@ -54,6 +54,30 @@ export const STRINGS = {
   finance: ["Apply for financing", "申请融资"],
   partsHint: ["parts as address=amount, comma separated", "拆分：地址=金额，用逗号分隔"],
   to: ["To", "转给"],
+  chooseSupplier: ["— choose a supplier —", "— 请选择供应商 —"],
+  inputMissing: ["{label}: required.", "{label}：必填。"],
+  inputNotAmount: [
+    "{label}: a number in DCNY, such as 1,000.50, is needed; “{text}” is not one.",
+    "{label}：须为以 DCNY 计的数字，例如 1,000.50；“{text}”不是。",
+  ],
+  inputDecimals: ["{label}: at most {decimals} decimal places.", "{label}：最多保留 {decimals} 位小数。"],
+  inputZero: ["{label}: must be more than zero.", "{label}：必须大于零。"],
+  inputTooLarge: ["{label}: larger than the contracts accept.", "{label}：超出合约可接受的上限。"],
+  inputWhole: ["{label}: a whole number is needed.", "{label}：须为整数。"],
+  inputRange: ["{label}: from {min} to {max}.", "{label}：须在 {min} 至 {max} 之间。"],
+  inputNotAddress: [
+    "{label}: an account address (0x and 40 hex digits) is needed; “{text}” is not one.",
+    "{label}：须为账户地址（0x 加 40 位十六进制字符）；“{text}”不是。",
+  ],
+  inputSelf: ["{label}: cannot be your own account.", "{label}：不能是您自己的账户。"],
+  inputTooLong: [
+    "{label}: {bytes} bytes long; the chain keeps at most {max} (a Chinese character takes 3).",
+    "{label}：长 {bytes} 字节；链上最多保存 {max} 字节（一个汉字占 3 字节）。",
+  ],
+  inputParts: [
+    "Give each part as address=amount, separated by commas; “{text}” is not.",
+    "每个拆分部分请写成 地址=金额，用逗号分隔；“{text}”不符合。",
+  ],
   refused: ["Financing refused: {reason}", "融资被拒：{reason}"],
   advance: ["Advance received: {amount}", "已到账：{amount}"],
   onboard: ["Onboard a participant", "准入参与方"],
@@ -286,6 +310,10 @@ export const ERRORS = {
   LeaseTooManySettings: [
     "The lease settings were changed too many times to keep another version.",
     "租赁参数修改次数已达上限，无法再保存新版本。",
+  ],
+  LeaseTooManyRateCards: [
+    "Too many different rent schedules are stored to keep another; reuse an existing one.",
+    "已保存的租金费率表数量已达上限；请沿用已有的费率表。",
   ],
   LeaseSelfDealing: [
     "{account} cannot lease to itself: lessor and lessee must differ.",

@@ -5,9 +5,11 @@ role's dev key through ethers — the UI's real signing path. Screenshots go to 
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,32 +57,39 @@ def stack(tmp_path_factory):
             as_of=w3.eth.get_block("latest")["timestamp"],
         )
         outbox.close()
-        port = free_port()
-        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("YINQI_")}
-        env.update(
-            YINQI_HOME=str(settings.home),
-            YINQI_DEPLOYMENTS=str(settings.deployments_dir),
-            YINQI_CHAIN_PORT=str(settings.chain_port),
-        )
-        log = (tmp / "api.log").open("w")
-        server = subprocess.Popen([YINQI, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/api/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            server.kill()
-            raise AssertionError((tmp / "api.log").read_text())
-        try:
+        with api_server(settings, tmp) as base:
             yield base, w3, manifest, leases
-        finally:
-            server.terminate()
-            assert server.wait(30) == 0  # graceful shutdown
-            log.close()
+
+
+@contextmanager
+def api_server(settings, tmp):
+    """`yinqi api` on a free port for the chain of `settings`; its base URL. Stops gracefully."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YINQI_")}
+    env.update(
+        YINQI_HOME=str(settings.home),
+        YINQI_DEPLOYMENTS=str(settings.deployments_dir),
+        YINQI_CHAIN_PORT=str(settings.chain_port),
+    )
+    log = (tmp / "api.log").open("w")
+    server = subprocess.Popen([YINQI, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        raise AssertionError((tmp / "api.log").read_text())
+    try:
+        yield base
+    finally:
+        server.terminate()
+        assert server.wait(30) == 0  # graceful shutdown
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +196,7 @@ def test_issue_split_finance_repay(stack, browser):
     assert receivables.functions.ownerOf(first_new).call() == TIER1.address
     # the same reference again: the revert comes back as a sentence, not a hex blob
     form = core.get_by_test_id("issue-form")
+    form.locator("select[name=supplier]").select_option(TIER1.address)
     form.locator("input[name=amount]").fill("5")
     form.locator("input[name=ref]").fill("E2E-PO-1")
     form.locator("button[type=submit]").click()
@@ -222,7 +232,73 @@ def test_issue_split_finance_repay(stack, browser):
     settle(core, 2)  # approve, then repay
     assert receivables.functions.receivable(theirs).call().status == ReceivableStatus.SETTLED
     shot(core, "core-repay")
+
+    # beyond 2^53 micro-units (~9 bn DCNY) JavaScript numbers round: the amount stays exact on every page
+    huge = receivables.functions.nextId().call()
+    form = core.get_by_test_id("issue-form")
+    form.locator("select[name=supplier]").select_option(TIER1.address)
+    form.locator("input[name=amount]").fill("99,999,999,999.000001")
+    form.locator("input[name=days]").fill("30")
+    form.locator("input[name=ref]").fill("E2E-HUGE")
+    form.locator("button[type=submit]").click()
+    settle(core, 3)
+    assert receivables.functions.receivable(huge).call().amount == 99_999_999_999 * UNIT + 1
+    wait_indexed(base)
+    for page in (core, supplier):
+        page.reload()
+        page.get_by_test_id("connect").click()
+        page.get_by_text("99,999,999,999").first.wait_for()
+        assert "unexpected error" not in page.get_by_test_id("view").inner_text()
     assert not core.errors and not supplier.errors
+
+
+def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_wallet_prompt(stack, browser):
+    """Each bad value gets a sentence next to the button and sends nothing (no transaction is started);
+    a double click on a good form sends once."""
+    base, w3, manifest, _ = stack
+    core = wallet_page(browser, base, CORE)
+    open_as(core, base, "core")
+    form = core.get_by_test_id("issue-form")
+    cases = [  # (supplier, amount, reference) → what the page says
+        ((TIER1.address, "-500", "E2E-BAD-1"), "a number in DCNY, such as 1,000.50, is needed; “-500” is not"),
+        ((TIER1.address, "1.1234567", "E2E-BAD-2"), "at most 6 decimal places"),
+        ((TIER1.address, "abc", "E2E-BAD-3"), "“abc” is not one"),
+        ((TIER1.address, "0", "E2E-BAD-4"), "must be more than zero"),
+        ((TIER1.address, "10", "R" * 32), "32 bytes long; the chain keeps at most 31"),
+        ((TIER1.address, "10", "应收账款融资测试参考编号一"), "39 bytes long"),
+        (("", "10", "E2E-BAD-5"), "Supplier: required"),  # none chosen: the core itself is never offered
+    ]
+    for (supplier, amount, ref), said in cases:
+        form.locator("select[name=supplier]").select_option(supplier)
+        form.locator("input[name=amount]").fill(amount)
+        form.locator("input[name=ref]").fill(ref)
+        form.locator("button[type=submit]").click()
+        core.wait_for_function(
+            "(said) => document.querySelector('[data-testid=issue-form] [data-testid=input-error]')"
+            "?.textContent.includes(said)",
+            arg=said,
+        )
+    assert core.locator("[data-testid=tx]").count() == 0  # no wallet was asked
+
+    supplier = wallet_page(browser, base, TIER1, lang="zh")
+    open_as(supplier, base, "supplier")
+    rid = supplier.locator("[data-testid^=split-input-]").first.get_attribute("data-testid").split("-")[-1]
+    supplier.get_by_test_id(f"split-input-{rid}").fill(f"{TIER2.address} 400")
+    supplier.get_by_test_id(f"split-{rid}").click()
+    supplier.get_by_text("每个拆分部分请写成 地址=金额").wait_for()
+    supplier.get_by_test_id(f"transfer-input-{rid}").fill("恒通铸造")
+    supplier.get_by_test_id(f"transfer-{rid}").click()
+    supplier.get_by_text("转给：须为账户地址").wait_for()
+    assert supplier.locator("[data-testid=tx]").count() == 0
+
+    form.locator("select[name=supplier]").select_option(TIER1.address)
+    form.locator("input[name=amount]").fill("7")
+    form.locator("input[name=ref]").fill("E2E-ONCE")
+    form.locator("button[type=submit]").dblclick()
+    settle(core, 1)
+    assert core.locator("[data-testid=tx]").count() == 1  # the second click found the button busy
+    assert not core.get_by_test_id("issue-form").get_by_test_id("input-error").is_visible()
+    assert not (core.errors or supplier.errors)
 
 
 def test_merchant_draws_and_repays(stack, browser):
@@ -393,18 +469,72 @@ def test_bank_confirms_a_held_limit_raise(stack, browser, tmp_path):
     assert not page.errors
 
 
-def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_and_financed(stack, browser, tmp_path):
+@pytest.fixture
+def fleet_stack(tmp_path):
+    """A fresh seeded chain whose clock is the wall clock (the simulated devices stamp their messages
+    with it), a real mosquitto, one IoT oracle (the seeded gateway's quorum for its feed is one) and
+    `yinqi api`."""
+    from backend.local.broker import LocalBroker
+    from oracles.iot.simulator import rules_toml
+
+    with (
+        seeded_chain(tmp_path) as (settings, w3, manifest),
+        LocalBroker(tmp_path / "mosquitto", settings.mqtt_port) as broker,
+        api_server(settings, tmp_path) as base,
+    ):
+        rules = tmp_path / "rules.toml"
+        rules.write_text(rules_toml(max_meter_rate=2 * SPEEDUP))  # the simulator's meters run fast
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YINQI_")}
+        env.update(
+            YINQI_HOME=str(settings.home),
+            YINQI_DEPLOYMENTS=str(settings.deployments_dir),
+            YINQI_CHAIN_PORT=str(settings.chain_port),
+        )
+        log_path = tmp_path / "iot-oracle.log"
+        with log_path.open("w") as log:
+            oracle = subprocess.Popen(
+                [
+                    *(YINQI, "-v", "iot-oracle", "run", "--signer", "dev:8", "--broker", broker.address),
+                    *("--rules", str(rules), "--state", str(tmp_path / "iot.sqlite")),
+                    *("--lease-refresh", "0.5", "--flush-interval", "0.5"),
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for(lambda: b'"ready": true' in log_path.read_bytes(), 60, log_path)
+                yield base, w3, manifest, broker, env
+            finally:
+                oracle.terminate()
+                oracle.wait(30)
+
+
+SPEEDUP = 3_600  # the simulated meter: an hour of work per second
+
+
+def wait_for(condition, seconds, log_path=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(log_path.read_text()[-4_000:] if log_path else "timed out")
+
+
+def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_and_financed(fleet_stack, browser):
     """The whole lease from the UI: the lessor offers on a tier schedule, the lessee reads the terms and
-    accepts, the IoT oracle's usage arrives, the keeper bills the period, the bank sets the lessee's
-    factoring terms, and the lessor assigns the billed period and finances it in one click."""
-    base, w3, manifest, _ = stack
+    accepts, the simulated device's telemetry goes over MQTT to the IoT oracle, whose usage report
+    lands on chain, the keeper bills the period, the bank sets the lessee's factoring terms, and the
+    lessor assigns the billed period and finances it in one click."""
+    base, w3, manifest, broker, env = fleet_stack
     lease = manifest.contract(w3, "EquipmentLease")
     receivables = manifest.contract(w3, "Receivables")
     lessor = wallet_page(browser, base, LESSOR)
     open_as(lessor, base, "lessor")
     form = lessor.get_by_test_id("offer-form")
     form.locator("input[name=lessee]").fill(LESSEE.address)
-    form.locator("input[name=device]").fill("EXC-UI-1")
+    form.locator("input[name=device]").fill("EXC-001")
     form.locator("input[name=periods]").fill("3")
     form.locator("input[name=deposit]").fill("100")
     form.locator("input[name=minimumRent]").fill("50")
@@ -426,20 +556,25 @@ def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_a
     settle(lessee, 2)  # approve the deposit, accept
     assert lease.functions.leaseOf(lease_id).call().status == LeaseStatus.ACTIVE
 
-    outbox = Outbox(tmp_path / "iot-outbox.sqlite")  # the IoT oracle reports 10 hours worked in period 0
-    ReportPublisher(w3, manifest, dev_account(8), outbox, IOT_FEED).publish(
-        lease_payload([pack_lease_word(lease_id, 0, 10_00)]),
-        {f"usage:{lease_id}:0": "1000"},
-        as_of=w3.eth.get_block("latest")["timestamp"],
-    )
-    outbox.close()
+    time.sleep(1.5)  # the oracle looks the lease up (every 0.5 s) before the device speaks
+    subprocess.run(
+        [
+            *(YINQI, "devices", "simulate", "--broker", broker.address, "--count", "1", "--scenario", "normal"),
+            *("--rate", "4", "--messages", "12", "--speedup", str(SPEEDUP)),
+        ],
+        env=env,
+        check=True,
+        timeout=60,
+    )  # ~3 s of messages: ~3 hours of work
+    service = LeaseService(w3, manifest)
+    wait_for(lambda: service.period(lease_id, 0).usage >= 2_00, 60)  # on chain, from the oracle's report
     w3.provider.make_request("evm_increaseTime", [2 * 86_400 + 60])  # period 0 over, its report window too
     w3.provider.make_request("evm_mine", [])
-    service = LeaseService(w3, manifest)
     assert lease_id in service.due_for_billing()  # what the demo's keeper (`yinqi lease keep`) does
     service.bill(BANK, lease_id)
-    rent = 8 * 150 * UNIT + 2 * 100 * UNIT
-    assert service.period(lease_id, 0).rent == rent
+    usage, rent = service.period(lease_id, 0).usage, service.period(lease_id, 0).rent  # fixed by the bill
+    assert rent == -(-min(usage, 8_00) * 150 * UNIT // 100) + (-(-max(usage - 8_00, 0) * 100 * UNIT // 100))
+    assert rent == lease.functions.rentFor(lease_id, usage).call() and rent > 50 * UNIT
 
     bank = wallet_page(browser, base, BANK)
     open_as(bank, base, "bank")
@@ -460,6 +595,8 @@ def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_a
     lessor.get_by_test_id("lessor-result").filter(has_text="Advance received").wait_for()
     rid = service.period(lease_id, 0).receivable_id
     assert rid is not None and receivables.functions.receivable(rid).call().status == ReceivableStatus.FINANCED
-    assert "(fee 2.8 DCNY)" in lessor.get_by_test_id("lessor-result").inner_text()  # 0.2 % of 1,400
+    (financed,) = receivables.events.ReceivableFinanced().get_logs(from_block=0, argument_filters={"id": rid})
+    assert financed.args.fee == -(-rent * 20 // 10_000)  # 0.2 % of the rent, rounded up
+    assert "(fee " in lessor.get_by_test_id("lessor-result").inner_text()
     shot(lessor, "lessor")
     assert not (lessor.errors or lessee.errors or bank.errors)

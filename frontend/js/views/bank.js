@@ -1,9 +1,10 @@
 // Bank staff (银行): onboard participants, set a core enterprise's limit and rate, fund the pool, act
 // on risk alerts (freeze a lease), confirm held credit-limit raises.
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
+import { contract, ethers, send, sendWithApproval } from "../chain.js";
 import { flagBits } from "../facts.js";
 import { money, t, when } from "../i18n.js";
+import { address, amount, whole } from "../inputs.js";
 import { field, form, h, section, short, table } from "../ui.js";
 
 export async function render(ctx) {
@@ -29,8 +30,8 @@ export async function render(ctx) {
     t("submit"),
     async (v) => {
       const mask = roles.reduce((sum, [, bit], i) => (v[`role${i}`] ? sum | bit : sum), 0);
+      const account = address(v.address);
       const registry = contract("ParticipantRegistry", await ctx.signer());
-      const account = v.address.trim();
       const merchantId = (v.merchantId || "").trim();
       if (
         !(await send(`${t("onboard")} ${v.name}`, () =>
@@ -57,16 +58,13 @@ export async function render(ctx) {
     ],
     t("submit"),
     async (v) => {
+      const debtor = address(v.debtor);
+      const limit = amount(v.limit, { label: t("limit"), zeroOk: true });
+      const rate = whole(v.rate, { label: t("rate"), min: 0, max: 4000 });
+      const advanceRate = whole(v.advanceRate, { label: t("advanceRate"), min: 1, max: 10000 });
+      const fee = whole(v.fee, { label: t("feeBps"), min: 0, max: 1000 });
       const receivables = contract("Receivables", await ctx.signer());
-      await send(t("terms"), () =>
-        receivables.setDebtorTerms(
-          v.debtor.trim(),
-          units(v.limit),
-          Number(v.rate),
-          Number(v.advanceRate),
-          Number(v.fee),
-        ),
-      );
+      await send(t("terms"), () => receivables.setDebtorTerms(debtor, limit, rate, advanceRate, fee));
     },
   );
   const liquidity = form(
@@ -74,10 +72,10 @@ export async function render(ctx) {
     [field(t("amount"), "amount", { required: true })],
     t("deposit"),
     async (v) => {
+      const units = amount(v.amount);
       const signer = await ctx.signer();
       const pool = contract("FinancingPool", signer);
-      const amount = units(v.amount);
-      await sendWithApproval(signer, pool.target, amount, t("deposit"), () => pool.deposit(amount));
+      await sendWithApproval(signer, pool.target, units, t("deposit"), () => pool.deposit(units));
     },
   );
   const alerts = (await api("/alerts?page_size=200")).items;

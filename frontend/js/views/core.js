@@ -1,7 +1,8 @@
 // Core enterprise (核心企业): issue receivables to suppliers, repay them at maturity.
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
+import { contract, ethers, send, sendWithApproval } from "../chain.js";
 import { money, t, when } from "../i18n.js";
+import { address, amount, reference, whole } from "../inputs.js";
 import { field, form, h, section, short, table } from "../ui.js";
 
 export async function render(ctx) {
@@ -18,7 +19,11 @@ export async function render(ctx) {
         h(
           "select",
           { name: "supplier" },
-          suppliers.map((s) => h("option", { value: s.address }, `${s.name} ${short(s.address)}`)),
+          // never the core itself (a receivable to oneself is refused), and no supplier until one is chosen
+          h("option", { value: "" }, t("chooseSupplier")),
+          suppliers
+            .filter((s) => s.address !== me)
+            .map((s) => h("option", { value: s.address }, `${s.name} ${short(s.address)}`)),
         ),
       ),
       field(t("amount"), "amount", { required: true, inputmode: "decimal" }),
@@ -27,16 +32,16 @@ export async function render(ctx) {
     ],
     t("submit"),
     async (v) => {
+      const supplier = address(v.supplier, { label: t("supplierAddr"), self: me });
+      const units = amount(v.amount);
+      const days = whole(v.days, { label: t("dueDays"), min: 1, max: 3650 });
+      const text = reference(v.ref);
       const signer = await ctx.signer();
       const receivables = contract("Receivables", signer);
       const latest = await signer.provider.getBlock("latest");
-      const due = latest.timestamp + Number(v.days) * 86400;
-      const ref = ethers.encodeBytes32String(v.ref);
-      if (
-        await send(`${t("issue")} ${v.ref}`, () =>
-          receivables.issue(v.supplier, units(v.amount), due, ethers.id(v.ref), ref),
-        )
-      )
+      const due = latest.timestamp + days * 86400;
+      const ref = ethers.encodeBytes32String(text);
+      if (await send(`${t("issue")} ${text}`, () => receivables.issue(supplier, units, due, ethers.id(text), ref)))
         ctx.rerender();
     },
   );

@@ -2,9 +2,10 @@
 // leases with usage, flags and periods; withdraw an offer; turn a billed period into a receivable on
 // the lessee and finance it from the bank's pool.
 import { api } from "../api.js";
-import { contract, send, units } from "../chain.js";
+import { contract, send } from "../chain.js";
 import { enumName } from "../facts.js";
 import { money, t } from "../i18n.js";
+import { address, amount, whole } from "../inputs.js";
 import { leaseSection } from "../leases.js";
 import { field, form, h, section } from "../ui.js";
 
@@ -40,21 +41,23 @@ export async function render(ctx) {
     ],
     t("offer"),
     async (v) => {
+      const lessee = address(v.lessee, { label: t("lesseeAddress"), self: me });
+      const device = v.device.trim();
       const tiers = [];
       for (let i = 0; i < TIER_ROWS; i++) {
         if (!(v[`price${i}`] || "").trim()) break;
-        tiers.push([Number(v[`hours${i}`] || 0), units(v[`price${i}`])]);
+        const last = !(v[`price${i + 1}`] || "").trim();
+        const upTo = last ? NO_BOUND : whole(v[`hours${i}`], { label: `${t("tierUpTo")} ${i + 1}`, min: 1 });
+        tiers.push([upTo, amount(v[`price${i}`], { label: t("pricePerHour") })]);
       }
-      if (tiers.length) tiers[tiers.length - 1][0] = NO_BOUND; // the last tier runs on
       const terms = [
-        Number(v.periodHours) * 3600,
-        Number(v.periods),
-        units(v.deposit || "0"),
-        units(v.minimumRent || "0"),
+        whole(v.periodHours, { label: t("periodHours"), min: 1, max: 8784 }) * 3600,
+        whole(v.periods, { label: t("periods"), min: 1, max: 120 }),
+        amount(v.deposit || "0", { label: t("leaseDeposit"), zeroOk: true }),
+        amount(v.minimumRent || "0", { label: t("minimumRent"), zeroOk: true }),
       ];
       const lease = contract("EquipmentLease", await ctx.signer());
-      const label = `${t("offer")} ${v.device.trim()}`;
-      if (await send(label, () => lease.offer(v.lessee.trim(), v.device.trim(), terms, tiers))) ctx.rerender();
+      if (await send(`${t("offer")} ${device}`, () => lease.offer(lessee, device, terms, tiers))) ctx.rerender();
     },
   );
   const rows = (await api(`/leases?party=${me}&page_size=200`)).items.filter((l) => l.lessor === me);
@@ -80,7 +83,7 @@ async function leaseBlock(ctx, lease) {
       h("button", { "data-testid": `cancel-${lease.id}`, onclick: () => cancel(ctx, lease) }, t("cancelOffer")),
     );
   const now = Math.floor(Date.now() / 1000);
-  for (const p of lease.periods) {
+  for (const p of lease.period_details) {
     const assignable = lease.status === "Active" && p.billed && !p.assigned && BigInt(p.paid) === 0n;
     if (!assignable || BigInt(p.rent) === 0n || now >= p.due_at) continue;
     actions.push(

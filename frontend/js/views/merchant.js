@@ -1,8 +1,9 @@
 // Merchant (商户): consent to scoring (EIP-712, signed in the wallet), the line with the reasons for
 // its score, draw and repay any time (随借随还).
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval, units } from "../chain.js";
+import { contract, ethers, send, sendWithApproval } from "../chain.js";
 import { money, t, when } from "../i18n.js";
+import { amount } from "../inputs.js";
 import { field, form, h, section, table } from "../ui.js";
 
 export async function render(ctx) {
@@ -26,14 +27,15 @@ export async function render(ctx) {
     "reasons",
   );
   const draw = form("draw-form", [field(t("amount"), "amount", { required: true })], t("draw"), async (v) => {
+    const units = amount(v.amount);
     const credit = contract("CreditLine", await ctx.signer());
-    if (await send(`${t("draw")} ${v.amount}`, () => credit.draw(units(v.amount)))) ctx.rerender();
+    if (await send(`${t("draw")} ${v.amount}`, () => credit.draw(units))) ctx.rerender();
   });
   const repay = form("repay-form", [field(t("amount"), "amount", { required: true })], t("repay"), async (v) => {
+    const units = amount(v.amount);
     const signer = await ctx.signer();
     const credit = contract("CreditLine", signer);
-    const amount = units(v.amount);
-    if (await sendWithApproval(signer, credit.target, amount, `${t("repay")} ${v.amount}`, () => credit.repay(amount)))
+    if (await sendWithApproval(signer, credit.target, units, `${t("repay")} ${v.amount}`, () => credit.repay(units)))
       ctx.rerender();
   });
   const consentError = h("p", { class: "error", role: "alert", "data-testid": "consent-error" });

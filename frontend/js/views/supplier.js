@@ -1,9 +1,10 @@
 // Supplier (供应商): holdings; split down the supply chain, transfer, apply for financing (the advance
 // arrives in the same transaction, or the refusal says why).
 import { api } from "../api.js";
-import { contract, send, units } from "../chain.js";
+import { contract, send } from "../chain.js";
 import { enumName } from "../facts.js";
 import { money, t, when } from "../i18n.js";
+import { address, amount, InputError } from "../inputs.js";
 import { h, section, short, table } from "../ui.js";
 
 let financeResult = ""; // what the last application came to, shown once by the next render
@@ -71,19 +72,26 @@ async function finance(ctx, r) {
 }
 
 async function split(ctx, r, spec) {
-  const pairs = spec
-    .split(",")
+  const parts = spec
+    .split(/[,，]/)
     .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => p.split("="));
-  const holders = pairs.map(([address]) => address.trim());
-  const amounts = pairs.map(([, amount]) => units(amount.trim()));
+    .filter(Boolean);
+  if (!parts.length) throw new InputError(t("inputParts", { text: spec }));
+  const holders = [];
+  const amounts = [];
+  for (const part of parts) {
+    const [to, units, ...rest] = part.split("=");
+    if (units === undefined || rest.length) throw new InputError(t("inputParts", { text: part }));
+    holders.push(address(to));
+    amounts.push(amount(units));
+  }
   const receivables = contract("Receivables", await ctx.signer());
   if (await send(`${t("split")} #${r.id}`, () => receivables.split(r.id, amounts, holders))) ctx.rerender();
 }
 
 async function transfer(ctx, r, to) {
+  const recipient = address(to, { label: t("to"), self: ctx.wallet.account });
   const receivables = contract("Receivables", await ctx.signer());
-  if (await send(`${t("transfer")} #${r.id}`, () => receivables.transferFrom(ctx.wallet.account, to.trim(), r.id)))
+  if (await send(`${t("transfer")} #${r.id}`, () => receivables.transferFrom(ctx.wallet.account, recipient, r.id)))
     ctx.rerender();
 }
