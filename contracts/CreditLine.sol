@@ -10,6 +10,7 @@ import {IFinancingPool} from "./interfaces/IFinancingPool.sol";
 import {IReportConsumer} from "./interfaces/IOracleGateway.sol";
 import {IParticipantRegistry, ROLE_MERCHANT} from "./interfaces/IParticipantRegistry.sol";
 import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
+import {SelfPermit} from "./utils/SelfPermit.sol";
 
 /// @title CreditLine
 /// @notice Revolving credit (随借随还) on scores the credit oracle reports through the gateway.
@@ -25,7 +26,7 @@ import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 /// Roles: `CREDIT_MANAGER_ROLE` (the bank) confirms held raises, freezes, unfreezes, marks defaults
 /// and sets the bounds (maximum limit, score age, limit step, time frozen before default, maximum
 /// rate); `PAUSER_ROLE` stops drawing (repayment goes on).
-contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessControlPausable {
+contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessControlPausable, SelfPermit {
     using SafeERC20 for IERC20;
 
     bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
@@ -331,5 +332,10 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
             maxRateBps_
         );
         emit BoundsSet(maxLimit_, maxScoreAge_, maxLimitStep_, defaultAfterFrozen_, maxRateBps_);
+    }
+
+    /// @dev Payments come in the settlement token: the permits {SelfPermit} takes are for it.
+    function _permitToken() internal view override returns (address) {
+        return address(settlementToken);
     }
 }

@@ -12,6 +12,7 @@ import {IParticipantRegistry, ROLE_LESSEE, ROLE_SUPPLIER} from "./interfaces/IPa
 import {IReceivables} from "./interfaces/IReceivables.sol";
 import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 import {OptionalId} from "./utils/OptionalId.sol";
+import {SelfPermit} from "./utils/SelfPermit.sol";
 
 /// @title EquipmentLease
 /// @notice Usage-priced equipment leases (设备融资租赁) fed by the IoT oracle through the gateway.
@@ -31,7 +32,7 @@ import {OptionalId} from "./utils/OptionalId.sol";
 /// Rent goes straight from the payer to the lessor. `LEASE_MANAGER_ROLE` (the bank) freezes,
 /// unfreezes, recalls and sets the settings; `PAUSER_ROLE` stops new offers, acceptances and
 /// assignments (payments, reports and closing go on).
-contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, AccessControlPausable {
+contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, AccessControlPausable, SelfPermit {
     using SafeERC20 for IERC20;
 
     bytes32 public constant LEASE_MANAGER_ROLE = keccak256("LEASE_MANAGER_ROLE");
@@ -766,5 +767,10 @@ contract EquipmentLease is IEquipmentLease, IReportConsumer, ReentrancyGuard, Ac
         if (_settings.length > type(uint16).max) revert LeaseTooManySettings();
         _settings.push(Settings(paymentTerm_, gracePeriod_, reportDelay_));
         emit SettingsSet(paymentTerm_, gracePeriod_, reportDelay_);
+    }
+
+    /// @dev Payments come in the settlement token: the permits {SelfPermit} takes are for it.
+    function _permitToken() internal view override returns (address) {
+        return address(settlementToken);
     }
 }

@@ -7,13 +7,14 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IFinancingPool} from "./interfaces/IFinancingPool.sol";
 import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
+import {SelfPermit} from "./utils/SelfPermit.sol";
 
 /// @title FinancingPool
 /// @notice Holds the bank's settlement-token liquidity and pays advances for admitted products.
 /// @dev Roles: `TREASURER_ROLE` (bank treasury) deposits and withdraws; `LENDER_ROLE` (product
 /// contracts such as {Receivables}) disburses; `PAUSER_ROLE` stops disbursements. The pool's cash is
 /// its token balance: there is no second ledger to drift from it.
-contract FinancingPool is IFinancingPool, ReentrancyGuard, AccessControlPausable {
+contract FinancingPool is IFinancingPool, ReentrancyGuard, AccessControlPausable, SelfPermit {
     using SafeERC20 for IERC20;
 
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
@@ -76,5 +77,10 @@ contract FinancingPool is IFinancingPool, ReentrancyGuard, AccessControlPausable
         if (amount == 0) revert PoolZeroAmount();
         balance = available();
         if (amount > balance) revert PoolInsufficientLiquidity(balance, amount);
+    }
+
+    /// @dev Payments come in the settlement token: the permits {SelfPermit} takes are for it.
+    function _permitToken() internal view override returns (address) {
+        return address(settlementToken);
     }
 }

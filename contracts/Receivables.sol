@@ -12,6 +12,7 @@ import {IParticipantRegistry, ROLE_CORE_ENTERPRISE, ROLE_SUPPLIER} from "./inter
 import {IReceivables} from "./interfaces/IReceivables.sol";
 import {AccessControlPausable} from "./utils/AccessControlPausable.sol";
 import {OptionalId} from "./utils/OptionalId.sol";
+import {SelfPermit} from "./utils/SelfPermit.sol";
 
 /// @title Receivables
 /// @notice Supply-chain receivables financing (应收账款融资) on one contract: issue, split and pass
@@ -30,7 +31,7 @@ import {OptionalId} from "./utils/OptionalId.sol";
 /// splitting, transfers and financing (repayment and default marking go on); `ISSUER_ROLE` (granted
 /// to the equipment lease contract) issues on a debtor's behalf; the default admin is
 /// handed over in two steps.
-contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPausable {
+contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPausable, SelfPermit {
     using SafeERC20 for IERC20;
 
     bytes32 public constant CREDIT_MANAGER_ROLE = keccak256("CREDIT_MANAGER_ROLE");
@@ -543,5 +544,10 @@ contract Receivables is IReceivables, ERC721, ReentrancyGuard, AccessControlPaus
         if (gracePeriod_ > MAX_GRACE_PERIOD) revert ReceivableGracePeriodTooLong(gracePeriod_, MAX_GRACE_PERIOD);
         gracePeriod = gracePeriod_;
         emit GracePeriodSet(gracePeriod_);
+    }
+
+    /// @dev Payments come in the settlement token: the permits {SelfPermit} takes are for it.
+    function _permitToken() internal view override returns (address) {
+        return address(settlementToken);
     }
 }

@@ -4,6 +4,7 @@ import { ethers } from "/vendor/ethers.min.js";
 import { api } from "./api.js";
 import { setFacts } from "./facts.js";
 import { explainError, money, t } from "./i18n.js";
+import { InputError } from "./inputs.js";
 
 export let manifest = null;
 let errorsInterface = null;
@@ -95,6 +96,8 @@ export async function send(label, build) {
     const receipt = await tx.wait();
     await indexed(receipt.blockNumber); // lists come from the index: let it see this block first
     set(receipt.status === 1 ? "confirmed" : "failed", `#${receipt.blockNumber} ${receipt.hash.slice(0, 18)}…`);
+    const panel = document.getElementById("txs");
+    if (receipt.status === 1) panel.dataset.confirmed = String(Number(panel.dataset.confirmed || 0) + 1); // this visit
     setTimeout(() => item.remove(), 15000);
     return receipt.status === 1 ? receipt : null;
   } catch (err) {
@@ -103,14 +106,40 @@ export async function send(label, build) {
   }
 }
 
-// The ERC-20 "approve, then act": approve `spender` for `amount` of the settlement token only when the
-// signer's allowance is short of it, then send the action. The action's receipt, or null if either failed.
-export async function sendWithApproval(signer, spender, amount, label, build) {
+const PERMIT_TYPES = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+const PERMIT_SECONDS = 1800n; // a permit signed now is good for half an hour
+
+// Pays `amount` of the settlement token into `target` (a contract with SelfPermit) by its `method(...args)`,
+// with no approval left standing: the user signs an EIP-2612 permit for exactly `amount` (a signature,
+// not a transaction), and one transaction sends `multicall([selfPermit, method])`. The wallet estimates
+// that transaction before sending it, so a call that would fail is explained and nothing is sent; an
+// allowance exists only inside a payment that succeeds. The balance is checked in the page first (an
+// InputError). The receipt, or null if it failed.
+export async function sendPaying(signer, target, amount, label, method, args) {
   const token = contract("SettlementToken", signer);
-  if ((await token.allowance(await signer.getAddress(), spender)) < amount) {
-    if (!(await send(`approve ${money(amount)}`, () => token.approve(spender, amount)))) return null;
-  }
-  return send(label, build);
+  const owner = await signer.getAddress();
+  const balance = await token.balanceOf(owner);
+  if (balance < amount) throw new InputError(t("inputBalance", { amount: money(amount), balance: money(balance) }));
+  const call = target.interface.encodeFunctionData(method, args);
+  if (amount === 0n) return send(label, () => target[method](...args));
+  return send(label, async () => {
+    const [, name, version, chainId, verifyingContract] = await token.eip712Domain();
+    const nonce = await token.nonces(owner);
+    const deadline = BigInt((await signer.provider.getBlock("latest")).timestamp) + PERMIT_SECONDS;
+    const message = { owner, spender: target.target, value: amount, nonce, deadline };
+    const domain = { name, version, chainId, verifyingContract };
+    const sig = ethers.Signature.from(await signer.signTypedData(domain, PERMIT_TYPES, message));
+    const permit = target.interface.encodeFunctionData("selfPermit", [amount, deadline, sig.v, sig.r, sig.s]);
+    return target.multicall([permit, call]);
+  });
 }
 
 async function indexed(block, timeoutMs = 5000) {

@@ -54,6 +54,11 @@ export const STRINGS = {
   finance: ["Apply for financing", "申请融资"],
   partsHint: ["parts as address=amount, comma separated", "拆分：地址=金额，用逗号分隔"],
   to: ["To", "转给"],
+  repayAmount: ["Amount to repay (DCNY)", "还款金额 (DCNY)"],
+  inputBalance: [
+    "Your balance is {balance}: not enough to pay {amount}.",
+    "您的余额为 {balance}，不足以支付 {amount}。",
+  ],
   chooseSupplier: ["— choose a supplier —", "— 请选择供应商 —"],
   inputMissing: ["{label}: required.", "{label}：必填。"],
   inputNotAmount: [
@@ -62,7 +67,7 @@ export const STRINGS = {
   ],
   inputDecimals: ["{label}: at most {decimals} decimal places.", "{label}：最多保留 {decimals} 位小数。"],
   inputZero: ["{label}: must be more than zero.", "{label}：必须大于零。"],
-  inputTooLarge: ["{label}: larger than the contracts accept.", "{label}：超出合约可接受的上限。"],
+  inputTooLarge: ["{label}: at most {max}.", "{label}：最多 {max}。"],
   inputWhole: ["{label}: a whole number is needed.", "{label}：须为整数。"],
   inputRange: ["{label}: from {min} to {max}.", "{label}：须在 {min} 至 {max} 之间。"],
   inputNotAddress: [
@@ -441,6 +446,8 @@ export const ERRORS = {
   ReentrancyGuardReentrantCall: ["A nested call was refused.", "拒绝了嵌套调用。"],
   SafeCastOverflowedUintDowncast: ["A number is too large.", "数值过大。"],
   SafeERC20FailedOperation: ["The token transfer failed.", "代币转账失败。"],
+  FailedCall: ["One of the batched calls failed without saying why.", "批量调用中的一笔调用失败，未给出原因。"],
+  AddressEmptyCode: ["There is no contract at {target}.", "{target} 处没有合约。"],
   StringTooLong: ["A text is too long.", "文本过长。"],
 };
 

@@ -3,7 +3,7 @@
 // and action buttons (ui.js) show that sentence next to the input and send nothing.
 import { ethers } from "/vendor/ethers.min.js";
 import { decimals } from "./facts.js";
-import { t } from "./i18n.js";
+import { money, t } from "./i18n.js";
 
 export class InputError extends Error {}
 
@@ -21,7 +21,7 @@ export function amount(text, { label = t("amount"), zeroOk = false, max } = {}) 
   if (fraction.length > decimals()) throw new InputError(t("inputDecimals", { label, decimals: decimals() }));
   const units = ethers.parseUnits(plain, decimals());
   if (units === 0n && !zeroOk) throw new InputError(t("inputZero", { label }));
-  if (max !== undefined && units > max) throw new InputError(t("inputTooLarge", { label }));
+  if (max !== undefined && units > max) throw new InputError(t("inputTooLarge", { label, max: money(max) }));
   return units;
 }
 

@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import ape
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
 from hypothesis import HealthCheck, settings
 
 from backend.core.codec import credit_payload, pack_credit_word
@@ -52,6 +54,41 @@ def deploy_step(project, bank, wiring, name):
             granter = wiring.contracts[grant.contract]
             granter.grantRole(getattr(granter, grant.role)(), contract, sender=bank)
     return contract
+
+
+def permit_signature(token, chain, owner, spender, value, deadline=None, nonce=None):
+    """`owner`'s EIP-2612 permit of `value` to `spender` as (deadline, v, r, s). ape's test accounts and
+    anvil's share the public dev mnemonic: the owner's key is the dev key of the same address."""
+    key = next(dev_account(i) for i in range(10) if dev_account(i).address == owner.address).key
+    deadline = chain.pending_timestamp + 3600 if deadline is None else deadline
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": token.name(), "version": "1", "chainId": chain.chain_id, "verifyingContract": token.address},
+        "message": {
+            "owner": owner.address,
+            "spender": str(spender.address if hasattr(spender, "address") else spender),
+            "value": value,
+            "nonce": token.nonces(owner) if nonce is None else nonce,
+            "deadline": deadline,
+        },
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=typed), key)
+    return deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
 
 
 @pytest.fixture(scope="session")

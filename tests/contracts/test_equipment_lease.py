@@ -7,7 +7,7 @@ from eth_utils import keccak
 
 from backend.core.codec import lease_payload, pack_lease_word
 from backend.core.enums import IgnoredReason, LeaseStatus, RiskFlag
-from tests.contracts.conftest import DAY, IOT_FEED, IOT_OPERATOR_INDEXES, UNIT, sign_report
+from tests.contracts.conftest import DAY, IOT_FEED, IOT_OPERATOR_INDEXES, UNIT, permit_signature, sign_report
 
 NONE, OFFERED, ACTIVE, FROZEN = LeaseStatus.NONE, LeaseStatus.OFFERED, LeaseStatus.ACTIVE, LeaseStatus.FROZEN
 DEFAULTED, RECALLED, CLOSED = LeaseStatus.DEFAULTED, LeaseStatus.RECALLED, LeaseStatus.CLOSED
@@ -80,6 +80,15 @@ def test_offer_and_accept_take_the_deposit(lease, token, lessor, lessee, chain):
     stored = lease.leaseOf(0)
     assert (stored.status, stored.start, stored.deposit) == (ACTIVE, tx.timestamp, 10_000 * UNIT)
     assert [tuple(t) for t in lease.tiersOf(0)] == TIERS
+
+
+def test_accept_with_a_permit_takes_the_exact_deposit_and_leaves_no_approval(lease, token, offered, lessee, chain):
+    token.approve(lease, 0, sender=lessee)
+    deadline, v, r, s = permit_signature(token, chain, lessee, lease, 10_000 * UNIT)
+    calls = [lease.selfPermit.encode_input(10_000 * UNIT, deadline, v, r, s), lease.accept.encode_input(offered)]
+    lease.multicall(calls, sender=lessee)
+    assert lease.leaseOf(offered).status == ACTIVE and token.balanceOf(lease) == 10_000 * UNIT
+    assert token.allowance(lessee, lease) == 0
 
 
 def test_offer_refusals(lease, lessor, lessee, stranger, supplier2, roles):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.core.enums import ReceivableStatus, Refusal
-from tests.contracts.conftest import DAY, GRACE, UNIT
+from tests.contracts.conftest import DAY, GRACE, UNIT, permit_signature
 
 ZERO = "0x0000000000000000000000000000000000000000"
 INVOICE = b"\xaa" * 32
@@ -592,6 +592,39 @@ def test_repayment_needs_allowance(receivables, token, issue, debtor):
     token.approve(receivables, 0, sender=debtor)
     with ape.reverts(token.ERC20InsufficientAllowance):
         receivables.repay(rid, 10, sender=debtor)
+
+
+def test_a_repayment_with_a_permit_leaves_no_approval_standing(
+    receivables, token, issue, debtor, supplier, stranger, chain
+):
+    """The debtor signs a permit for the exact amount and repays in one multicall: paid, allowance back
+    to zero. One that would fail reverts with the repayment's own error and leaves no allowance; a
+    permit someone submitted first does not stop the payment; a signature by another is the token's error."""
+    rid = issue(amount=100 * UNIT)
+    token.approve(receivables, 0, sender=debtor)
+
+    def pay(amount, signer=debtor):
+        deadline, v, r, s = permit_signature(token, chain, signer, receivables, amount, nonce=token.nonces(debtor))
+        permit = receivables.selfPermit.encode_input(amount, deadline, v, r, s)
+        return [permit, receivables.repay.encode_input(rid, amount)], (deadline, v, r, s)
+
+    calls, _ = pay(40 * UNIT)
+    receivables.multicall(calls, sender=debtor)
+    assert receivables.outstandingOf(rid) == 60 * UNIT and token.allowance(debtor, receivables) == 0
+    nonce = token.nonces(debtor)
+    calls, _ = pay(61 * UNIT)
+    with ape.reverts(receivables.ReceivableRepaymentTooLarge, id=rid, outstanding=60 * UNIT, amount=61 * UNIT):
+        receivables.multicall(calls, sender=debtor)
+    assert token.allowance(debtor, receivables) == 0 and token.nonces(debtor) == nonce  # nothing happened
+
+    calls, (deadline, v, r, s) = pay(10 * UNIT)
+    token.permit(debtor, receivables, 10 * UNIT, deadline, v, r, s, sender=stranger)  # front-run from the mempool
+    receivables.multicall(calls, sender=debtor)
+    assert receivables.outstandingOf(rid) == 50 * UNIT and token.allowance(debtor, receivables) == 0
+
+    calls, _ = pay(10 * UNIT, signer=supplier)
+    with ape.reverts(token.ERC2612InvalidSigner):
+        receivables.multicall(calls, sender=debtor)
 
 
 def test_repayment_goes_on_while_paused(receivables, issue, bank, debtor):

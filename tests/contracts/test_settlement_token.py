@@ -1,9 +1,6 @@
 import ape
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 
-from backend.core.dev_accounts import dev_account
-from tests.contracts.conftest import ADMIN_DELAY
+from tests.contracts.conftest import ADMIN_DELAY, permit_signature
 
 UNIT = 10**6
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -95,32 +92,7 @@ def test_transfer_from_needs_allowance(token, bank, supplier, debtor):
 
 def test_permit_sets_allowance_from_an_off_chain_signature(token, chain, supplier, debtor):
     owner = supplier
-    signer = dev_account(2)  # ape's test accounts and anvil's share the public dev mnemonic
-    assert signer.address == owner.address
-    deadline = chain.pending_timestamp + 3600
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": token.name(), "version": "1", "chainId": chain.chain_id, "verifyingContract": token.address},
-        "message": {"owner": owner.address, "spender": debtor.address, "value": 77, "nonce": 0, "deadline": deadline},
-    }
-    sig = Account.sign_message(encode_typed_data(full_message=typed), signer.key)
-    tx = token.permit(
-        owner, debtor, 77, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big"), sender=debtor
-    )
+    deadline, v, r, sig_s = permit_signature(token, chain, owner, debtor, 77)
+    tx = token.permit(owner, debtor, 77, deadline, v, r, sig_s, sender=debtor)
     assert tx.events == [token.Approval(owner, debtor, 77)]
     assert token.nonces(owner) == 1

@@ -1,7 +1,7 @@
 // Bank staff (银行): onboard participants, set a core enterprise's limit and rate, fund the pool, act
 // on risk alerts (freeze a lease), confirm held credit-limit raises.
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval } from "../chain.js";
+import { contract, ethers, send, sendPaying } from "../chain.js";
 import { flagBits } from "../facts.js";
 import { money, t, when } from "../i18n.js";
 import { address, amount, whole } from "../inputs.js";
@@ -75,7 +75,7 @@ export async function render(ctx) {
       const units = amount(v.amount);
       const signer = await ctx.signer();
       const pool = contract("FinancingPool", signer);
-      await sendWithApproval(signer, pool.target, units, t("deposit"), () => pool.deposit(units));
+      await sendPaying(signer, pool, units, t("deposit"), "deposit", [units]);
     },
   );
   const alerts = (await api("/alerts?page_size=200")).items;

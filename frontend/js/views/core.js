@@ -1,9 +1,23 @@
 // Core enterprise (核心企业): issue receivables to suppliers, repay them at maturity.
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval } from "../chain.js";
+import { contract, ethers, send, sendPaying } from "../chain.js";
+import { decimals } from "../facts.js";
 import { money, t, when } from "../i18n.js";
 import { address, amount, reference, whole } from "../inputs.js";
 import { field, form, h, section, short, table } from "../ui.js";
+
+// How much to repay (the outstanding, ready to send; less repays part) and the button that pays it.
+function repayControl(ctx, r) {
+  const input = h("input", {
+    "data-testid": `repay-amount-${r.id}`,
+    "aria-label": t("repayAmount"),
+    inputmode: "decimal",
+    size: 14,
+    value: ethers.formatUnits(BigInt(r.outstanding), decimals()),
+  });
+  const button = h("button", { "data-testid": `repay-${r.id}`, onclick: () => repay(ctx, r, input.value) }, t("repay"));
+  return h("div", { class: "inline-action" }, input, button);
+}
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("core"), h("p", {}, t("connectFirst")));
@@ -55,7 +69,7 @@ export async function render(ctx) {
     money(r.outstanding),
     when(r.due_date),
     r.status,
-    h("button", { "data-testid": `repay-${r.id}`, onclick: () => repay(ctx, r) }, t("repay")),
+    repayControl(ctx, r),
   ]);
   return h(
     "div",
@@ -72,14 +86,12 @@ export async function render(ctx) {
   );
 }
 
-async function repay(ctx, r) {
+// Repays `text` DCNY (the whole outstanding unless the core enterprise types less) of receivable `r`.
+async function repay(ctx, r, text) {
+  const outstanding = BigInt(r.outstanding);
+  const units = amount(text, { label: t("repayAmount"), max: outstanding });
   const signer = await ctx.signer();
   const receivables = contract("Receivables", signer);
-  const amount = BigInt(r.outstanding);
-  if (
-    await sendWithApproval(signer, receivables.target, amount, `${t("repay")} #${r.id}`, () =>
-      receivables.repay(r.id, amount),
-    )
-  )
-    ctx.rerender();
+  const label = `${t("repay")} #${r.id} ${money(units)}`;
+  if (await sendPaying(signer, receivables, units, label, "repay", [r.id, units])) ctx.rerender();
 }

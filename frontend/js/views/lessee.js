@@ -1,6 +1,6 @@
 // Lessee (承租人): my leases with usage, flags and periods; accept an offer (pays the deposit), pay rent.
 import { api } from "../api.js";
-import { contract, sendWithApproval } from "../chain.js";
+import { contract, sendPaying } from "../chain.js";
 import { money, t } from "../i18n.js";
 import { leaseSection } from "../leases.js";
 import { h, section } from "../ui.js";
@@ -37,8 +37,7 @@ async function accept(ctx, lease) {
   const contractLease = contract("EquipmentLease", signer);
   const deposit = BigInt(lease.deposit);
   const label = `${t("accept")} #${lease.id}`;
-  if (await sendWithApproval(signer, contractLease.target, deposit, label, () => contractLease.accept(lease.id)))
-    ctx.rerender();
+  if (await sendPaying(signer, contractLease, deposit, label, "accept", [lease.id])) ctx.rerender();
 }
 
 async function pay(ctx, lease) {
@@ -46,8 +45,5 @@ async function pay(ctx, lease) {
   const contractLease = contract("EquipmentLease", signer);
   const amount = BigInt(lease.outstanding);
   const label = `${t("payRent")} #${lease.id}`;
-  if (
-    await sendWithApproval(signer, contractLease.target, amount, label, () => contractLease.payRent(lease.id, amount))
-  )
-    ctx.rerender();
+  if (await sendPaying(signer, contractLease, amount, label, "payRent", [lease.id, amount])) ctx.rerender();
 }

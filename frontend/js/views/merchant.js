@@ -1,7 +1,7 @@
 // Merchant (商户): consent to scoring (EIP-712, signed in the wallet), the line with the reasons for
 // its score, draw and repay any time (随借随还).
 import { api } from "../api.js";
-import { contract, ethers, send, sendWithApproval } from "../chain.js";
+import { contract, ethers, send, sendPaying } from "../chain.js";
 import { money, t, when } from "../i18n.js";
 import { amount } from "../inputs.js";
 import { field, form, h, section, table } from "../ui.js";
@@ -35,8 +35,7 @@ export async function render(ctx) {
     const units = amount(v.amount);
     const signer = await ctx.signer();
     const credit = contract("CreditLine", signer);
-    if (await sendWithApproval(signer, credit.target, units, `${t("repay")} ${v.amount}`, () => credit.repay(units)))
-      ctx.rerender();
+    if (await sendPaying(signer, credit, units, `${t("repay")} ${v.amount}`, "repay", [units])) ctx.rerender();
   });
   const consentError = h("p", { class: "error", role: "alert", "data-testid": "consent-error" });
   const consent = form(
