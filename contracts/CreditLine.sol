@@ -197,6 +197,26 @@ contract CreditLine is ICreditLine, IReportConsumer, ReentrancyGuard, AccessCont
         _accrue(msg.sender, debt, _terms[msg.sender].rateBps);
         uint256 owed = uint256(debt.interest) + debt.drawn;
         if (amount > owed) revert CreditLineRepaymentTooLarge(msg.sender, owed, amount);
+        _repay(debt, amount);
+    }
+
+    /// @notice The merchant repays all it owes now (interest to this second, then the principal), if
+    /// that is at most `maxAmount`: the whole debt in one call, with no amount to guess while interest
+    /// accrues by the second. Returns what it paid.
+    /// @dev Requirements: something is owed, at most `maxAmount`; the caller approved it (a permit of
+    /// `maxAmount` leaves the difference approved: a few seconds' interest). Works in every line status
+    /// and while paused. Emits {InterestAccrued}, {Repaid}.
+    function repayAll(uint256 maxAmount) external nonReentrant returns (uint256 owed) {
+        Debt storage debt = _debts[msg.sender];
+        _accrue(msg.sender, debt, _terms[msg.sender].rateBps);
+        owed = uint256(debt.interest) + debt.drawn;
+        if (owed == 0) revert CreditLineZeroAmount();
+        if (owed > maxAmount) revert CreditLineOwedAboveMax(msg.sender, owed, maxAmount);
+        _repay(debt, owed);
+    }
+
+    /// @dev Takes `amount` (≤ what `debt` owes, accrued) from the caller into the pool: interest first.
+    function _repay(Debt storage debt, uint256 amount) private {
         uint256 toInterest = Math.min(amount, debt.interest);
         debt.interest -= uint64(toInterest);
         debt.drawn -= uint64(amount - toInterest); // amount ≤ interest + drawn

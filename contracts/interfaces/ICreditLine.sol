@@ -69,6 +69,8 @@ interface ICreditLine {
     error CreditLineZeroAmount();
     /// @notice `merchant` owes `owed` (interest and principal), less than the `amount` it tried to repay.
     error CreditLineRepaymentTooLarge(address merchant, uint256 owed, uint256 amount);
+    /// @notice `merchant` owes `owed`, more than the `maxAmount` it offered to repay it all with.
+    error CreditLineOwedAboveMax(address merchant, uint256 owed, uint256 maxAmount);
     /// @notice `merchant` has no held limit raise for the bank to confirm.
     error CreditLineNothingPending(address merchant);
     /// @notice `merchant`'s held raise is `pendingLimit`, not the `expectedLimit` the bank confirmed (a

@@ -12,7 +12,10 @@ import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 /// the wallet learns when it estimates the transaction, before anything is sent.
 /// @dev After Uniswap's SelfPermit (v3-periphery). A permit somebody else submitted first (it can be
 /// read from the mempool) has already set the allowance the caller signed: then this goes on, as
-/// OpenZeppelin's {IERC20Permit} advises; otherwise the token's own error comes back.
+/// OpenZeppelin's {IERC20Permit} advises, and so does any failed permit whose value an allowance
+/// already covers; otherwise the token's own error comes back. Limits: a permit submitted on its own
+/// by someone else stays in force even if the paying call then fails (only its owner can use it: these
+/// contracts take tokens from `msg.sender` alone, and the owner's next permit replaces it).
 abstract contract SelfPermit is Multicall {
     /// @notice Lets this contract take `value` of the settlement token from the caller, by the caller's
     /// EIP-2612 signature (`deadline`, `v`, `r`, `s`): the first call of a {multicall} whose next call pays.

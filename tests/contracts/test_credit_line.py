@@ -193,6 +193,26 @@ def test_repay_everything_any_time(credit_line, token, pool, line, merchant, cha
         credit_line.repay(0, sender=merchant)
 
 
+def test_repay_all_clears_the_debt_to_the_second(credit_line, token, pool, line, merchant, chain):
+    """Interest accrues by the second, so "all" cannot be typed: repayAll pays what is owed when it runs,
+    at most the amount offered, and leaves nothing owed."""
+    credit_line.draw(1_000 * UNIT, sender=merchant)
+    chain.mine(deltatime=7 * DAY)
+    line_ = credit_line.lineOf(merchant)
+    owed = line_.drawn + line_.interest
+    with ape.reverts(credit_line.CreditLineOwedAboveMax, merchant=merchant.address, maxAmount=owed - 1):
+        credit_line.repayAll(owed - 1, sender=merchant)  # less than owed even before this second's interest
+    pool_before = token.balanceOf(pool)
+    tx = credit_line.repayAll(owed + 10 * UNIT, sender=merchant)
+    (repaid,) = tx.events.filter(credit_line.Repaid)
+    paid = repaid.interestPaid + repaid.principalPaid
+    assert owed <= paid < owed + 10 * UNIT and token.balanceOf(pool) == pool_before + paid
+    left = credit_line.lineOf(merchant)
+    assert (left.drawn, left.interest) == (0, 0)
+    with ape.reverts(credit_line.CreditLineZeroAmount):
+        credit_line.repayAll(10 * UNIT, sender=merchant)  # nothing owed
+
+
 def test_limit_cut_below_drawn_allows_repayment_only(credit_line, report, line, merchant):
     credit_line.draw(30_000 * UNIT, sender=merchant)
     report(score_word(merchant, 10_000, 560, 1800))
