@@ -70,6 +70,7 @@ class EventFilter:
     events: tuple[str, ...] = ()
     subject: str | None = None
     party: str | None = None
+    party_part: bool = False  # `party` is a part of an address (matched anywhere in one), not a whole one
     from_block: int | None = None
     to_block: int | None = None
 
@@ -81,7 +82,9 @@ class EventFilter:
             clauses.append(f"event IN ({','.join('?' * len(self.events))})"), params.extend(self.events)
         if self.subject is not None:
             clauses.append("subject = ?"), params.append(self.subject)
-        if self.party:
+        if self.party and self.party_part:
+            clauses.append("parties LIKE ?"), params.append(f"%{self.party.lower()}%")
+        elif self.party:
             clauses.append("(' ' || parties || ' ') LIKE ?"), params.append(f"% {self.party.lower()} %")
         if self.from_block is not None:
             clauses.append("block_number >= ?"), params.append(self.from_block)

@@ -81,7 +81,13 @@ export async function send(label, build) {
   const state = document.createElement("span");
   state.className = "state";
   const text = document.createElement("div");
-  item.append(state, document.createTextNode(` ${label}`), text);
+  const dismiss = document.createElement("button");
+  dismiss.className = "dismiss";
+  dismiss.dataset.testid = "dismiss";
+  dismiss.setAttribute("aria-label", t("dismiss"));
+  dismiss.textContent = "×";
+  dismiss.addEventListener("click", () => item.remove());
+  item.append(state, document.createTextNode(` ${label}`), text, dismiss);
   document.getElementById("txs").prepend(item);
   const set = (cls, message) => {
     item.className = `tx ${cls}`;

@@ -52,8 +52,77 @@ export const STRINGS = {
   split: ["Split", "拆分"],
   transfer: ["Transfer", "转让"],
   finance: ["Apply for financing", "申请融资"],
-  partsHint: ["parts as address=amount, comma separated", "拆分：地址=金额，用逗号分隔"],
   to: ["To", "转给"],
+  dismiss: ["Close", "关闭"],
+  clickToCopy: ["click to copy", "点击复制"],
+  contractSettlementToken: ["Settlement token", "结算代币"],
+  contractParticipantRegistry: ["Participant register", "参与方登记合约"],
+  contractFinancingPool: ["Bank's financing pool", "银行融资资金池"],
+  contractReceivables: ["Receivables contract", "应收账款合约"],
+  contractOracleGateway: ["Oracle gateway", "预言机网关"],
+  contractCreditLine: ["Credit line contract", "授信合约"],
+  contractEquipmentLease: ["Equipment lease contract", "设备租赁合约"],
+  repayAll: ["Repay all", "全部还清"],
+  myHistory: ["My history (latest {shown} of {total})", "我的记录（最近 {shown} 条，共 {total} 条）"],
+  allInAuditor: ["Everything, with filters and CSV, in the auditor tab", "完整记录（含筛选与 CSV 导出）请见审计页"],
+  addPart: ["Add a part", "增加一份"],
+  splitNow: ["Split (parts must add up to {total})", "拆分（各份合计须为 {total}）"],
+  inputPartsTotal: [
+    "The parts add up to {total}; they must add up to {amount}, the whole receivable.",
+    "各份合计 {total}，须等于应收账款全额 {amount}。",
+  ],
+  receivable: ["Receivable", "应收账款"],
+  timeline: ["Timeline", "时间线"],
+  lineage: ["Lineage (splits)", "拆分谱系"],
+  splitUp: ["split into parts", "已拆分"],
+  apiBadRequest: [
+    "The server could not read that request; check what you entered.",
+    "服务器无法处理该请求，请检查输入内容。",
+  ],
+  apiNotFound: ["Not found: it may not exist yet, or was mistyped.", "未找到：可能尚不存在，或输入有误。"],
+  apiBusy: ["Too many requests just now; try again in a moment.", "请求过于频繁，请稍后再试。"],
+  apiChainDown: [
+    "The blockchain node is not answering; the figures cannot be read now. Try again shortly.",
+    "区块链节点暂无响应，暂时无法读取数据，请稍后再试。",
+  ],
+  apiServerError: [
+    "The server failed ({status}); the bank's operators can see why in its log.",
+    "服务器出错（{status}）；银行运维人员可在日志中查看原因。",
+  ],
+  quoteText: [
+    "Advance {advance}: {share} of {outstanding}, less {discount} discount at {rate} a year for {days} days, less a {fee} fee.",
+    "预付款 {advance}：{outstanding} 的 {share}，扣除按年利率 {rate} 计 {days} 天的贴息 {discount}，再扣手续费 {fee}。",
+  ],
+  wouldBeRefused: ["The bank would refuse it now: {reason}.", "银行当前会拒绝：{reason}。"],
+  notFinanceable: ["it cannot be financed in its state", "其当前状态不可融资"],
+  applyNow: ["Apply for this advance", "按此报价申请融资"],
+  notOnboarded: [
+    "This wallet is not onboarded as a {role}, so it cannot act here. Ask the bank to onboard you (give them the address shown above).",
+    "此钱包尚未以“{role}”身份准入，无法在此操作。请联系银行为您办理准入（提供上方显示的地址）。",
+  ],
+  welcomeTitle: ["Welcome to Yinqi 银企", "欢迎使用银企 Yinqi"],
+  welcomeText: [
+    "Yinqi puts a bank and the enterprises it serves on one blockchain, so that finance follows real trade and real data:",
+    "银企将银行与其服务的企业放在同一条区块链上，让金融服务跟随真实的交易与数据：",
+  ],
+  welcomeReceivables: [
+    "Receivables financing: a core enterprise issues a receivable to its supplier, who splits it down the chain or finances it from the bank's pool at once.",
+    "应收账款融资：核心企业向供应商签发应收账款，供应商可沿供应链拆分流转，或立即向银行资金池申请融资。",
+  ],
+  welcomeCredit: [
+    "Revolving credit: merchants are scored from their operating data and draw and repay any time.",
+    "随借随还：依据商户经营数据评分授信，随时借款、随时还款。",
+  ],
+  welcomeLeasing: [
+    "Equipment leasing: machines report their use over IoT, and rent follows the hours worked.",
+    "设备融资租赁：设备通过物联网上报使用情况，租金按实际工时计算。",
+  ],
+  welcomeHow: [
+    "Choose your role's tab above and connect your wallet: every action is signed by you. The dashboard below shows how the platform is doing; the auditor tab shows every change on the chain.",
+    "请在上方选择您的角色并连接钱包：每一笔操作都由您本人签名。下方看板展示平台运行情况；审计页可查看链上每一次变更。",
+  ],
+  welcomeClose: ["Got it", "知道了"],
+  rateYear: ["Interest rate (a year)", "年利率"],
   repayAmount: ["Amount to repay (DCNY)", "还款金额 (DCNY)"],
   inputBalance: [
     "Your balance is {balance}: not enough to pay {amount}.",
@@ -74,14 +143,14 @@ export const STRINGS = {
     "{label}: an account address (0x and 40 hex digits) is needed; “{text}” is not one.",
     "{label}：须为账户地址（0x 加 40 位十六进制字符）；“{text}”不是。",
   ],
+  inputPercent: [
+    "{label}: a percentage with at most 2 decimals, such as 6.5, is needed; “{text}” is not one.",
+    "{label}：须为最多两位小数的百分比，例如 6.5；“{text}”不是。",
+  ],
   inputSelf: ["{label}: cannot be your own account.", "{label}：不能是您自己的账户。"],
   inputTooLong: [
     "{label}: {bytes} bytes long; the chain keeps at most {max} (a Chinese character takes 3).",
     "{label}：长 {bytes} 字节；链上最多保存 {max} 字节（一个汉字占 3 字节）。",
-  ],
-  inputParts: [
-    "Give each part as address=amount, separated by commas; “{text}” is not.",
-    "每个拆分部分请写成 地址=金额，用逗号分隔；“{text}”不符合。",
   ],
   refused: ["Financing refused: {reason}", "融资被拒：{reason}"],
   advance: ["Advance received: {amount}", "已到账：{amount}"],
@@ -91,9 +160,22 @@ export const STRINGS = {
   address: ["Address", "地址"],
   terms: ["Debtor terms", "核心企业授信"],
   limit: ["Limit (DCNY)", "额度 (DCNY)"],
-  rate: ["Rate (bps a year)", "年利率 (基点)"],
-  advanceRate: ["Advance rate (bps of the amount)", "融资比例 (基点)"],
-  feeBps: ["Fee (bps of the amount)", "手续费 (基点)"],
+  rate: ["Discount rate (% a year)", "贴现年利率 (%)"],
+  advanceRate: ["Advance rate (% of the amount)", "融资比例 (%)"],
+  feeBps: ["Fee (% of the amount)", "手续费率 (%)"],
+  exposure: ["Exposure (DCNY)", "已用敞口 (DCNY)"],
+  openDefaults: ["Open defaults", "未化解违约"],
+  chooseDebtor: ["— choose a debtor —", "— 请选择债务人 —"],
+  debtors: ["Debtors' terms", "债务人授信条件"],
+  poolAvailable: ["Available in the pool", "资金池可用资金"],
+  myBalance: ["Your balance", "您的余额"],
+  notBankStaff: [
+    "This page is for the bank's staff. Your wallet holds none of the bank's roles on the contracts, so nothing here can be done from it.",
+    "此页面供银行工作人员使用。您的钱包在合约上不持有任何银行角色，因此无法在此操作。",
+  ],
+  freezeReason: ["Reason (kept on chain)", "冻结原因（记录在链上）"],
+  confirmFreeze: ["Freeze this lease", "确认冻结该租赁"],
+  cancel: ["Cancel", "取消"],
   liquidity: ["Pool liquidity", "资金池"],
   deposit: ["Deposit", "存入"],
   alerts: ["Risk alerts", "风险预警"],
@@ -167,6 +249,12 @@ export const STRINGS = {
   paid: ["Paid", "已付"],
   period: ["Period", "期数"],
   events: ["Events", "事件"],
+  eventsPage: [
+    "{total} events · page {page} of {pages}, newest first",
+    "共 {total} 条事件 · 第 {page}/{pages} 页，最新在前",
+  ],
+  newer: ["← Newer", "← 较新"],
+  older: ["Older →", "较早 →"],
   filter: ["Filter", "筛选"],
   exportCsv: ["Export CSV", "导出 CSV"],
   contract: ["Contract", "合约"],
@@ -187,6 +275,57 @@ export const STRINGS = {
 };
 
 // Every custom error in the contracts' ABIs (a test holds this list to them).
+// The contracts' enum and flag names in words, keyed "Enum.Name" as the manifest's facts name them
+// (statuses, refusal reasons, roles, risk flags); a test checks every name has both languages.
+export const ENUM_WORDS = {
+  "LineStatus.Active": ["Active", "正常"],
+  "LineStatus.Frozen": ["Frozen", "已冻结"],
+  "LineStatus.Defaulted": ["Defaulted", "已违约"],
+  "LeaseStatus.Offered": ["Offered", "待接受"],
+  "LeaseStatus.Active": ["Running", "履行中"],
+  "LeaseStatus.Frozen": ["Frozen", "已冻结"],
+  "LeaseStatus.Defaulted": ["Defaulted", "已违约"],
+  "LeaseStatus.Recalled": ["Recalled", "已收回"],
+  "LeaseStatus.Closed": ["Closed", "已结束"],
+  "LeaseStatus.Cancelled": ["Withdrawn", "已撤回"],
+  "ReceivableStatus.Active": ["Held", "持有中"],
+  "ReceivableStatus.Split": ["Split", "已拆分"],
+  "ReceivableStatus.Financed": ["Financed", "已融资"],
+  "ReceivableStatus.Settled": ["Settled", "已结清"],
+  "ReceivableStatus.Defaulted": ["Defaulted", "已违约"],
+  "ReceivableStatus.Cured": ["Cured", "违约已化解"],
+  "Refusal.Matured": ["it has already fallen due", "该应收账款已到期"],
+  "Refusal.DebtorNotAuthorized": ["the debtor is not an active core enterprise", "债务人不是有效的核心企业"],
+  "Refusal.NoFacility": ["the bank has set no terms for this debtor", "银行尚未为该债务人设定授信条件"],
+  "Refusal.DebtorInDefault": ["the debtor has an uncured default", "债务人存在未化解的违约"],
+  "Refusal.ExposureLimitExceeded": ["it would exceed the debtor's limit", "将超出该债务人的授信额度"],
+  "Refusal.InsufficientLiquidity": ["the bank's pool has too little money now", "银行资金池当前资金不足"],
+  "Refusal.PoolPaused": ["the bank's pool is paused", "银行资金池已暂停"],
+  "Refusal.AdvanceTooSmall": ["the advance would come to nothing", "预付款金额过小"],
+  "Refusal.HolderIsDebtor": ["the holder is the debtor itself", "持有人即为债务人本身"],
+  "IgnoredReason.NotRunning": ["the lease is not running", "租赁未在履行中"],
+  "IgnoredReason.AlreadyBilled": ["the period is already billed", "该期已出账"],
+  "IgnoredReason.NotStarted": ["the period has not begun", "该期尚未开始"],
+  "IgnoredReason.Impossible": ["more hours than the period has", "工时超过该期总时长"],
+  "Role.BANK": ["Bank", "银行"],
+  "Role.CORE_ENTERPRISE": ["Core enterprise", "核心企业"],
+  "Role.SUPPLIER": ["Supplier", "供应商"],
+  "Role.MERCHANT": ["Merchant", "商户"],
+  "Role.LESSEE": ["Lessee", "承租人"],
+  "Role.CREDIT_ORACLE": ["Credit oracle", "信用预言机"],
+  "Role.IOT_ORACLE": ["IoT oracle", "物联网预言机"],
+  "RiskFlag.IDLE": ["Idle", "闲置"],
+  "RiskFlag.GEOFENCE": ["Out of region", "越界"],
+  "RiskFlag.FUEL": ["Abnormal fuel", "油耗异常"],
+  "RiskFlag.TAMPER": ["Tampering", "疑似篡改"],
+};
+
+// `name` of enum or flag set `kind` ("ReceivableStatus", "RiskFlag", …) in the user's language.
+export function word(kind, name) {
+  const pair = ENUM_WORDS[`${kind}.${name}`];
+  return pair ? pair[lang === "en" ? 0 : 1] : String(name);
+}
+
 export const ERRORS = {
   AccessControlBadConfirmation: ["Only the account itself can renounce its role.", "只有账户本人可以放弃其角色。"],
   AccessControlEnforcedDefaultAdminDelay: [
@@ -240,6 +379,10 @@ export const ERRORS = {
     "信用报告（截至 {asOf}）早于 {merchant} 的当前评分（{scoredAt}）。",
   ],
   CreditLineRepaymentTooLarge: ["You owe {owed}; you tried to repay {amount}.", "您欠款 {owed}，尝试还款 {amount}。"],
+  CreditLineOwedAboveMax: [
+    "You owe {owed} now, more than the {maxAmount} authorised; try again.",
+    "您当前欠款 {owed}，超过授权的 {maxAmount}；请重试。",
+  ],
   CreditLineScoreStale: [
     "Your score from {scoredAt} is too old to draw on; wait for a new score.",
     "您在 {scoredAt} 的评分已过期，请等待新评分。",

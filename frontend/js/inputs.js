@@ -34,6 +34,18 @@ export function whole(text, { label, min = 0, max }) {
   return n;
 }
 
+// A percentage ("6.5" for 6.5 %) as basis points (650): at most 2 decimals, from `min` to `max` bps.
+export function percent(text, { label, min = 0, max = 10_000 }) {
+  const plain = String(text ?? "")
+    .replace(/[%％\s]/g, "")
+    .trim();
+  if (!/^\d+(\.\d{1,2})?$/.test(plain)) throw new InputError(t("inputPercent", { label, text }));
+  const bps = Math.round(Number(plain) * 100);
+  if (bps < min || bps > max)
+    throw new InputError(t("inputRange", { label, min: `${min / 100}%`, max: `${max / 100}%` }));
+  return bps;
+}
+
 // A checksummed account address; never `self` (the user's own account) when given.
 export function address(text, { label = t("address"), self } = {}) {
   const plain = String(text ?? "").trim();

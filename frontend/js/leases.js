@@ -1,6 +1,7 @@
 // What the lessor's and the lessee's pages both show of a lease: its terms (the rent schedule, the
 // minimum rent, the deposit, the settings it keeps for life) and its periods, so a bill can be checked.
-import { money, t, when } from "./i18n.js";
+import { money, t, when, word } from "./i18n.js";
+import { party as nameParty } from "./names.js";
 import { h, section, table } from "./ui.js";
 
 const NO_BOUND = 0xffffffff; // the last tier's bound: it has none
@@ -56,14 +57,14 @@ export function periodsTable(lease) {
 // shown), flags and rent due (its test id `outstandingId`), the viewer's `actions`, terms and periods.
 export function leaseSection(lease, { party, outstandingId, actions }) {
   return section(
-    `#${lease.id} ${lease.device_id} · ${lease.status}`,
+    `#${lease.id} ${lease.device_id} · ${word("LeaseStatus", lease.status)}`,
     h(
       "p",
       {},
-      party ? [`${t(party)}: ${lease[party]}`, " · "] : [],
+      party ? [`${t(party)}: `, nameParty(lease[party]), " · "] : [],
       t("flags"),
       ": ",
-      lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, f)) : t("none"),
+      lease.flags.length ? lease.flags.map((f) => h("span", { class: "flag" }, word("RiskFlag", f))) : t("none"),
       " · ",
       t("outstandingRent"),
       ": ",

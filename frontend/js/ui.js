@@ -71,7 +71,7 @@ export function table(headers, rows, testid) {
         h(
           "tr",
           {},
-          cells.map((c) => h("td", {}, c)),
+          cells.map((c, i) => h("td", { "data-label": headers[i] }, c)), // a phone shows rows as cards
         ),
       ),
     ),

@@ -210,6 +210,27 @@ def test_audit_filters_pages_and_csv(client):
     assert len(rows) - 1 == mine["total"]
 
 
+def test_audit_is_newest_first_and_forgives_how_filters_are_typed(client):
+    """As an auditor types: the newest first, an event name in any case, "#0" for subject 0, a part of
+    an address; ``order=oldest`` for the other way."""
+    newest = ok(client.get("/api/audit/events?page_size=5"))["items"]
+    assert [(e["block"], e["log_index"]) for e in newest] == sorted(
+        ((e["block"], e["log_index"]) for e in newest), reverse=True
+    )
+    oldest = ok(client.get("/api/audit/events?page_size=5&order=oldest"))["items"]
+    assert oldest[0]["block"] <= newest[-1]["block"]
+    exact = ok(client.get("/api/audit/events?contract=Receivables&event=ReceivableFinanced"))
+    assert ok(client.get("/api/audit/events?event=receivablefinanced"))["total"] == exact["total"] == 2
+    by_id = ok(client.get("/api/audit/events?contract=Receivables&subject=0"))["total"]
+    assert ok(client.get("/api/audit/events?contract=Receivables&subject=%230"))["total"] == by_id > 0
+    whole = ok(client.get(f"/api/audit/events?party={CORE.address}"))["total"]
+    for part in (CORE.address[:10], CORE.address[-6:].upper(), CORE.address[2:].lower()):
+        found = ok(client.get(f"/api/audit/events?party={part}&page_size=200"))
+        assert found["total"] >= whole and all(part.lower() in str(e["args"]).lower() for e in found["items"])
+    assert ok(client.get(f"/api/audit/events?party={CORE.address[2:].lower()}"))["total"] == whole
+    refused(client.get("/api/audit/events?party=0x12"), 422)  # too short to mean anyone
+
+
 def test_the_backend_never_signs(client):
     """No endpoint takes a write: every path is GET only."""
     doc = ok(client.get("/api/openapi.json"))

@@ -112,9 +112,9 @@ def browser():
         instance.close()
 
 
-def wallet_page(browser, base, account=None, lang="en", start_chain=31337):
+def wallet_page(browser, base, account=None, lang="en", start_chain=31337, viewport=None):
     """A fresh browser page, with the test wallet for `account` injected (none: no wallet at all)."""
-    context = browser.new_context(accept_downloads=True)
+    context = browser.new_context(accept_downloads=True, **({"viewport": viewport} if viewport else {}))
     context.add_init_script(f"localStorage.setItem('yinqi.lang', '{lang}')")
     if account is not None:
         script = WALLET_JS.replace("__KEY__", "0x" + account.key.hex().removeprefix("0x"))
@@ -209,15 +209,35 @@ def test_issue_split_finance_repay(stack, browser):
     wait_indexed(base)
     supplier = wallet_page(browser, base, TIER1)
     open_as(supplier, base, "supplier")
-    supplier.get_by_test_id(f"split-input-{first_new}").fill(f"{TIER1.address}=600, {TIER2.address}=400")
-    supplier.get_by_test_id(f"split-{first_new}").click()
+    supplier.get_by_test_id(f"split-{first_new}").click()  # a row per part: whom to (by name), how much
+    supplier.get_by_test_id(f"split-to-{first_new}-0").select_option(TIER1.address)
+    supplier.get_by_test_id(f"split-amount-{first_new}-0").fill("600")
+    tier2 = "Hengtong Castings 恒通铸造 (tier-2 supplier)"  # picked by name
+    supplier.get_by_test_id(f"split-to-{first_new}-1").select_option(label=tier2)
+    supplier.get_by_test_id(f"split-amount-{first_new}-1").fill("400")
+    supplier.get_by_test_id(f"split-go-{first_new}").click()
     settle(supplier, 1)
     mine, theirs = first_new + 1, first_new + 2
     assert receivables.functions.ownerOf(theirs).call() == TIER2.address
     wait_indexed(base)
+    page = wallet_page(browser, base)  # a receivable's page: anyone may read it, linked from every table
+    page.goto(f"{base}/#/receivable/{theirs}")
+    lineage = page.get_by_test_id("lineage")
+    lineage.locator(f"[data-testid=receivable-link-{first_new}]").wait_for()  # the original, at the root
+    text = lineage.inner_text()
+    assert f"#{mine}" in text and f"#{theirs}" in text and "Hengtong Castings" in text and "split into parts" in text
+    assert lineage.locator(".current").inner_text().startswith(f"#{theirs}")
+    assert "ReceivablePartCreated" in page.get_by_test_id("receivable-timeline").inner_text()
+    lineage.locator(f"[data-testid=receivable-link-{first_new}]").click()  # up the tree
+    page.get_by_test_id("receivable-timeline").filter(has_text="ReceivableSplit").wait_for()
+    assert not page.errors
+    wait_indexed(base)
     supplier.reload()
     supplier.get_by_test_id("connect").click()
-    supplier.get_by_test_id(f"finance-{mine}").click()
+    supplier.get_by_test_id(f"finance-{mine}").click()  # the quote first, then a second click applies
+    quote = supplier.get_by_test_id(f"quote-{mine}").inner_text()
+    assert "Advance" in quote and "of 600 DCNY" in quote and "a year for" in quote
+    supplier.get_by_test_id(f"apply-{mine}").click()
     settle(supplier, 1)
     supplier.get_by_test_id("finance-result").wait_for()
     supplier.wait_for_function(
@@ -230,6 +250,10 @@ def test_issue_split_finance_repay(stack, browser):
     core.reload()
     core.get_by_test_id("connect").click()
     token = manifest.contract(w3, "SettlementToken")
+    owed = core.get_by_test_id("owed-table").inner_text()  # holders by name, never as hex
+    assert "Bank's financing pool" in owed and "Hengtong Castings" in owed and "0x" not in owed
+    pool = core.get_by_test_id("owed-table").get_by_text("Bank's financing pool").first
+    assert manifest.record("FinancingPool").address in pool.get_attribute("title")  # the address on hover
     core.get_by_test_id(f"repay-amount-{theirs}").fill("150")  # part first: the amount is the core's to choose
     core.get_by_test_id(f"repay-{theirs}").click()
     settle(core, 1)  # a signed permit and one transaction: no approval first
@@ -293,13 +317,18 @@ def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_walle
 
     supplier = wallet_page(browser, base, TIER1, lang="zh")
     open_as(supplier, base, "supplier")
-    rid = supplier.locator("[data-testid^=split-input-]").first.get_attribute("data-testid").split("-")[-1]
-    supplier.get_by_test_id(f"split-input-{rid}").fill(f"{TIER2.address} 400")
+    rid = supplier.locator("[data-testid^=transfer-to-]").first.get_attribute("data-testid").split("-")[-1]
     supplier.get_by_test_id(f"split-{rid}").click()
-    supplier.get_by_text("每个拆分部分请写成 地址=金额").wait_for()
-    supplier.get_by_test_id(f"transfer-input-{rid}").fill("恒通铸造")
+    supplier.get_by_test_id(f"split-to-{rid}-0").select_option(TIER2.address)
+    supplier.get_by_test_id(f"split-amount-{rid}-0").fill("1")
+    supplier.get_by_test_id(f"split-go-{rid}").click()
+    supplier.get_by_text("转给：必填").wait_for()  # the second part names nobody
+    supplier.get_by_test_id(f"split-to-{rid}-1").select_option(TIER2.address)
+    supplier.get_by_test_id(f"split-amount-{rid}-1").fill("1")
+    supplier.get_by_test_id(f"split-go-{rid}").click()
+    supplier.get_by_text("各份合计 2 DCNY，须等于应收账款全额").wait_for()
     supplier.get_by_test_id(f"transfer-{rid}").click()
-    supplier.get_by_text("转给：须为账户地址").wait_for()
+    supplier.get_by_text("转给：必填").first.wait_for()
     assert supplier.locator("[data-testid=tx]").count() == 0
 
     form.locator("select[name=supplier]").select_option(TIER1.address)
@@ -310,6 +339,75 @@ def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_walle
     assert core.locator("[data-testid=tx]").count() == 1  # the second click found the button busy
     assert not core.get_by_test_id("issue-form").get_by_test_id("input-error").is_visible()
     assert not (core.errors or supplier.errors)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize(
+    ("view", "account"),
+    [("dashboard", None), ("core", CORE), ("supplier", TIER1), ("bank", BANK), ("lessee", LESSEE), ("auditor", BANK)],
+)
+def test_every_view_fits_a_phone(stack, browser, view, account):
+    """At 390 x 844: nothing scrolls sideways, the header leaves the screen to the page, the language
+    toggle and the account are on screen, and tables read as cards."""
+    base, *_ = stack
+    page = wallet_page(browser, base, account, lang="zh", viewport=PHONE)
+    if account is None:
+        page.goto(f"{base}/#/{view}")
+        page.get_by_test_id("view").locator("section, .cards").first.wait_for()
+    else:
+        open_as(page, base, view)
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391)"
+        ".slice(-3).map((e) => e.outerHTML.slice(0, 120))"
+    )
+    assert width <= PHONE["width"], f"{view} scrolls sideways: {width} px, past the edge: {wide}"
+    assert page.evaluate("document.querySelector('header').getBoundingClientRect().height") <= 160
+    for testid in ("lang", "connect"):
+        box = page.get_by_test_id(testid).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], testid
+    shot(page, f"phone-{view}")
+    assert not page.errors
+
+
+def test_the_bank_page_offers_only_what_the_wallets_roles_allow(stack, browser):
+    """Bank staff see the pool's money and their own; a supplier opening the bank tab is told the page
+    is not for it and gets no form (a deposit there used to send a real approval, then fail)."""
+    base, w3, manifest, _ = stack
+    bank = wallet_page(browser, base, BANK)
+    open_as(bank, base, "bank")
+    available = manifest.contract(w3, "FinancingPool").functions.available().call()
+    assert bank.get_by_test_id("pool-available").inner_text().replace(",", "").startswith(str(available // UNIT))
+    assert bank.get_by_test_id("deposit-form").count() == 1 and bank.get_by_test_id("debtors-table").count() == 1
+    supplier = wallet_page(browser, base, TIER1)
+    open_as(supplier, base, "bank")
+    supplier.get_by_test_id("not-bank-staff").wait_for()
+    assert supplier.locator("form").count() == 0
+    assert not (bank.errors or supplier.errors)
+
+
+def test_a_first_visitor_learns_what_yinqi_is_and_an_outsider_whom_to_ask(stack, browser):
+    """The dashboard greets a first visit with what Yinqi is, until closed; a wallet the bank has not
+    onboarded gets no forms on a role's page, only what to do."""
+    from eth_account import Account
+
+    base, *_ = stack
+    page = wallet_page(browser, base)
+    page.goto(f"{base}/#/dashboard")
+    page.get_by_test_id("welcome").wait_for()
+    assert "Receivables financing" in page.get_by_test_id("welcome").inner_text()
+    page.get_by_test_id("welcome-close").click()
+    page.reload()
+    page.get_by_test_id("kpi-applications").wait_for()
+    assert page.get_by_test_id("welcome").count() == 0  # once closed, gone for good
+    outsider = wallet_page(browser, base, Account.create())
+    open_as(outsider, base, "supplier")
+    outsider.get_by_test_id("not-onboarded").filter(has_text="Ask the bank to onboard you").wait_for()
+    assert outsider.locator("form").count() == 0 and outsider.locator("[data-testid^=finance-]").count() == 0
+    assert not (page.errors or outsider.errors)
 
 
 def test_merchant_draws_and_repays(stack, browser):
@@ -327,6 +425,11 @@ def test_merchant_draws_and_repays(stack, browser):
     settle(page, 2)  # + repay (a permit and one transaction)
     line = credit.functions.lineOf(MERCHANT.address).call()
     assert line.drawn + line.interest <= 50 * UNIT + 10  # 50 paid, interest first
+    assert page.get_by_test_id("rate").locator("b").inner_text().endswith("%")  # the rate, in % a year
+    page.get_by_test_id("repay-all").click()
+    settle(page, 3)
+    line = credit.functions.lineOf(MERCHANT.address).call()
+    assert (line.drawn, line.interest) == (0, 0)  # all of it, to the second
     shot(page, "merchant")
     assert not page.errors
 
@@ -362,6 +465,30 @@ def test_auditor_filters_and_exports_csv(stack, browser):
     assert rows[0][:6] == ["block", "log_index", "timestamp", "tx", "contract", "event"]
     assert len(rows) > 5 and {r[4] for r in rows[1:]} == {"Receivables"}
     assert any(r[5] == "ReceivableRepaid" for r in rows[1:])  # what the core repaid above
+
+    # as a person types: any case, "#0", a part of an address; newest first, a page at a time
+    form.locator("select[name=contract]").select_option("")
+    form.locator("input[name=party]").fill(CORE.address[-6:])
+    form.locator("input[name=event]").fill("receivableissued")
+    form.locator("input[name=subject]").fill("#0")
+    form.locator("button[type=submit]").click()
+    page.get_by_test_id("pager").filter(has_text="1 events").wait_for()
+    row = page.get_by_test_id("events-table").locator("tbody tr").first
+    assert "ReceivableIssued" in row.inner_text() and "Huaxia Heavy Machinery" in row.inner_text()  # names, not hex
+    assert "DCNY" in row.inner_text()  # the amount in DCNY, not micro-units
+    page.get_by_test_id("lang").click()  # the filters survive a language switch
+    page.get_by_test_id("pager").filter(has_text="共 1 条事件").wait_for()
+    assert page.get_by_test_id("audit-form").locator("input[name=subject]").input_value() == "#0"
+    page.get_by_test_id("lang").click()
+    form = page.get_by_test_id("audit-form")
+    for name in ("party", "event", "subject"):
+        form.locator(f"input[name={name}]").fill("")
+    form.locator("button[type=submit]").click()
+    page.get_by_test_id("pager").filter(has_text="page 1 of").wait_for()
+    blocks = [int(c.inner_text()) for c in page.locator("[data-testid=events-table] tbody tr td:first-child").all()]
+    assert blocks == sorted(blocks, reverse=True) and len(blocks) == 50  # newest first, a page of 50
+    page.get_by_test_id("page-older").click()
+    page.get_by_test_id("pager").filter(has_text="page 2 of").wait_for()
     shot(page, "auditor")
     assert not page.errors
 
@@ -387,8 +514,11 @@ def test_bank_onboards_and_freezes_a_flagged_lease(stack, browser):
     page = wallet_page(browser, base, BANK)
     open_as(page, base, "bank")
     row = page.get_by_test_id("alerts-table").locator("tbody tr")
-    assert row.count() == 1 and "GEOFENCE" in row.inner_text() and "EXC-001" in row.inner_text()
-    page.get_by_test_id(f"freeze-{leases['EXC-001']}").click()
+    assert row.count() == 1 and "Out of region" in row.inner_text() and "EXC-001" in row.inner_text()
+    page.get_by_test_id(f"freeze-{leases['EXC-001']}").click()  # asks for a reason and a confirmation first
+    assert page.get_by_test_id(f"freeze-reason-{leases['EXC-001']}").input_value() == "GEOFENCE"
+    page.get_by_test_id(f"freeze-reason-{leases['EXC-001']}").fill("left the region 驶出区域")
+    page.get_by_test_id(f"confirm-freeze-{leases['EXC-001']}").click()
     settle(page, 1)
     assert (
         manifest.contract(w3, "EquipmentLease").functions.leaseOf(leases["EXC-001"]).call().status == LeaseStatus.FROZEN
@@ -590,13 +720,16 @@ def test_lessor_offers_lessee_accepts_usage_is_billed_and_a_period_is_assigned_a
     bank = wallet_page(browser, base, BANK)
     open_as(bank, base, "bank")
     form = bank.get_by_test_id("terms-form")
-    form.locator("input[name=debtor]").fill(LESSEE.address)
+    form.locator("select[name=debtor]").select_option(LESSEE.address)
     form.locator("input[name=limit]").fill("1,000,000")
-    form.locator("input[name=rate]").fill("600")
-    form.locator("input[name=advanceRate]").fill("9000")
-    form.locator("input[name=fee]").fill("20")
+    form.locator("input[name=rate]").fill("6")  # % a year
+    form.locator("input[name=advanceRate]").fill("90")
+    form.locator("input[name=fee]").fill("0.2")
     form.locator("button[type=submit]").click()
     settle(bank, 1)
+    debtors = bank.get_by_test_id("debtors-table")
+    debtors.get_by_text("1,000,000 DCNY").wait_for()  # the terms now in force, in the bank's own table
+    assert "6%" in debtors.inner_text() and "0.2%" in debtors.inner_text()
 
     wait_indexed(base)
     lessor = wallet_page(browser, base, LESSOR)

@@ -30,3 +30,24 @@ def test_every_contract_error_has_a_sentence_in_both_languages():
             assert sentence.strip(), name
             assert set(re.findall(r"\{(\w+)\}", sentence)) <= inputs, f"{name}: {sentence}"
         assert re.search(r"[\u4e00-\u9fff]", sentences[name][1]), f"{name}: the Chinese sentence is not Chinese"
+
+
+WORD = re.compile(r'^  "(\w+)\.(\w+)": \[\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)",?\s*\],$', re.M)
+
+
+def test_every_status_reason_role_and_flag_has_words_in_both_languages():
+    """The page never shows an enum's Solidity name: each has words in English and in Chinese."""
+    from backend.core import enums
+
+    text = CATALOGUE.read_text()
+    block = text[text.index("export const ENUM_WORDS") : text.index("export const ERRORS")]
+    words = {(kind, name): (en, zh) for kind, name, en, zh in WORD.findall(block)}
+    wanted = {
+        (kind.__name__, member.label)
+        for kind in (enums.LineStatus, enums.LeaseStatus, enums.ReceivableStatus, enums.Refusal, enums.IgnoredReason)
+        for member in kind
+        if member.label != "None"
+    } | {(kind.__name__, member.name) for kind in (enums.Role, enums.RiskFlag) for member in kind}
+    assert wanted - set(words) == set(), "names without words"
+    for key, (en, zh) in words.items():
+        assert en.strip() and re.search(r"[\u4e00-\u9fff]", zh), key

@@ -2,9 +2,12 @@
 import { api } from "../api.js";
 import { contract, ethers, send, sendPaying } from "../chain.js";
 import { decimals } from "../facts.js";
-import { money, t, when } from "../i18n.js";
+import { historySection } from "../history.js";
+import { money, t, when, word } from "../i18n.js";
 import { address, amount, reference, whole } from "../inputs.js";
+import { party } from "../names.js";
 import { field, form, h, section, short, table } from "../ui.js";
+import { receivableLink } from "./receivable.js";
 
 // How much to repay (the outstanding, ready to send; less repays part) and the button that pays it.
 function repayControl(ctx, r) {
@@ -63,12 +66,12 @@ export async function render(ctx) {
     (r) => r.debtor === me && ["Active", "Financed"].includes(r.status),
   );
   const rows = owed.map((r) => [
-    `#${r.id}`,
-    short(r.holder),
+    receivableLink(r.id),
+    party(r.holder),
     money(r.amount),
     money(r.outstanding),
     when(r.due_date),
-    r.status,
+    word("ReceivableStatus", r.status),
     repayControl(ctx, r),
   ]);
   return h(
@@ -83,6 +86,7 @@ export async function render(ctx) {
         "owed-table",
       ),
     ),
+    await historySection("Receivables", me),
   );
 }
 

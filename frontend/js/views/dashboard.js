@@ -39,7 +39,13 @@ export async function render() {
           { label: t("approvalRate"), data: series.points.map((p) => p.approval_rate), type: "line", yAxisID: "rate" },
         ],
       },
-      options: { animation: false, scales: { rate: { position: "right", min: 0, max: 1 } } },
+      options: {
+        animation: false,
+        scales: {
+          y: { position: "left", beginAtZero: true, ticks: { precision: 0 } }, // applications: a count
+          rate: { position: "right", min: 0, max: 1, ticks: { callback: (v) => `${Math.round(v * 100)}%` } },
+        },
+      },
     });
   }
   return h("div", {}, section(t("dashboard"), cards), section(t("series"), canvas));

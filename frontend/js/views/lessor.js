@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { contract, send } from "../chain.js";
 import { enumName } from "../facts.js";
-import { money, t } from "../i18n.js";
+import { money, t, word } from "../i18n.js";
 import { address, amount, whole } from "../inputs.js";
 import { leaseSection } from "../leases.js";
 import { field, form, h, section } from "../ui.js";
@@ -124,7 +124,7 @@ async function assign(ctx, lease, period, finance) {
       const ok = parsed(financed, receivables, "ReceivableFinanced");
       const refused = parsed(financed, receivables, "FinancingRefused");
       if (ok) lastResult = t("advanceFee", { amount: money(ok.args.advance), fee: money(ok.args.fee) });
-      if (refused) lastResult = t("refused", { reason: enumName("Refusal", refused.args.reason) });
+      if (refused) lastResult = t("refused", { reason: word("Refusal", enumName("Refusal", refused.args.reason)) });
     }
   }
   ctx.rerender();

@@ -2,7 +2,7 @@
 // its score, draw and repay any time (随借随还).
 import { api } from "../api.js";
 import { contract, ethers, send, sendPaying } from "../chain.js";
-import { money, t, when } from "../i18n.js";
+import { money, t, when, word } from "../i18n.js";
 import { amount } from "../inputs.js";
 import { field, form, h, section, table } from "../ui.js";
 
@@ -18,8 +18,9 @@ export async function render(ctx) {
     card(t("limit"), money(line.limit)),
     card(t("available"), money(line.available), "available"),
     card(t("drawn"), money(line.drawn), "drawn"),
-    card(t("interest"), money(line.interest)),
-    card(t("status"), line.status),
+    card(t("rateYear"), `${Number(line.rate_bps) / 100}%`, "rate"),
+    card(t("interest"), money(line.interest), "interest"),
+    card(t("status"), word("LineStatus", line.status)),
   );
   const why = table(
     ["feature", "value", "contribution"],
@@ -37,6 +38,27 @@ export async function render(ctx) {
     const credit = contract("CreditLine", signer);
     if (await sendPaying(signer, credit, units, `${t("repay")} ${v.amount}`, "repay", [units])) ctx.rerender();
   });
+  const owed = BigInt(line.drawn) + BigInt(line.interest);
+  const repayAll = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      "data-testid": "repay-all",
+      disabled: owed === 0n,
+      onclick: async () => {
+        // what is owed now plus ten minutes' interest, as the most to take: the contract takes what is
+        // owed when the transaction runs (interest accrues by the second), no more
+        const margin = (BigInt(line.drawn) * BigInt(line.rate_bps) * 600n) / (365n * 86400n * 10000n) + 1n;
+        const most = owed + margin;
+        const signer = await ctx.signer();
+        const credit = contract("CreditLine", signer);
+        if (await sendPaying(signer, credit, most, `${t("repayAll")} ≈ ${money(owed)}`, "repayAll", [most]))
+          ctx.rerender();
+      },
+    },
+    `${t("repayAll")} (${money(owed)})`,
+  );
   const consentError = h("p", { class: "error", role: "alert", "data-testid": "consent-error" });
   const consent = form(
     "consent-form",
@@ -101,7 +123,7 @@ export async function render(ctx) {
     section(t("myLine"), summary, h("p", { class: "muted" }, line.scored_at ? when(line.scored_at) : "")),
     section(t("reasons"), why),
     section(t("draw"), draw),
-    section(t("repay"), repay),
+    section(t("repay"), repay, repayAll),
     section(t("consent"), consentNote, consent, consentError, revoke),
   );
 }

@@ -3,11 +3,14 @@
 import { api } from "../api.js";
 import { contract, send } from "../chain.js";
 import { enumName } from "../facts.js";
-import { money, t, when } from "../i18n.js";
+import { historySection } from "../history.js";
+import { money, t, when, word } from "../i18n.js";
 import { address, amount, InputError } from "../inputs.js";
-import { h, section, short, table } from "../ui.js";
+import { party } from "../names.js";
+import { h, section, table } from "../ui.js";
+import { receivableLink } from "./receivable.js";
 
-let financeResult = ""; // what the last application came to, shown once by the next render
+let financeResult = null; // what the last application came to: { text, refused }, kept until closed
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("supplier"), h("p", {}, t("connectFirst")));
@@ -15,27 +18,42 @@ export async function render(ctx) {
   const held = (await api(`/receivables?party=${me}&page_size=200`)).items.filter(
     (r) => r.holder === me && r.status === "Active",
   );
-  const result = h("p", { "data-testid": "finance-result" }, financeResult);
-  financeResult = "";
+  const result = h(
+    "p",
+    { "data-testid": "finance-result", class: financeResult?.refused ? "error" : "notice" },
+    financeResult?.text ?? "",
+    financeResult
+      ? h(
+          "button",
+          {
+            class: "secondary",
+            onclick: () => {
+              financeResult = null;
+              result.replaceChildren();
+            },
+          },
+          t("dismiss"),
+        )
+      : "",
+  );
+  const suppliers = (await api("/participants?role=SUPPLIER&page_size=200")).items;
   const rows = held.map((r) => {
-    const parts = h("input", { placeholder: t("partsHint"), "data-testid": `split-input-${r.id}`, size: 40 });
-    const to = h("input", { placeholder: t("to"), "data-testid": `transfer-input-${r.id}`, size: 20 });
+    const to = pick(
+      suppliers.filter((s) => s.address !== me),
+      `transfer-to-${r.id}`,
+      t("to"),
+    );
     return [
-      `#${r.id}`,
-      short(r.debtor),
+      receivableLink(r.id),
+      party(r.debtor),
       money(r.outstanding),
       when(r.due_date),
       h(
         "div",
         {},
-        h("button", { "data-testid": `finance-${r.id}`, onclick: () => finance(ctx, r) }, t("finance")),
+        financeControl(ctx, r),
         " ",
-        parts,
-        h(
-          "button",
-          { class: "secondary", "data-testid": `split-${r.id}`, onclick: () => split(ctx, r, parts.value) },
-          t("split"),
-        ),
+        splitControl(ctx, r, suppliers),
         " ",
         to,
         h(
@@ -54,7 +72,43 @@ export async function render(ctx) {
       result,
       table([t("id"), t("debtor"), t("outstanding"), t("due"), t("actions")], rows, "held-table"),
     ),
+    await historySection("Receivables", me),
   );
+}
+
+// Finance asks first: the bank's quote now (advance, discount, rate, days, fee), or why it would refuse;
+// then a second click applies.
+function financeControl(ctx, r) {
+  const box = h("div", { class: "inline-action" });
+  const start = h("button", { "data-testid": `finance-${r.id}`, onclick: () => showQuote() }, t("finance"));
+  async function showQuote() {
+    const { quote } = await api(`/receivables/${r.id}`);
+    if (quote?.refusal !== "None") {
+      const reason = quote ? word("Refusal", quote.refusal) : t("notFinanceable");
+      box.replaceChildren(
+        h("span", { class: "error", "data-testid": `quote-${r.id}` }, t("wouldBeRefused", { reason })),
+        h("button", { class: "secondary", onclick: () => box.replaceChildren(start) }, t("cancel")),
+      );
+      return;
+    }
+    const days = Math.max(0, Math.ceil((Number(r.due_date) - Date.now() / 1000) / 86400));
+    const text = t("quoteText", {
+      advance: money(quote.advance),
+      share: `${Number(quote.advance_rate_bps) / 100}%`,
+      outstanding: money(r.outstanding),
+      discount: money(quote.discount),
+      rate: `${Number(quote.rate_bps) / 100}%`,
+      days,
+      fee: money(quote.fee),
+    });
+    box.replaceChildren(
+      h("span", { "data-testid": `quote-${r.id}` }, text),
+      h("button", { "data-testid": `apply-${r.id}`, onclick: () => finance(ctx, r) }, t("applyNow")),
+      h("button", { class: "secondary", onclick: () => box.replaceChildren(start) }, t("cancel")),
+    );
+  }
+  box.append(start);
+  return box;
 }
 
 async function finance(ctx, r) {
@@ -64,32 +118,93 @@ async function finance(ctx, r) {
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== receivables.target.toLowerCase()) continue; // the pool's and token's own events
     const parsed = receivables.interface.parseLog(log);
-    if (parsed?.name === "ReceivableFinanced") financeResult = t("advance", { amount: money(parsed.args.advance) });
-    if (parsed?.name === "FinancingRefused")
-      financeResult = t("refused", { reason: enumName("Refusal", parsed.args.reason) });
+    if (parsed?.name === "ReceivableFinanced")
+      financeResult = { text: `#${r.id}: ${t("advance", { amount: money(parsed.args.advance) })}`, refused: false };
+    if (parsed?.name === "FinancingRefused") {
+      const reason = word("Refusal", enumName("Refusal", parsed.args.reason));
+      financeResult = { text: `#${r.id}: ${t("refused", { reason })}`, refused: true };
+    }
   }
   ctx.rerender(); // no timer: send returned once the block was confirmed and indexed
 }
 
-async function split(ctx, r, spec) {
-  const parts = spec
-    .split(/[,，]/)
-    .map((p) => p.trim())
-    .filter(Boolean);
-  if (!parts.length) throw new InputError(t("inputParts", { text: spec }));
+// A picker of participants by name (the address is the value): never a free-text address.
+function pick(people, testid, label) {
+  return h(
+    "select",
+    { "data-testid": testid, "aria-label": label },
+    h("option", { value: "" }, `— ${label} —`),
+    people.map((p) => h("option", { value: p.address }, p.name)),
+  );
+}
+
+// Split opens a row per part (whom to, how much; two to start, more on request), then splits.
+function splitControl(ctx, r, suppliers) {
+  const box = h("div", { class: "split" });
+  const rowsBox = h("div", {});
+  const addRow = () => {
+    const i = rowsBox.children.length;
+    rowsBox.append(
+      h(
+        "div",
+        { class: "inline-action" },
+        pick(suppliers, `split-to-${r.id}-${i}`, t("to")),
+        h("input", {
+          "data-testid": `split-amount-${r.id}-${i}`,
+          "aria-label": t("amount"),
+          placeholder: t("amount"),
+          inputmode: "decimal",
+          size: 12,
+        }),
+      ),
+    );
+  };
+  const start = h(
+    "button",
+    {
+      class: "secondary",
+      "data-testid": `split-${r.id}`,
+      onclick: () => {
+        addRow();
+        addRow();
+        box.replaceChildren(
+          rowsBox,
+          h(
+            "button",
+            { class: "secondary", "data-testid": `split-add-${r.id}`, onclick: () => addRow() },
+            t("addPart"),
+          ),
+          h(
+            "button",
+            { "data-testid": `split-go-${r.id}`, onclick: () => split(ctx, r, rowsBox) },
+            t("splitNow", { total: money(r.amount) }),
+          ),
+        );
+      },
+    },
+    t("split"),
+  );
+  box.append(start);
+  return box;
+}
+
+async function split(ctx, r, rowsBox) {
   const holders = [];
   const amounts = [];
-  for (const part of parts) {
-    const [to, units, ...rest] = part.split("=");
-    if (units === undefined || rest.length) throw new InputError(t("inputParts", { text: part }));
-    holders.push(address(to));
-    amounts.push(amount(units));
+  for (const row of rowsBox.children) {
+    const [to, units] = row.querySelectorAll("select, input");
+    holders.push(address(to.value, { label: t("to") }));
+    amounts.push(amount(units.value));
   }
+  const total = amounts.reduce((a, b) => a + b, 0n);
+  if (total !== BigInt(r.amount))
+    throw new InputError(t("inputPartsTotal", { total: money(total), amount: money(r.amount) }));
   const receivables = contract("Receivables", await ctx.signer());
   if (await send(`${t("split")} #${r.id}`, () => receivables.split(r.id, amounts, holders))) ctx.rerender();
 }
 
 async function transfer(ctx, r, to) {
+  // `to`: the picked address
   const recipient = address(to, { label: t("to"), self: ctx.wallet.account });
   const receivables = contract("Receivables", await ctx.signer());
   if (await send(`${t("transfer")} #${r.id}`, () => receivables.transferFrom(ctx.wallet.account, recipient, r.id)))
