@@ -63,6 +63,31 @@ export const STRINGS = {
   contractCreditLine: ["Credit line contract", "授信合约"],
   contractEquipmentLease: ["Equipment lease contract", "设备租赁合约"],
   repayAll: ["Repay all", "全部还清"],
+  reason_amount_mean: ["Your average monthly turnover is {value}", "您的月均交易额为 {value}"],
+  reason_amount_last3: [
+    "Your turnover averaged {value} a month over the last three months",
+    "近三个月月均交易额为 {value}",
+  ],
+  reason_amount_cv: ["Your monthly turnover varies by {pct} around its average", "您的月交易额波动幅度为均值的 {pct}"],
+  reason_count_mean: ["You make {value} sales a month on average", "您平均每月成交 {value} 笔"],
+  reason_ticket_mean: ["Your average sale is {value}", "您的平均客单价为 {value}"],
+  reason_rating_mean: ["Your customers rate you {value} on average", "顾客平均评分为 {value}"],
+  reason_rating_min: ["Your lowest monthly rating is {value}", "您的最低月度评分为 {value}"],
+  reason_turnover_mean: ["Your stock turns over {value} times on average", "您的平均库存周转次数为 {value}"],
+  reason_growth_mean: ["Your turnover grows {pct} a month on average", "您的交易额平均月增长 {pct}"],
+  reason_growth_last3: [
+    "Your turnover grew {pct} a month on average over the last three months",
+    "近三个月平均交易额月增长 {pct}",
+  ],
+  reason_growth_volatility: ["Your monthly growth swings by {pct}", "您的月增长率波动幅度为 {pct}"],
+  reason_months: ["The platform has {value} months of your history", "平台掌握您 {value} 个月的经营记录"],
+  reason_other: ["{feature} is {value}", "{feature} 为 {value}"],
+  reasonRaised: ["{fact}; this raised your score.", "{fact}，评分提高。"],
+  reasonLowered: ["{fact}; this lowered your score.", "{fact}，评分降低。"],
+  reasonsHow: [
+    "What moved your score most, from your own figures on the data platform:",
+    "依据您在数据平台上的经营数据，对评分影响最大的因素：",
+  ],
   myHistory: ["My history (latest {shown} of {total})", "我的记录（最近 {shown} 条，共 {total} 条）"],
   allInAuditor: ["Everything, with filters and CSV, in the auditor tab", "完整记录（含筛选与 CSV 导出）请见审计页"],
   addPart: ["Add a part", "增加一份"],
@@ -189,6 +214,18 @@ export const STRINGS = {
   merchantIdBound: [
     "The bank has bound your wallet to your merchant id: sign a consent with that id and hand the file to the bank. Revoking voids every consent you signed; the bank's policy then cuts or freezes your line.",
     "银行已将您的钱包与商户编号绑定：请用该编号签署授权并将文件交给银行。撤回授权后您签署过的授权全部失效，银行将按政策把额度降为零或冻结。",
+  ],
+  consentOnFile: [
+    "The credit oracle holds your consent and last scored you at {when}.",
+    "信用预言机已持有您的授权，最近一次评分时间：{when}。",
+  ],
+  consentNotOnFile: [
+    "The credit oracle holds no consent of yours yet, so you are not scored: sign one below and hand the file to the bank.",
+    "信用预言机尚未持有您的授权，因此不会为您评分：请在下方签署授权并将文件交给银行。",
+  ],
+  consentNext: [
+    "Saved as {file} (valid until {expires}). Next: hand this file to the bank; its credit oracle scores you from its next round.",
+    "已保存为 {file}（有效期至 {expires}）。下一步：将此文件交给银行，其信用预言机将在下一轮为您评分。",
   ],
   merchantIdNotBound: [
     "The bank has not bound a merchant id to your wallet yet: ask it to, or your consent will be refused.",

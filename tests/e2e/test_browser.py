@@ -160,6 +160,18 @@ def settle(page, count):
     assert failed.count() == 0, failed.first.inner_text()
 
 
+def issue_in_ui(page, supplier, amount, ref, days="30", click=True):
+    """The core enterprise's issue form, filled in (and submitted, unless `click` is False)."""
+    form = page.get_by_test_id("issue-form")
+    form.locator("select[name=supplier]").select_option(supplier)
+    form.locator("input[name=amount]").fill(amount)
+    form.locator("input[name=days]").fill(days)
+    form.locator("input[name=ref]").fill(ref)
+    if click:
+        form.locator("button[type=submit]").click()
+    return form
+
+
 def shot(page, name):
     page.get_by_test_id("view").locator("section").first.wait_for()  # after any re-render
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -187,20 +199,11 @@ def test_issue_split_finance_repay(stack, browser):
 
     core = wallet_page(browser, base, CORE)
     open_as(core, base, "core")
-    form = core.get_by_test_id("issue-form")
-    form.locator("select[name=supplier]").select_option(TIER1.address)
-    form.locator("input[name=amount]").fill("1000")
-    form.locator("input[name=days]").fill("30")
-    form.locator("input[name=ref]").fill("E2E-PO-1")
-    form.locator("button[type=submit]").click()
+    issue_in_ui(core, TIER1.address, "1000", "E2E-PO-1")
     settle(core, 1)
     assert receivables.functions.ownerOf(first_new).call() == TIER1.address
     # the same reference again: the revert comes back as a sentence, not a hex blob
-    form = core.get_by_test_id("issue-form")
-    form.locator("select[name=supplier]").select_option(TIER1.address)
-    form.locator("input[name=amount]").fill("5")
-    form.locator("input[name=ref]").fill("E2E-PO-1")
-    form.locator("button[type=submit]").click()
+    issue_in_ui(core, TIER1.address, "5", "E2E-PO-1")
     failed = core.locator("[data-testid=tx][data-state=failed]")
     failed.wait_for(timeout=30_000)
     assert "You have already used this reference." in failed.inner_text()
@@ -270,12 +273,7 @@ def test_issue_split_finance_repay(stack, browser):
 
     # beyond 2^53 micro-units (~9 bn DCNY) JavaScript numbers round: the amount stays exact on every page
     huge = receivables.functions.nextId().call()
-    form = core.get_by_test_id("issue-form")
-    form.locator("select[name=supplier]").select_option(TIER1.address)
-    form.locator("input[name=amount]").fill("99,999,999,999.000001")
-    form.locator("input[name=days]").fill("30")
-    form.locator("input[name=ref]").fill("E2E-HUGE")
-    form.locator("button[type=submit]").click()
+    issue_in_ui(core, TIER1.address, "99,999,999,999.000001", "E2E-HUGE")
     settle(core, 3)
     assert receivables.functions.receivable(huge).call().amount == 99_999_999_999 * UNIT + 1
     wait_indexed(base)
@@ -293,7 +291,6 @@ def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_walle
     base, *_ = stack
     core = wallet_page(browser, base, CORE)
     open_as(core, base, "core")
-    form = core.get_by_test_id("issue-form")
     cases = [  # (supplier, amount, reference) → what the page says
         ((TIER1.address, "-500", "E2E-BAD-1"), "a number in DCNY, such as 1,000.50, is needed; “-500” is not"),
         ((TIER1.address, "1.1234567", "E2E-BAD-2"), "at most 6 decimal places"),
@@ -304,10 +301,7 @@ def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_walle
         (("", "10", "E2E-BAD-5"), "Supplier: required"),  # none chosen: the core itself is never offered
     ]
     for (supplier, amount, ref), said in cases:
-        form.locator("select[name=supplier]").select_option(supplier)
-        form.locator("input[name=amount]").fill(amount)
-        form.locator("input[name=ref]").fill(ref)
-        form.locator("button[type=submit]").click()
+        issue_in_ui(core, supplier, amount, ref)
         core.wait_for_function(
             "(said) => document.querySelector('[data-testid=issue-form] [data-testid=input-error]')"
             "?.textContent.includes(said)",
@@ -331,10 +325,7 @@ def test_bad_input_is_refused_in_the_page_in_the_users_language_before_any_walle
     supplier.get_by_text("转给：必填").first.wait_for()
     assert supplier.locator("[data-testid=tx]").count() == 0
 
-    form.locator("select[name=supplier]").select_option(TIER1.address)
-    form.locator("input[name=amount]").fill("7")
-    form.locator("input[name=ref]").fill("E2E-ONCE")
-    form.locator("button[type=submit]").dblclick()
+    issue_in_ui(core, TIER1.address, "7", "E2E-ONCE", click=False).locator("button[type=submit]").dblclick()
     settle(core, 1)
     assert core.locator("[data-testid=tx]").count() == 1  # the second click found the button busy
     assert not core.get_by_test_id("issue-form").get_by_test_id("input-error").is_visible()
@@ -415,7 +406,10 @@ def test_merchant_draws_and_repays(stack, browser):
     credit = manifest.contract(w3, "CreditLine")
     page = wallet_page(browser, base, MERCHANT)
     open_as(page, base, "merchant")
-    assert page.get_by_test_id("reasons").locator("tbody tr").count() == 3
+    reasons = page.get_by_test_id("reasons").locator("li")
+    assert reasons.count() == 3  # the top three, as sentences in the merchant's own figures
+    assert all(text.endswith(("raised your score.", "lowered your score.")) for text in reasons.all_inner_texts())
+    assert "_" not in " ".join(reasons.all_inner_texts())  # no raw feature names
     page.get_by_test_id("draw-form").locator("input[name=amount]").fill("100")
     page.get_by_test_id("draw-form").locator("button[type=submit]").click()
     settle(page, 1)
@@ -484,7 +478,7 @@ def test_auditor_filters_and_exports_csv(stack, browser):
     for name in ("party", "event", "subject"):
         form.locator(f"input[name={name}]").fill("")
     form.locator("button[type=submit]").click()
-    page.get_by_test_id("pager").filter(has_text="page 1 of").wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=events-table] tbody tr').length === 50")
     blocks = [int(c.inner_text()) for c in page.locator("[data-testid=events-table] tbody tr td:first-child").all()]
     assert blocks == sorted(blocks, reverse=True) and len(blocks) == 50  # newest first, a page of 50
     page.get_by_test_id("page-older").click()
@@ -571,6 +565,8 @@ def test_merchant_signs_a_consent_the_credit_oracle_accepts_and_revokes_it(stack
 
     consent, signature = sign_consent()
     assert consent.merchant == MERCHANT.address and consent.merchant_id == "M-E2E"
+    assert "hand this file to the bank" in page.get_by_test_id("consent-next").inner_text()  # the next step
+    assert "holds your consent" in page.get_by_test_id("consent-on-file").inner_text()  # the seeded one, scored
     oracle_check(consent, signature)
     page.get_by_test_id("revoke-consent").click()
     settle(page, 1)

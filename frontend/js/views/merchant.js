@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { contract, ethers, send, sendPaying } from "../chain.js";
 import { money, t, when, word } from "../i18n.js";
 import { amount } from "../inputs.js";
-import { field, form, h, section, table } from "../ui.js";
+import { field, form, h, section } from "../ui.js";
 
 export async function render(ctx) {
   if (!ctx.wallet.account) return section(t("merchant"), h("p", {}, t("connectFirst")));
@@ -22,10 +22,10 @@ export async function render(ctx) {
     card(t("interest"), money(line.interest), "interest"),
     card(t("status"), word("LineStatus", line.status)),
   );
-  const why = table(
-    ["feature", "value", "contribution"],
-    reasons.map((r) => [r.feature, String(r.value), r.contribution > 0 ? `+${r.contribution}` : r.contribution]),
-    "reasons",
+  const why = h(
+    "ul",
+    { "data-testid": "reasons", class: "reasons" },
+    reasons.map((r) => h("li", { "data-feature": r.feature }, reasonSentence(r))),
   );
   const draw = form("draw-form", [field(t("amount"), "amount", { required: true })], t("draw"), async (v) => {
     const units = amount(v.amount);
@@ -98,8 +98,13 @@ export async function render(ctx) {
         download: `consent-${merchantId}.json`,
       });
       a.click();
+      consentNext.textContent = t("consentNext", {
+        file: `consent-${merchantId}.json`,
+        expires: when(message.expiresAt),
+      });
     },
   );
+  const consentNext = h("p", { class: "notice", "data-testid": "consent-next" });
   const revoke = h(
     "button",
     {
@@ -112,20 +117,39 @@ export async function render(ctx) {
     },
     t("revokeConsent"),
   );
+  // the credit oracle writes reasons only for merchants whose consent it holds and scored
+  const onFile = line.reasons
+    ? t("consentOnFile", { when: line.scored_at ? when(line.scored_at) : "—" })
+    : t("consentNotOnFile");
   const consentNote = h(
-    "p",
-    { class: "muted", "data-testid": "consent-status" },
-    line.merchant_id_hash ? t("merchantIdBound") : t("merchantIdNotBound"),
+    "div",
+    { "data-testid": "consent-status" },
+    h("p", { class: line.reasons ? "notice" : "banner", "data-testid": "consent-on-file" }, onFile),
+    h("p", { class: "muted" }, line.merchant_id_hash ? t("merchantIdBound") : t("merchantIdNotBound")),
   );
   return h(
     "div",
     {},
     section(t("myLine"), summary, h("p", { class: "muted" }, line.scored_at ? when(line.scored_at) : "")),
-    section(t("reasons"), why),
+    section(t("reasons"), h("p", { class: "muted" }, t("reasonsHow")), why),
     section(t("draw"), draw),
     section(t("repay"), repay, repayAll),
-    section(t("consent"), consentNote, consent, consentError, revoke),
+    section(t("consent"), consentNote, consent, consentError, consentNext, revoke),
   );
+}
+
+// One reason as a sentence in the merchant's own figures, saying which way it moved the score (the
+// model's contribution is to the risk of default: positive lowers the score).
+function reasonSentence(r) {
+  const n = Number(r.value);
+  const known = t(`reason_${r.feature}`) !== `reason_${r.feature}`;
+  const args = {
+    feature: r.feature,
+    value: Number.isFinite(n) ? n.toLocaleString(undefined, { maximumFractionDigits: 2 }) : String(r.value),
+    pct: Number.isFinite(n) ? `${(n * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })}%` : "—",
+  };
+  const fact = t(known ? `reason_${r.feature}` : "reason_other", args); // each sentence takes {value} or {pct}
+  return t(r.contribution > 0 ? "reasonLowered" : "reasonRaised", { fact });
 }
 
 function card(label, value, testid) {
