@@ -55,7 +55,7 @@ def _event_names(typed: str) -> tuple[str, ...]:
 def _filter(args) -> EventFilter:
     if args["from_block"] is not None and args["to_block"] is not None and args["from_block"] > args["to_block"]:
         abort(400, "from_block is after to_block")
-    subject = args["subject"].strip().removeprefix("#").lower() if args["subject"] else None
+    subject = args["subject"].strip().removeprefix("#").strip().lower() if args["subject"] else None
     digits = args["party"].lower().removeprefix("0x") if args["party"] else None
     return EventFilter(
         contract=args["contract"],
@@ -91,7 +91,7 @@ class EventsCsv(MethodView):
     @blp.response(200, content_type="text/csv")
     def get(self, args):
         """The same events as one CSV file (block, log index, time, transaction, contract, event,
-        subject, arguments as JSON)."""
+        subject, arguments as JSON), in the same order."""
         c = ctx()
         store, where = c.index(), _filter(args)
         if store.count(where) > c.config.csv_limit:
@@ -99,7 +99,7 @@ class EventsCsv(MethodView):
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["block", "log_index", "timestamp", "tx", "contract", "event", "subject", "args"])
-        for e in store.query(where):
+        for e in store.query(where, newest_first=args["order"] == "newest"):
             writer.writerow(
                 [
                     e.block_number,

@@ -315,6 +315,7 @@ export const STRINGS = {
 // The contracts' enum and flag names in words, keyed "Enum.Name" as the manifest's facts name them
 // (statuses, refusal reasons, roles, risk flags); a test checks every name has both languages.
 export const ENUM_WORDS = {
+  "LineStatus.None": ["Not scored yet", "尚未评分"],
   "LineStatus.Active": ["Active", "正常"],
   "LineStatus.Frozen": ["Frozen", "已冻结"],
   "LineStatus.Defaulted": ["Defaulted", "已违约"],

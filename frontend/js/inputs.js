@@ -56,11 +56,16 @@ export function address(text, { label = t("address"), self } = {}) {
   return checksummed;
 }
 
-// A reference kept on chain in 32 bytes: at most 31 bytes of UTF-8 (a Chinese character takes 3).
-export function reference(text, { label = t("ref") } = {}) {
-  const plain = String(text ?? "").trim();
+// Text the chain keeps: not blank, at most `max` bytes of UTF-8 (a Chinese character takes 3).
+export function text(value, { label, max }) {
+  const plain = String(value ?? "").trim();
   if (!plain) throw new InputError(t("inputMissing", { label }));
   const bytes = new TextEncoder().encode(plain).length;
-  if (bytes > 31) throw new InputError(t("inputTooLong", { label, bytes, max: 31 }));
+  if (bytes > max) throw new InputError(t("inputTooLong", { label, bytes, max }));
   return plain;
+}
+
+// A reference kept on chain in 32 bytes: at most 31 bytes of UTF-8.
+export function reference(value, { label = t("ref") } = {}) {
+  return text(value, { label, max: 31 });
 }

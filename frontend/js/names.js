@@ -16,7 +16,7 @@ export async function loadNames(force = false) {
   const found = new Map();
   for (let page = 1; ; page++) {
     const { items, total, page_size } = await api(`/participants?page_size=200&page=${page}`);
-    for (const p of items) found.set(p.address.toLowerCase(), p.name);
+    for (const p of items) if (p.name?.trim()) found.set(p.address.toLowerCase(), p.name.trim());
     if (page * page_size >= total) break;
   }
   names = found;

@@ -1,4 +1,5 @@
 // Small DOM helpers: elements, tables, forms. Text goes in as text, never as HTML.
+import { explain } from "./chain.js";
 import { InputError } from "./inputs.js";
 
 // A button's click handler runs one at a time: the button stays disabled until the action it started
@@ -13,8 +14,8 @@ function oneAtATime(button, handler) {
       await handler(event);
       sayInput(button, "");
     } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      sayInput(button, err.message);
+      if (!(err instanceof InputError)) console.error(err); // for the operator; the user gets a sentence
+      sayInput(button, err instanceof InputError ? err.message : explain(err));
     } finally {
       button.disabled = false;
       button.removeAttribute("aria-busy");

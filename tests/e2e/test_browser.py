@@ -373,6 +373,15 @@ def test_the_bank_page_offers_only_what_the_wallets_roles_allow(stack, browser):
     available = manifest.contract(w3, "FinancingPool").functions.available().call()
     assert bank.get_by_test_id("pool-available").inner_text().replace(",", "").startswith(str(available // UNIT))
     assert bank.get_by_test_id("deposit-form").count() == 1 and bank.get_by_test_id("debtors-table").count() == 1
+    onboard = bank.get_by_test_id("onboard-form")
+    onboard.locator("input[name=address]").fill(dev_account(7).address)
+    onboard.locator("input[name=name]").fill("   ")  # blank: a participant nobody could name
+    onboard.locator("button[type=submit]").click()
+    onboard.get_by_text("Name: required").wait_for()
+    onboard.locator("input[name=name]").fill("Someone")
+    onboard.locator("button[type=submit]").click()  # no role ticked
+    onboard.get_by_text("Roles: required").wait_for()
+    assert bank.locator("[data-testid=tx]").count() == 0
     supplier = wallet_page(browser, base, TIER1)
     open_as(supplier, base, "bank")
     supplier.get_by_test_id("not-bank-staff").wait_for()

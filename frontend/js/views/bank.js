@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { contract, ethers, send, sendPaying } from "../chain.js";
 import { decimals, flagBits } from "../facts.js";
 import { money, t, when, word } from "../i18n.js";
-import { address, amount, percent, reference } from "../inputs.js";
+import { address, amount, InputError, percent, reference, text } from "../inputs.js";
 import { loadNames, party } from "../names.js";
 import { field, form, h, section, table } from "../ui.js";
 
@@ -82,11 +82,13 @@ function onboardForm(ctx) {
     async (v) => {
       const mask = roles.reduce((sum, [, bit], i) => (v[`role${i}`] ? sum | bit : sum), 0);
       const account = address(v.address);
+      const name = text(v.name, { label: t("name"), max: 200 });
+      if (!mask) throw new InputError(t("inputMissing", { label: t("roles") }));
       const registry = contract("ParticipantRegistry", await ctx.signer());
       const merchantId = (v.merchantId || "").trim();
       if (
         !(await send(`${t("onboard")} ${v.name}`, () =>
-          registry.onboard(account, mask, ethers.id(`KYC: ${v.name}`), v.name),
+          registry.onboard(account, mask, ethers.id(`KYC: ${name}`), name),
         ))
       )
         return;
@@ -104,11 +106,9 @@ function onboardForm(ctx) {
 // Each debtor's terms as the chain has them, and the form that sets them (rates in %).
 async function debtorsSection(ctx, signer) {
   const receivables = contract("Receivables", signer);
-  // debtors: core enterprises (who issue receivables) and lessees (whose billed rent becomes one)
-  const byRole = await Promise.all(
-    ["CORE_ENTERPRISE", "LESSEE"].map((role) => api(`/participants?role=${role}&page_size=200`)),
-  );
-  const cores = [...new Map(byRole.flatMap((r) => r.items).map((p) => [p.address, p])).values()];
+  // debtors are core enterprises (the contract's rule): a lessee whose billed rent is to be financed is
+  // onboarded as one too
+  const cores = (await api("/participants?role=CORE_ENTERPRISE&page_size=200")).items;
   const terms = await Promise.all(cores.map((c) => receivables.debtorTerms(c.address)));
   const rows = cores.map((c, i) => [
     party(c.address),
@@ -137,7 +137,7 @@ async function debtorsSection(ctx, signer) {
     t("submit"),
     async (v) => {
       const debtor = address(v.debtor, { label: t("debtor") });
-      const limit = amount(v.limit, { label: t("limit"), zeroOk: true });
+      const limit = amount(v.limit, { label: t("limit"), zeroOk: true, max: 2n ** 96n - 1n });
       const rate = percent(v.rate, { label: t("rate"), max: 4000 });
       const advanceRate = percent(v.advanceRate, { label: t("advanceRate"), min: 1 });
       const fee = percent(v.fee, { label: t("feeBps"), max: 1000 });

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { contract, send } from "../chain.js";
 import { enumName } from "../facts.js";
 import { money, t, word } from "../i18n.js";
-import { address, amount, whole } from "../inputs.js";
+import { address, amount, text, whole } from "../inputs.js";
 import { leaseSection } from "../leases.js";
 import { field, form, h, section } from "../ui.js";
 
@@ -42,12 +42,13 @@ export async function render(ctx) {
     t("offer"),
     async (v) => {
       const lessee = address(v.lessee, { label: t("lesseeAddress"), self: me });
-      const device = v.device.trim();
+      const device = text(v.device, { label: t("deviceId"), max: 64 }); // MAX_DEVICE_ID_BYTES
       const tiers = [];
       for (let i = 0; i < TIER_ROWS; i++) {
         if (!(v[`price${i}`] || "").trim()) break;
         const last = !(v[`price${i + 1}`] || "").trim();
-        const upTo = last ? NO_BOUND : whole(v[`hours${i}`], { label: `${t("tierUpTo")} ${i + 1}`, min: 1 });
+        const label = `${t("tierUpTo")} ${i + 1}`;
+        const upTo = last ? NO_BOUND : whole(v[`hours${i}`], { label, min: 1, max: 8784 });
         tiers.push([upTo, amount(v[`price${i}`], { label: t("pricePerHour") })]);
       }
       const terms = [

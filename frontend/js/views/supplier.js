@@ -101,10 +101,19 @@ function financeControl(ctx, r) {
       days,
       fee: money(quote.fee),
     });
+    const cancel = h("button", { class: "secondary", onclick: () => box.replaceChildren(start) }, t("cancel"));
+    const apply = async () => {
+      cancel.disabled = true; // no way back to a second application while this one is pending
+      try {
+        await finance(ctx, r);
+      } finally {
+        cancel.disabled = false;
+      }
+    };
     box.replaceChildren(
       h("span", { "data-testid": `quote-${r.id}` }, text),
-      h("button", { "data-testid": `apply-${r.id}`, onclick: () => finance(ctx, r) }, t("applyNow")),
-      h("button", { class: "secondary", onclick: () => box.replaceChildren(start) }, t("cancel")),
+      h("button", { "data-testid": `apply-${r.id}`, onclick: apply }, t("applyNow")),
+      cancel,
     );
   }
   box.append(start);
