@@ -54,7 +54,7 @@ function readable(event, name, value) {
   if (name === "reason" && event === "ReportItemIgnored")
     return word("IgnoredReason", enumName("IgnoredReason", value));
   if (name === "usage") return `${Number(value) / 100} h`; // hundredths of an hour
-  if (typeof value === "string" && /^0x(00)*[0-9a-f]{2,62}$/.test(value) && value.length === 66) {
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) {
     const text = bytes32Text(value); // a short reason or reference kept as bytes32
     if (text) return text;
   }
